@@ -1,0 +1,56 @@
+"""The state of one running check: its transcript, deviations, waits, and what to clean up."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from .settings import Settings
+from .transcript import Transcript
+
+
+class CheckFailure(AssertionError):
+    """The program under test did something wrong. The hint, if given, replaces the check's."""
+
+    def __init__(self, message: str, hint: Optional[str] = None):
+        super().__init__(message)
+        self.hint = hint
+
+
+@dataclass
+class Case:
+    settings: Settings
+    strict: bool = False
+    transcript: Transcript = field(default_factory=Transcript)
+    deviations: list[str] = field(default_factory=list)
+    waited_s: float = 0.0
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
+    workdir: Optional[Path] = None    # the program's working directory, fresh for each case
+    cgroup: Any = None                # the case's pids cgroup, when there is one
+
+    def deviation(self, text: str) -> None:
+        """The program differs from the handout's exact text in a way the spec leaves open.
+
+        A warning normally; a failure under --strict (raised at the end of the check, so the
+        rest of the check still runs and reports).
+        """
+        if text not in self.deviations:
+            self.deviations.append(text)
+            self.transcript.add("grader", "·", "deviation: " + text)
+
+    def note(self, text: str) -> None:
+        self.transcript.add("grader", "·", text)
+
+    def on_cleanup(self, fn: Callable[[], None]) -> None:
+        self.cleanups.append(fn)
+
+    def close(self) -> None:
+        """Run cleanups newest first; every one runs even if another fails."""
+        errors = []
+        while self.cleanups:
+            try:
+                self.cleanups.pop()()
+            except Exception as e:   # noqa: BLE001 - keep cleaning, report after
+                errors.append(e)
+        if errors:
+            raise errors[0]

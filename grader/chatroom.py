@@ -1,0 +1,65 @@
+"""A chat server under test with reference clients around it (minichat, and broadcast cases).
+
+Knows the topology, so it can give every client a barrier: a token sent by another client
+through the server, which proves that anything the server meant for this client has arrived.
+"""
+from __future__ import annotations
+
+import itertools
+from typing import Callable, Optional
+
+import psutil
+
+from . import ports
+from .case import Case, CheckFailure
+from .peers import TcpPeer
+from .program import Program
+
+
+class ChatRoom:
+    def __init__(self, case: Case, server: Program, port: int,
+                 connect: Callable[[int, str], TcpPeer]):
+        self.case, self.server, self.port, self._connect = case, server, port, connect
+        self.clients: list[TcpPeer] = []
+        self._tokens = itertools.count(1)
+
+    def join(self, *names: str, hint: Optional[str] = None) -> list[TcpPeer]:
+        """Connect clients and wait until the server has accepted every one of them."""
+        new = [self._connect(self.port, name) for name in names]
+        self.clients += new
+        self.wait_accepted(new, hint)
+        for peer in new:
+            peer.barrier = (lambda p=peer: self._barrier_for(p))
+        return new
+
+    def _accepted_ports(self) -> set[int]:
+        try:
+            conns = psutil.Process(self.server.pid).net_connections(kind="tcp")
+        except psutil.Error:
+            return set()
+        return {c.raddr.port for c in conns if c.raddr}
+
+    def wait_accepted(self, peers: list[TcpPeer], hint: Optional[str] = None) -> None:
+        wanted = {p.port for p in peers}
+        s = self.case.settings
+        if not ports.wait_until(lambda: wanted <= self._accepted_ports(), s.expect_timeout,
+                                s.poll_interval, lambda: self.server.alive):
+            missing = sorted(wanted - self._accepted_ports())
+            raise CheckFailure(f"the server did not accept the connections from port(s) "
+                               f"{', '.join(map(str, missing))} within {s.expect_timeout:g}s",
+                               hint or "accept new connections whenever the listener is readable")
+
+    def _barrier_for(self, target: TcpPeer) -> str:
+        sender = next((c for c in self.clients if c is not target and c.sock.fileno() >= 0), None)
+        if sender is None:
+            raise CheckFailure("a barrier needs a second connected client")
+        token = f"barrier-{next(self._tokens)}"
+        sender.say(token)
+        for other in self.clients:
+            if other not in (sender, target) and other.sock.fileno() >= 0:
+                other.expect_line(token)
+        return token
+
+    def leave(self, peer: TcpPeer) -> None:
+        peer.leave()
+        self.clients.remove(peer)

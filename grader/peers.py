@@ -1,0 +1,135 @@
+"""Reference peers that live inside the grader: sockets a case drives directly.
+
+In-process peers cost no interpreter start-up, so a case can open fifty clients in
+milliseconds; they speak the same bytes as the reference programs in reference/.
+"""
+from __future__ import annotations
+
+import select
+import socket
+from typing import Optional
+
+from .case import Case, CheckFailure
+from .streams import Endpoint
+
+
+class TcpPeer(Endpoint):
+    """One end of a TCP connection, driven by the case."""
+
+    def __init__(self, case: Case, name: str, sock: socket.socket):
+        super().__init__(case, name)
+        self.sock = sock
+        sock.settimeout(self.settings.expect_timeout)   # bounds sendall only; reads use select
+        case.on_cleanup(self.close)
+
+    @classmethod
+    def connect(cls, case: Case, name: str, port: int, host: str = "127.0.0.1",
+                hint: Optional[str] = None) -> "TcpPeer":
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.settimeout(case.settings.expect_timeout)
+        try:
+            sock.connect((host, port))
+        except OSError as e:
+            sock.close()
+            raise CheckFailure(f"{name} could not connect to port {port}: {e.strerror or e}", hint)
+        peer = cls(case, name, sock)
+        case.transcript.add(name, "·", f"connected from port {peer.port} to {port}")
+        return peer
+
+    @property
+    def port(self) -> int:
+        return self.sock.getsockname()[1]
+
+    def _read(self, timeout: float) -> Optional[bytes]:
+        if self.sock.fileno() < 0:
+            return b""
+        ready, _, _ = select.select([self.sock], [], [], timeout)
+        if not ready:
+            return None
+        try:
+            return self.sock.recv(65536)
+        except ConnectionResetError:
+            self.case.transcript.add(self.name, "·", "connection reset by the program")
+            return b""
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self.sock.sendall(data)
+        except OSError as e:
+            raise CheckFailure(f"{self.name} could not send: {e.strerror or e} "
+                               "(the program closed the connection?)")
+
+    def shutdown_write(self) -> None:
+        """Half-close: the program sees end of input while we still read."""
+        self.case.transcript.add(self.name, "→", "(end of input)")
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        if self.sock.fileno() >= 0:
+            self.sock.close()
+
+    def leave(self) -> None:
+        """Close the connection as a departing client would."""
+        self.case.transcript.add(self.name, "·", "closes the connection")
+        self.close()
+
+
+class TcpListener:
+    """A listening socket standing in for a reference server that a student client dials."""
+
+    def __init__(self, case: Case, port: int, name: str = "server"):
+        self.case, self.name, self.port = case, name, port
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("0.0.0.0", port))
+        self.sock.listen(64)
+        case.on_cleanup(self.sock.close)
+
+    def accept(self, name: Optional[str] = None, timeout: Optional[float] = None,
+               hint: Optional[str] = None) -> TcpPeer:
+        timeout = self.case.settings.expect_timeout if timeout is None else timeout
+        ready, _, _ = select.select([self.sock], [], [], timeout)
+        if not ready:
+            raise CheckFailure(f"no connection reached {self.name} on port {self.port} "
+                               f"within {timeout:g}s", hint)
+        conn, addr = self.sock.accept()
+        peer = TcpPeer(self.case, name or self.name, conn)
+        self.case.transcript.add(peer.name, "·", f"accepted a connection from {addr[0]}:{addr[1]}")
+        return peer
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class UdpPeer(Endpoint):
+    """A UDP socket; remembers who sent the last datagram so a reply can go back."""
+
+    def __init__(self, case: Case, name: str, port: int = 0):
+        super().__init__(case, name)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("0.0.0.0", port))
+        self.last_sender: Optional[tuple[str, int]] = None
+        self.target: Optional[tuple[str, int]] = None
+        case.on_cleanup(self.sock.close)
+
+    @property
+    def port(self) -> int:
+        return self.sock.getsockname()[1]
+
+    def _read(self, timeout: float) -> Optional[bytes]:
+        ready, _, _ = select.select([self.sock], [], [], timeout)
+        if not ready:
+            return None
+        data, self.last_sender = self.sock.recvfrom(65536)
+        self.case.transcript.add(self.name, "·", f"datagram from {self.last_sender[0]}:"
+                                                 f"{self.last_sender[1]}")
+        return data or None
+
+    def _write(self, data: bytes) -> None:
+        dest = self.target or self.last_sender
+        if dest is None:
+            raise CheckFailure(f"{self.name} has nobody to send to")
+        self.sock.sendto(data, dest)

@@ -1,0 +1,137 @@
+"""The pytest plugin: options, and turning each check's outcome into a results-model Check.
+
+Registered through the `pytest11` entry point, so `pytest cases/minichat-server --student
+./server` works; it stays inert for test items that are not grader cases.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Optional
+
+import pytest
+
+from . import assignments, settings as settings_mod, targets
+from .case import CheckFailure
+from .checks import check_id, title_of
+from .fixtures import CASE
+from .results import ERROR, FAILED, PASSED, SKIPPED, Check
+from .session import Grading
+
+STATE = pytest.StashKey[dict]()
+USER_PROPERTY = "grader_check"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("grader", "socket-assignment grader")
+    g.addoption("--student", metavar="TARGET",
+                help="the program to grade: a binary, a source directory, or a quoted command")
+    g.addoption("--grade-reference", action="store_true",
+                help="grade the assignment's reference program instead")
+    g.addoption("--grader-strict", action="store_true",
+                help="deviations from the handout's exact text fail their check")
+    g.addoption("--talk-lib", metavar="DIR", help="talk library to build handins against")
+    g.addoption("--all-transcripts", action="store_true",
+                help="keep the transcript of passed checks too")
+
+
+def _is_case(item: pytest.Item) -> bool:
+    return (Path(item.path).parent / "manifest.toml").is_file()
+
+
+def grading_from_options(config: pytest.Config, case_path: Path) -> Grading:
+    """Plain-pytest use: resolve --student and prepare it as `grade` would."""
+    assignment = assignments.for_case_file(case_path)
+    spec, reference = config.getoption("student"), config.getoption("grade_reference")
+    if not spec and not reference:
+        raise pytest.UsageError("grader cases need --student PROGRAM (or --grade-reference)")
+    try:
+        target = targets.resolve(spec or "", assignment, reference=reference, batch=False)
+    except targets.BadInput as e:
+        raise pytest.UsageError(str(e))
+    talk = config.getoption("talk_lib")
+    return Grading(assignment, target, settings_mod.load(),
+                   strict=config.getoption("grader_strict"),
+                   talk_lib=Path(talk) if talk else None).start()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if _is_case(item):
+            points = assignments.for_case_file(item.path).points
+            if check_id(item.name) not in points:
+                raise pytest.UsageError(f"{item.nodeid}: check {check_id(item.name)!r} has no "
+                                        "points in its manifest.toml")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    result = yield
+    case = item.stash.get(CASE, None)
+    if case is not None and case.strict and case.deviations:
+        raise CheckFailure("differs from the handout's exact text (--strict): "
+                           + "; ".join(case.deviations),
+                           "print exactly the text the handout gives")
+    return result
+
+
+def _classify(excinfo: Optional[pytest.ExceptionInfo]) -> tuple[str, str, Optional[str]]:
+    if excinfo is None:
+        return PASSED, "", None
+    if excinfo.errisinstance(pytest.skip.Exception):
+        return SKIPPED, str(excinfo.value.msg), None
+    if excinfo.errisinstance(AssertionError):
+        return FAILED, str(excinfo.value) or "assertion failed", getattr(excinfo.value, "hint", None)
+    if excinfo.errisinstance(KeyboardInterrupt):
+        return ERROR, "interrupted", None
+    return ERROR, f"internal error of the grader: {excinfo.exconly()}", None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    if not _is_case(item):
+        return report
+    state = item.stash.setdefault(STATE, {"status": PASSED, "message": "", "hint": None,
+                                          "duration": 0.0})
+    state["duration"] += report.duration
+    status, message, hint = _classify(call.excinfo)
+    if status == ERROR and call.excinfo is not None:
+        message += "\n" + str(report.longrepr)[-2000:]
+    if state["status"] == PASSED and status != PASSED:
+        state.update(status=status, message=message, hint=hint)
+    case = item.stash.get(CASE, None)
+    if status == FAILED and case is not None:
+        report.longrepr = f"{message}\nhint: {hint or getattr(item.function, 'grader_hint', '')}" \
+                          f"\n{case.transcript.render()}"
+    if report.when == "teardown":
+        report.user_properties.append((USER_PROPERTY, dataclasses.asdict(_check(item, state))))
+    return report
+
+
+def _check(item: pytest.Item, state: dict[str, Any]) -> Check:
+    cid = check_id(item.name)
+    max_points = assignments.for_case_file(item.path).points.get(cid, 0)
+    status = state["status"]
+    case = item.stash.get(CASE, None)
+    failed = status in (FAILED, ERROR)
+    return Check(
+        id=cid, title=title_of(item.function), status=status,
+        points=max_points if status == PASSED else 0,
+        max_points=0 if status == SKIPPED else max_points,
+        message=state["message"],
+        hint=(state["hint"] or getattr(item.function, "grader_hint", "")) if failed else "",
+        transcript=case.transcript.render() if case is not None and (
+            failed or item.config.getoption("all_transcripts")) else "",
+        duration_s=round(state["duration"], 3),
+        waited_s=round(case.waited_s, 3) if case is not None else 0.0,
+        warnings=list(case.deviations) if case is not None else [],
+    )
+
+
+def check_from_report(report: pytest.TestReport) -> Optional[Check]:
+    """The Check a case's teardown report carries (None for other items)."""
+    for key, value in report.user_properties:
+        if key == USER_PROPERTY:
+            return Check(**value)
+    return None

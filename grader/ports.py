@@ -1,0 +1,53 @@
+"""Free ports, and waiting for a program to bind one.
+
+Readiness is read from /proc/net (the current network namespace's sockets) rather than by
+connecting, because a probing connection would be a real client to the program under test.
+"""
+from __future__ import annotations
+
+import socket
+import time
+from typing import Callable
+
+_TCP_LISTEN, _UDP_BOUND = "0A", "07"
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A port nothing is bound to now (in a private namespace, nothing ever is)."""
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _bound(port: int, tables: tuple[str, ...], state: str) -> bool:
+    for table in tables:
+        try:
+            with open(f"/proc/net/{table}") as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    if fields[3] == state and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                        return True
+        except FileNotFoundError:
+            continue
+    return False
+
+
+def is_listening(port: int) -> bool:
+    return _bound(port, ("tcp", "tcp6"), _TCP_LISTEN)
+
+
+def is_udp_bound(port: int) -> bool:
+    return _bound(port, ("udp", "udp6"), _UDP_BOUND)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, interval: float,
+               still_worth_waiting: Callable[[], bool] = lambda: True) -> bool:
+    """Re-check a condition that has no event to wait on, until it holds or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if condition():
+            return True
+        if time.monotonic() >= deadline or not still_worth_waiting():
+            return condition()
+        time.sleep(interval)

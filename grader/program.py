@@ -1,0 +1,277 @@
+"""The program under test, run in a pseudo-terminal as a student would run it.
+
+A pty keeps the program's stdio line-buffered and lets the grader type lines, ^D and ^C
+exactly as at a keyboard. Echo is off, so what we type never looks like program output.
+"""
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+import pexpect
+import psutil
+
+from . import ports
+from .case import Case, CheckFailure
+from .streams import Endpoint
+
+
+@dataclass
+class ExitStatus:
+    code: Optional[int]
+    signal: Optional[int]
+
+    def __str__(self) -> str:
+        if self.signal is not None:
+            return f"killed by {signal.Signals(self.signal).name}"
+        return f"exit status {self.code}"
+
+
+class Program(Endpoint):
+    crlf = True
+
+    def __init__(self, case: Case, name: str, argv: Sequence[str], *, cwd: str,
+                 env: dict[str, str], preexec: Callable[[], None],
+                 dimensions: tuple[int, int] = (24, 80)):
+        super().__init__(case, name)
+        self.argv = list(argv)
+        self.status: Optional[ExitStatus] = None
+        case.transcript.add(name, "·", "started: " + " ".join(self.argv))
+        try:
+            self.child = pexpect.spawn(self.argv[0], self.argv[1:], cwd=cwd, env=env, echo=False,
+                                       preexec_fn=preexec, dimensions=dimensions, timeout=None)
+        except pexpect.ExceptionPexpect as e:
+            raise CheckFailure(f"could not start {self.argv[0]}: {e}")
+        # pexpect and ptyprocess sleep around sends and closes by default; we wait on events.
+        self.child.delaybeforesend = None
+        for obj in (self.child, self.child.ptyproc):
+            obj.delayafterclose = 0
+            obj.delayafterterminate = 0
+        self.pid = self.child.pid
+        self._pidfd = os.pidfd_open(self.pid)
+        case.on_cleanup(self.kill)
+
+    # -- I/O -----------------------------------------------------------------------------
+    def _read(self, timeout: float) -> Optional[bytes]:
+        try:
+            return self.child.read_nonblocking(65536, timeout)
+        except pexpect.TIMEOUT:
+            return None
+        except (pexpect.EOF, OSError):
+            return b""
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self.child.send(data)
+        except OSError as e:
+            raise CheckFailure(f"could not type into {self.name}: {e.strerror or e}")
+
+    def type(self, text: str) -> None:
+        """Type text without pressing Enter."""
+        self.send(text)
+
+    def send_eof(self) -> None:
+        """Type ^D: ends a partial line, or signals end of input at the start of a line."""
+        self.case.transcript.add(self.name, "→", "^D")
+        self.child.sendeof()
+
+    def interrupt(self) -> None:
+        """Type ^C: the terminal sends SIGINT to the program's process group."""
+        self.case.transcript.add(self.name, "→", "^C")
+        self.child.sendintr()
+
+    # -- life and death ------------------------------------------------------------------
+    def _poll_status(self) -> Optional[ExitStatus]:
+        if self.status is None and not self.child.isalive():
+            self.status = ExitStatus(self.child.exitstatus, self.child.signalstatus)
+            self.case.transcript.add(self.name, "·", str(self.status))
+        return self.status
+
+    @property
+    def alive(self) -> bool:
+        return self._poll_status() is None
+
+    def wait_exit(self, timeout: float) -> Optional[ExitStatus]:
+        """The exit status once the program has exited, or None if it is still running."""
+        if self._poll_status() is None:
+            select.select([self._pidfd], [], [], max(timeout, 0))
+        status = self._poll_status()
+        if status is not None:
+            self.drain_output()
+        return status
+
+    def drain_output(self) -> None:
+        """Take in what the program wrote before it exited (it is still in the pty)."""
+        while not self._eof and self._fill(0):
+            pass
+
+    def expect_exit(self, code: Optional[int] = 0, timeout: Optional[float] = None,
+                    allow_signal: bool = False, hint: Optional[str] = None) -> ExitStatus:
+        """Wait for the program to end; code None accepts any exit status."""
+        timeout = self.settings.exit_timeout if timeout is None else timeout
+        status = self.wait_exit(timeout)
+        if status is None:
+            raise CheckFailure(f"{self.name} did not exit within {timeout:g}s", hint)
+        if status.signal is not None and not allow_signal:
+            raise CheckFailure(f"{self.name} was {status}", hint)
+        if status.signal is None and code is not None and status.code != code:
+            raise CheckFailure(f"{self.name} ended with {status}, expected {code}", hint)
+        return status
+
+    def expect_running(self, hint: Optional[str] = None) -> None:
+        status = self._poll_status()
+        if status is not None:
+            self.drain_output()
+            raise CheckFailure(f"{self.name} should still be running, but it ended ({status})", hint)
+
+    def expect_listening(self, port: int, udp: bool = False, hint: Optional[str] = None) -> None:
+        """Wait until the program has bound (UDP) or is listening on (TCP) the port."""
+        check = ports.is_udp_bound if udp else ports.is_listening
+        if not ports.wait_until(lambda: check(port), self.settings.start_timeout,
+                                self.settings.poll_interval, lambda: self.alive):
+            self.drain_output()
+            state = f"it ended ({self.status})" if self.status else "it is still running"
+            raise CheckFailure(f"{self.name} did not {'bind' if udp else 'listen on'} port {port} "
+                               f"within {self.settings.start_timeout:g}s; {state}; "
+                               f"output: {self._pending()}", hint)
+
+    def kill(self) -> None:
+        """End the program and its process group at once; reap it; release the pty."""
+        if self._poll_status() is None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            select.select([self._pidfd], [], [], self.settings.exit_timeout)
+            self._poll_status()
+        if self._pidfd >= 0:
+            os.close(self._pidfd)
+            self._pidfd = -1
+        self.child.close(force=True)
+
+    # -- measurements ----------------------------------------------------------------------
+    def _tree(self) -> list[psutil.Process]:
+        try:
+            root = psutil.Process(self.pid)
+            return [root] + root.children(recursive=True)
+        except psutil.Error:
+            return []
+
+    def cpu_time(self) -> float:
+        """CPU seconds used so far by the program and everything it started."""
+        total = 0.0
+        for p in self._tree():
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except psutil.Error:
+                pass
+        return total
+
+    def fd_count(self) -> int:
+        try:
+            return psutil.Process(self.pid).num_fds()
+        except psutil.Error as e:
+            raise CheckFailure(f"could not count {self.name}'s descriptors: {e}")
+
+    def expect_fds_back_to(self, count: int, hint: Optional[str] = None) -> None:
+        """Wait until the program has no more than count descriptors open (a close has happened)."""
+        s = self.settings
+        if not ports.wait_until(lambda: not self.alive or self.fd_count() <= count,
+                                s.expect_timeout, s.poll_interval):
+            raise CheckFailure(f"{self.name} still has {self.fd_count()} descriptors open "
+                               f"{s.expect_timeout:g}s later; it had {count} before", hint)
+        self.expect_running(hint)
+
+    def expect_idle(self, what: str = "while idle", hint: Optional[str] = None) -> float:
+        """Watch CPU use over the idle window; a program blocked in poll/select/pause uses none.
+
+        Output arriving meanwhile is taken in, so a chatty program is not blocked by us.
+        """
+        window = self.settings.idle_window
+        before, start = self.cpu_time(), time.monotonic()
+        deadline = start + window
+        while (left := deadline - time.monotonic()) > 0:
+            if not self._fill(left) and self._eof:
+                break
+        elapsed = time.monotonic() - start
+        used = self.cpu_time() - before
+        self.case.waited_s += elapsed
+        self.case.transcript.add(self.name, "·", f"used {used:.3f}s CPU in {elapsed:.3f}s {what}")
+        if used > self.settings.idle_cpu_fraction * elapsed:
+            raise CheckFailure(f"{self.name} used {used:.2f}s of CPU in {elapsed:.2f}s {what} "
+                               f"({100 * used / elapsed:.0f}% of a core): it is busy-waiting", hint)
+        return used
+
+
+@dataclass
+class Completed:
+    status: ExitStatus
+    stdout: bytes
+    stderr: bytes
+    timed_out: bool = False
+
+
+def run_to_exit(case: Case, name: str, argv: Sequence[str], *, cwd: str, env: dict[str, str],
+                preexec: Callable[[], None], stdin: bytes = b"",
+                timeout: Optional[float] = None) -> Completed:
+    """Run without a terminal, stdout and stderr apart (for usage errors), output capped."""
+    timeout = case.settings.exit_timeout if timeout is None else timeout
+    cap = case.settings.output_cap
+    case.transcript.add(name, "·", "ran: " + " ".join(argv))
+    proc = subprocess.Popen(list(argv), cwd=cwd, env=env, preexec_fn=preexec,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    case.on_cleanup(lambda: _kill_group(proc))
+    try:
+        proc.stdin.write(stdin)
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass
+    out = {proc.stdout.fileno(): bytearray(), proc.stderr.fileno(): bytearray()}
+    deadline = time.monotonic() + timeout
+    open_fds = set(out)
+    while open_fds and (left := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select(list(open_fds), [], [], left)
+        for fd in ready:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                open_fds.discard(fd)
+            elif len(out[fd]) < cap:
+                out[fd] += chunk[:cap - len(out[fd])]
+    timed_out = bool(open_fds)
+    if timed_out:
+        _kill_group(proc)
+    try:
+        code = proc.wait(max(deadline - time.monotonic(), 0.05))
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        _kill_group(proc)
+        code = proc.wait()
+    status = ExitStatus(code if code >= 0 else None, -code if code < 0 else None)
+    stdout, stderr = bytes(out[proc.stdout.fileno()]), bytes(out[proc.stderr.fileno()])
+    proc.stdout.close()
+    proc.stderr.close()
+    if stdout:
+        case.transcript.data(name, "← stdout", stdout)
+    if stderr:
+        case.transcript.data(name, "← stderr", stderr)
+    case.transcript.add(name, "·", "did not exit in time" if timed_out else str(status))
+    return Completed(status, stdout, stderr, timed_out)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            proc.kill()
+        proc.wait()

@@ -1,0 +1,102 @@
+"""Report formats: each module renders the results model (`grader.results`) to bytes.
+
+The renderers share the few text rules below so that every format shows points the same way
+and none of them lets a student program's output act on the reader (a terminal, a browser, an
+XML parser). `FORMATS` names every format, what it takes and the file it is usually written to;
+modules are imported on first use so that, say, the JSON writer never pays for `rich`.
+"""
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from ..results import Check
+
+LOG_TAIL_LINES = 30      # lines of a failed build's log that a report shows
+
+# Characters that would act on a terminal, break XML 1.0, or reorder the text a reader sees:
+# C0 controls except tab and newline, DEL and C1, lone surrogates (undecodable bytes kept by
+# surrogateescape), the noncharacters U+FFFE/U+FFFF, bidirectional overrides, line separators.
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff"
+    "\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:         # surrogateescape: stands for the raw byte code-0xDC00
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(text: str) -> str:
+    """Text with every unsafe character written as a visible escape such as `\\x1b`.
+
+    Program output reaches reports unfiltered; escaping (not dropping) keeps the evidence a
+    student needs to see why a line did not match.
+    """
+    return _UNSAFE.sub(_escape, text)
+
+
+def without_surrogates(text: str) -> str:
+    """Text that encodes as UTF-8: lone surrogates become U+FFFD, for data formats (JSON, CSV)."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def num(value: float) -> str:
+    """Points as people write them: 2, 1.5, 0.33 (never 2.0 or 0.3333333)."""
+    value = round(value, 2)
+    if value == int(value):
+        return str(int(value))
+    return f"{value:.2f}".rstrip("0")
+
+
+def log_tail(log: str, lines: int = LOG_TAIL_LINES) -> str:
+    """The end of a build log, where the compiler's first fatal error usually is."""
+    kept = log.rstrip("\n").splitlines()
+    if len(kept) <= lines:
+        return "\n".join(kept)
+    return "\n".join([f"… {len(kept) - lines} earlier lines"] + kept[-lines:])
+
+
+def details(check: Check) -> str:
+    """A check's explanation as plain text (message, hint, warnings, transcript), unescaped."""
+    parts = []
+    if check.message:
+        parts.append(check.message.rstrip("\n"))
+    if check.hint:
+        parts.append(f"hint: {check.hint}")
+    parts.extend(f"warning: {w}" for w in check.warnings)
+    if check.transcript:
+        parts.append("transcript:\n" + check.transcript.rstrip("\n"))
+    return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class Format:
+    module: str          # module of this package that renders it
+    function: str        # its function name
+    takes: str           # "run" (one student's Run) or "batch" (a Batch)
+    filename: str        # the file name it is usually written to
+
+
+FORMATS: dict[str, Format] = {
+    "terminal": Format("terminal", "render", "run", "feedback.txt"),
+    "json": Format("json_report", "render", "run", "result.json"),
+    "junit": Format("junit", "render", "run", "junit.xml"),
+    "gradescope": Format("gradescope", "render", "run", "results.json"),
+    "prairielearn": Format("prairielearn", "render", "run", "results.json"),
+    "csv": Format("csv_report", "render", "batch", "summary.csv"),
+    "interop": Format("csv_report", "render_interop", "batch", "interop.csv"),
+    "html": Format("html", "render", "batch", "report.html"),
+}
+
+
+def renderer(name: str) -> Callable[..., bytes]:
+    """The render function of format `name` (a key of FORMATS)."""
+    fmt = FORMATS[name]
+    return getattr(importlib.import_module(f"{__name__}.{fmt.module}"), fmt.function)

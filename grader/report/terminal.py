@@ -1,0 +1,130 @@
+"""The human report: what a student sees after `grade`, and the feedback.txt a TA hands back.
+
+Built from `rich.text.Text` pieces only, never from markup strings, because messages and
+transcripts carry program output: "[bold]" in a student's output must print as "[bold]".
+Every string from the model goes through `visible()` first, so no escape sequence written by a
+student program can reach the reader's terminal; with color=False the result has no escape
+codes at all.
+"""
+from __future__ import annotations
+
+import io
+
+from rich.cells import cell_len
+from rich.console import Console
+from rich.text import Text
+
+from ..results import ERROR, FAILED, PASSED, SKIPPED, Check, Run
+from . import log_tail, num, visible
+
+MARKS = {PASSED: ("✓", "bold green"), FAILED: ("✗", "bold red"),
+         ERROR: ("!", "bold magenta"), SKIPPED: ("-", "dim")}
+INDENT = 4               # explanations sit under their check's title
+TRANSCRIPT_INDENT = 6
+
+
+def render(run: Run, *, color: bool, verbose: bool = False, width: int = 100) -> bytes:
+    """The run as text lines of at most `width` cells, UTF-8 encoded."""
+    console = Console(
+        file=io.StringIO(), width=width, force_terminal=color,
+        color_system="standard" if color else None, no_color=False,
+        markup=False, emoji=False, highlight=False, soft_wrap=True, legacy_windows=False,
+    )
+    for line in _lines(run, verbose, width):
+        console.print(line)
+    return console.file.getvalue().encode("utf-8")
+
+
+def _lines(run: Run, verbose: bool, width: int) -> list[Text]:
+    out = [_header(run, width)]
+    if run.student:
+        out.append(Text.assemble(("student: ", "dim"), visible(run.student)))
+    out += [Text.assemble(("note: ", "dim"), (visible(n), "dim")) for n in run.notes]
+    if run.build.status == "failed" or (verbose and run.build.status != "skipped"):
+        out += _build(run, width, verbose)
+    if run.error:
+        out.append(Text("grader error:", style="bold magenta"))
+        out += _block(visible(run.error), INDENT, width)
+    out.append(Text(""))
+    for check in run.checks:
+        out += _check(check, verbose, width)
+    out.append(Text(""))
+    out.append(Text(_summary(run)))
+    return out
+
+
+def _header(run: Run, width: int) -> Text:
+    left = Text.assemble((visible(run.assignment), "bold"), "  ", visible(run.target))
+    if run.max_score and run.score >= run.max_score:
+        style = "bold green"
+    elif run.score > 0:
+        style = "bold yellow"
+    else:
+        style = "bold red"
+    right = Text.assemble(("score ", "bold"), (f"{num(run.score)}/{num(run.max_score)}", style),
+                          f"  {run.duration_s:.1f}s")
+    return _spread(left, right, width)
+
+
+def _build(run: Run, width: int, verbose: bool) -> list[Text]:
+    failed = run.build.status == "failed"
+    out = [Text.assemble(("build: ", "bold"),
+                         (visible(run.build.status), "bold red" if failed else "green"))]
+    if run.build.log and (failed or verbose):
+        out += _block(visible(log_tail(run.build.log)), INDENT, width, style="dim")
+    return out
+
+
+def _check(check: Check, verbose: bool, width: int) -> list[Text]:
+    mark, style = MARKS.get(check.status, ("?", "bold"))
+    left = Text.assemble((mark, style), " ", visible(check.title))
+    points = f"{num(check.points)}/{num(check.max_points)}"
+    if verbose:
+        points = f"{check.duration_s:.2f}s  {points}"
+    out = [_spread(left, Text(points, style=style), width)]
+    explain = check.status in (FAILED, ERROR) or verbose
+    if check.message and (explain or check.status == SKIPPED):
+        out += _block(visible(check.message.rstrip("\n")), INDENT, width)
+    if check.hint and explain:
+        out += _block(visible(check.hint), INDENT, width, label=("hint: ", "cyan"))
+    out += [line for w in check.warnings
+            for line in _block(visible(w), INDENT, width, label=("warning: ", "yellow"))]
+    if check.transcript and explain:
+        out.append(Text(" " * INDENT + "transcript:", style="dim"))
+        out += _block(visible(check.transcript.rstrip("\n")), TRANSCRIPT_INDENT, width)
+    return out
+
+
+def _summary(run: Run) -> str:
+    counts = {s: sum(c.status == s for c in run.checks) for s in (PASSED, FAILED, ERROR, SKIPPED)}
+    text = (f"score {num(run.score)}/{num(run.max_score)} — "
+            f"{counts[PASSED]} passed, {counts[FAILED]} failed")
+    if counts[ERROR]:
+        text += f", {counts[ERROR]} error" + ("s" if counts[ERROR] > 1 else "")
+    if counts[SKIPPED]:
+        text += f", {counts[SKIPPED]} skipped"
+    return text
+
+
+def _spread(left: Text, right: Text, width: int) -> Text:
+    """`left` and `right` on one line, `right` flush with the right margin."""
+    room = width - cell_len(right.plain) - 2
+    if cell_len(left.plain) > room:
+        left.truncate(max(room, 1), overflow="ellipsis")
+    gap = width - cell_len(left.plain) - cell_len(right.plain)
+    return Text.assemble(left, " " * max(gap, 2), right)
+
+
+def _block(text: str, indent: int, width: int, *, style: str = "",
+           label: tuple[str, str] | None = None) -> list[Text]:
+    """`text` wrapped to `width`, every line (continuations too) indented by `indent`."""
+    body = Text.assemble(label, text) if label else Text(text)
+    body.stylize(style, len(label[0]) if label else 0)
+    pad = " " * indent
+    wrap_console = Console(width=max(width - indent, 20), file=io.StringIO(), color_system=None)
+    lines = body.wrap(wrap_console, max(width - indent, 20), overflow="fold")
+    out = []
+    for line in lines:
+        line.rstrip()
+        out.append(Text(pad) + line)
+    return out

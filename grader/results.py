@@ -1,0 +1,106 @@
+"""The results model: what a grading run found, independent of how it is shown.
+
+Running checks fills these dataclasses; every report format is a function from them to bytes.
+`to_dict`/`from_dict` give the JSON shape that `--json` writes and a batch reads back.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
+
+
+@dataclass
+class Build:
+    status: str = "skipped"          # ok | failed | skipped
+    log: str = ""
+
+
+@dataclass
+class Check:
+    id: str
+    title: str
+    status: str
+    points: float
+    max_points: float
+    message: str = ""                # what was expected and what was seen
+    hint: str = ""                   # the usual cause, for a failure
+    transcript: str = ""             # every participant's side of the conversation
+    duration_s: float = 0.0
+    waited_s: float = 0.0            # part of duration spent in waits that must elapse
+    warnings: list[str] = field(default_factory=list)   # deviations from the handout's text
+
+
+@dataclass
+class Run:
+    assignment: str
+    target: str
+    checks: list[Check] = field(default_factory=list)
+    build: Build = field(default_factory=Build)
+    duration_s: float = 0.0
+    notes: list[str] = field(default_factory=list)       # how the run was done (isolation, ...)
+    student: Optional[str] = None
+    error: str = ""                  # an internal error of the grader, if any
+
+    @property
+    def score(self) -> float:
+        return round(sum(c.points for c in self.checks), 2)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(c.max_points for c in self.checks), 2)
+
+    @property
+    def exit_code(self) -> int:
+        """0 all passed, 1 a check failed, 3 the grader itself went wrong."""
+        if self.error or any(c.status == ERROR for c in self.checks):
+            return 3
+        if self.build.status == "failed" or any(c.status == FAILED for c in self.checks):
+            return 1
+        return 0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["score"], d["max_score"] = self.score, self.max_score
+        order = ["assignment", "target", "student", "score", "max_score", "duration_s",
+                 "build", "checks", "notes", "error"]
+        return {k: d[k] for k in order}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Run":
+        names = {f.name for f in dataclasses.fields(Check)}
+        return cls(
+            assignment=d["assignment"], target=d["target"], student=d.get("student"),
+            duration_s=d.get("duration_s", 0.0), notes=list(d.get("notes", [])),
+            error=d.get("error", ""), build=Build(**d.get("build", {})),
+            checks=[Check(**{k: v for k, v in c.items() if k in names}) for c in d["checks"]],
+        )
+
+
+GRADED, BUILD_FAILED, STUDENT_ERROR = "graded", "build-failed", "error"
+
+
+@dataclass
+class StudentResult:
+    """One row of a batch: a student's run, or why there is none."""
+    student: str
+    status: str                      # graded | build-failed | error
+    reason: str = ""
+    run: Optional[Run] = None
+
+    @property
+    def score(self) -> float:
+        return self.run.score if self.run else 0.0
+
+
+@dataclass
+class Batch:
+    """A whole batch: the students graded so far and, with --interop, who talks to whom."""
+    assignment: str
+    students: list[StudentResult] = field(default_factory=list)
+    max_score: float = 0.0
+    check_ids: list[str] = field(default_factory=list)      # column order of the summaries
+    # interop[(client_student, server_student)] = "ok" or a short reason it failed
+    interop: dict[tuple[str, str], str] = field(default_factory=dict)

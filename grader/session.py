@@ -1,0 +1,122 @@
+"""One grading run's set-up and tear-down: isolation, sandbox policy, scratch space, the program.
+
+Shared by the `grade` command and by plain `pytest cases/ID --student PROG`.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import pwd
+import shutil
+import signal
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+from . import build as building
+from . import netns, sandbox, watchdog
+from .assignments import Assignment
+from .case import Case
+from .results import Build
+from .sandbox import CaseCgroup, Policy
+from .settings import Settings
+from .targets import Target
+
+
+class Grading:
+    def __init__(self, assignment: Assignment, target: Target, settings: Settings, *,
+                 strict: bool = False, talk_lib: Optional[Path] = None):
+        self.assignment, self.target, self.settings = assignment, target, settings
+        self.strict, self.talk_lib = strict, talk_lib
+        self.build = Build()
+        self.notes: list[str] = []
+        self.argv: list[str] = list(target.argv)
+        self.isolated = False
+        self.run_dir: Optional[Path] = None
+        self.policy: Optional[Policy] = None
+        self._watchdog: Optional[tuple[int, int]] = None
+        self._cases = 0
+
+    def start(self) -> "Grading":
+        """Isolate, prepare the program (copy or build it); raises BuildFailed."""
+        sandbox.become_subreaper()
+        self.isolated, why = netns.prepare()
+        self.notes.append(why)
+        self.policy = Policy.for_this_machine(self.settings)
+        self.notes += self.policy.describe()
+        self.run_dir = Path(tempfile.mkdtemp(prefix="grade-"))
+        self.run_dir.chmod(0o711)
+        self._watchdog = watchdog.start(self.policy.token, self.policy.cgroup_parent)
+        signal.signal(signal.SIGTERM, _terminate)
+        if self.target.kind == "source":
+            self.build, program = building.build(self.target.path, self.run_dir / "build",
+                                                 self.assignment, self.policy, self.talk_lib)
+            self.argv = [str(program)]
+        elif self.target.kind == "binary":
+            bindir = self.run_dir / "bin"
+            bindir.mkdir()
+            bindir.chmod(0o755)
+            program = bindir / self.target.path.name
+            shutil.copy2(self.target.path, program)
+            program.chmod(0o755)
+            self.argv = [str(program)]
+        return self
+
+    @property
+    def trusted(self) -> bool:
+        return self.target.trusted
+
+    @property
+    def login_name(self) -> str:
+        """The user name the program sees from getpwuid(getuid())."""
+        uid = self.policy.uid if (self.policy.uid is not None and not self.trusted) else os.getuid()
+        return pwd.getpwuid(uid).pw_name
+
+    def env(self, extra: Optional[dict[str, str]] = None) -> dict[str, str]:
+        user = self.login_name
+        base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/tmp",
+                "USER": user, "LOGNAME": user, "LANG": "C.UTF-8", "TERM": "dumb"}
+        base.update(self.target.env)
+        base.update(extra or {})
+        return self.policy.env(base)
+
+    # -- cases -------------------------------------------------------------------------------
+    def enter_case(self, case: Case) -> Path:
+        """A fresh network namespace (or the fixed-port lock), cgroup and working directory."""
+        self._cases += 1
+        if self.isolated:
+            netns.enter_fresh()
+        elif self.assignment.fixed_port:
+            lock = open(Path(tempfile.gettempdir()) / f"socket-grader-port-{self.assignment.fixed_port}.lock", "w")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            case.on_cleanup(lock.close)
+        workdir = self.run_dir / f"case-{self._cases}"
+        workdir.mkdir()
+        self.policy.give_dir(str(workdir))
+        case.on_cleanup(lambda: shutil.rmtree(workdir, ignore_errors=True))
+        keep = frozenset({self._watchdog[0]}) if self._watchdog else frozenset()
+        case.on_cleanup(lambda: sandbox.kill_descendants(keep, self.settings.exit_timeout))
+        if self.policy.cgroup_parent and not self.trusted:
+            try:
+                case.cgroup = CaseCgroup(self.policy.cgroup_parent, self.settings.max_processes)
+                case.on_cleanup(lambda: case.cgroup.destroy(self.settings.exit_timeout))
+            except OSError:
+                pass
+        case.workdir = workdir
+        return workdir
+
+    def preexec(self, case: Case):
+        return self.policy.preexec(case.cgroup, trusted=self.trusted)
+
+    def close(self) -> None:
+        if self._watchdog:
+            watchdog.stop(*self._watchdog)
+            self._watchdog = None
+        if self.run_dir:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+            self.run_dir = None
+
+
+def _terminate(signum, frame) -> None:
+    """SIGTERM ends grading like ^C does, so every case's clean-up still runs."""
+    raise KeyboardInterrupt

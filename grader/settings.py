@@ -1,0 +1,48 @@
+"""Every timing constant and limit of the grader, in one place.
+
+Waits in the harness are deadlines for events, never sleeps: a deadline only elapses in full
+when the program under test is wrong. The few waits that must elapse (the idle-CPU window,
+the last-resort quiet period) are named here so that their cost is visible.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    # Deadlines for events (elapse only when something is wrong).
+    expect_timeout: float = 3.0       # an expected line, byte string or connection
+    start_timeout: float = 3.0        # the program to listen on its port
+    exit_timeout: float = 2.0         # the program to exit once it should
+    prompt_exit_timeout: float = 1.0  # "exits promptly" after ^D
+    poll_interval: float = 0.002      # how often a condition without an event source is re-read
+
+    # Waits that must elapse.
+    idle_window: float = 0.12         # CPU use is measured over this long
+    idle_cpu_fraction: float = 0.25   # share of one core above which a program "spins"
+    quiet_period: float = 0.15        # last resort to show that nothing happened
+
+    # Limits for untrusted programs.
+    output_cap: int = 1 << 20         # bytes kept per stream; the rest is counted, not kept
+    cpu_seconds: int = 20             # RLIMIT_CPU
+    address_space: int = 1 << 30      # RLIMIT_AS, bytes
+    open_files: int = 256             # RLIMIT_NOFILE
+    file_size: int = 16 << 20         # RLIMIT_FSIZE, bytes
+    max_processes: int = 64           # pids.max of the case's cgroup (or RLIMIT_NPROC)
+    build_timeout: float = 120.0      # make, per submission
+    student_budget: float = 120.0     # one student's whole grading in a batch
+    sandbox_user: str = "nobody"      # who student programs run as when the grader is root
+
+    def scaled(self, factor: float) -> "Settings":
+        """Deadlines stretched for a slow machine; waits that must elapse stay as they are."""
+        names = ("expect_timeout", "start_timeout", "exit_timeout", "prompt_exit_timeout",
+                 "build_timeout", "student_budget")
+        return dataclasses.replace(self, **{n: getattr(self, n) * factor for n in names})
+
+
+def load() -> Settings:
+    """Default settings, with deadlines scaled by GRADER_TIMEOUT_SCALE when it is set."""
+    scale = float(os.environ.get("GRADER_TIMEOUT_SCALE", "1") or 1)
+    return Settings().scaled(scale) if scale != 1 else Settings()

@@ -1,0 +1,233 @@
+"""The expect vocabulary shared by every participant: the student's program and reference peers.
+
+An Endpoint buffers what a participant produced and lets a case wait, with a deadline, for a
+line, a text, exact bytes, the end of the stream, or (through a barrier) for proof of silence.
+Every wait ends at the event it waits for; only a wrong program makes it run to its deadline.
+"""
+from __future__ import annotations
+
+import re
+import time
+from typing import Callable, Optional, TypeVar, Union
+
+from .case import Case, CheckFailure
+from .transcript import show
+
+Want = Union[str, "re.Pattern[str]"]
+T = TypeVar("T")
+
+
+def describe(want: Want) -> str:
+    return f"/{want.pattern}/" if isinstance(want, re.Pattern) else repr(want)
+
+
+def _matches(want: Want, line: str) -> bool:
+    return bool(want.search(line)) if isinstance(want, re.Pattern) else line == want
+
+
+class Endpoint:
+    """A participant whose output the grader reads. Subclasses supply _read and _write."""
+
+    crlf = False   # a pty turns "\n" into "\r\n"; lines are compared without the "\r"
+
+    def __init__(self, case: Case, name: str):
+        self.case, self.name = case, name
+        self.settings = case.settings
+        self._buf = bytearray()
+        self._eof = False
+        self.received = 0               # every byte produced, kept or not
+        self.truncated = False
+        # Set by the fixture that knows the topology: make a fresh token reach this endpoint
+        # through the same path as any other data, and return it.
+        self.barrier: Optional[Callable[[], str]] = None
+
+    # -- for subclasses ------------------------------------------------------------------
+    def _read(self, timeout: float) -> Optional[bytes]:
+        """Bytes available within timeout; b"" at end of stream; None if nothing came."""
+        raise NotImplementedError
+
+    def _write(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    # -- reading -------------------------------------------------------------------------
+    def _fill(self, timeout: float) -> bool:
+        data = self._read(max(timeout, 0.0))
+        if data is None:
+            return False
+        if data == b"":
+            self._eof = True
+            self.case.transcript.add(self.name, "←", "(end of stream)")
+            return True
+        self.received += len(data)
+        room = self.settings.output_cap - len(self._buf)
+        if room < len(data):
+            if not self.truncated:
+                self.case.note(f"{self.name}: output truncated at {self.settings.output_cap} bytes")
+            self.truncated = True
+        self._buf += data[:max(room, 0)]
+        self.case.transcript.data(self.name, "←", data)
+        return True
+
+    def _wait(self, find: Callable[[bytes], Optional[tuple[T, int]]], what: str,
+              timeout: Optional[float], hint: Optional[str] = None) -> T:
+        """Wait until find(buffer) returns (result, bytes consumed); fail at EOF or the deadline."""
+        timeout = self.settings.expect_timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        changed = True
+        while True:
+            if changed:
+                found = find(bytes(self._buf))
+                if found is not None:
+                    result, used = found
+                    del self._buf[:used]
+                    return result
+            if self._eof:
+                raise CheckFailure(f"{self.name} ended its output before {what}; "
+                                   f"it had sent: {self._pending()}", hint)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise CheckFailure(f"expected {what} from {self.name} within {timeout:g}s; "
+                                   f"got: {self._pending()}", hint)
+            changed = self._fill(remaining) and not self.truncated or self._eof
+
+    def _pending(self) -> str:
+        if not self._buf:
+            return "nothing"
+        return '"' + show(bytes(self._buf)) + '"'
+
+    def _lines(self, data: bytes):
+        """Complete lines in data as (text, end offset)."""
+        start = 0
+        while True:
+            nl = data.find(b"\n", start)
+            if nl < 0:
+                return
+            raw = data[start:nl]
+            if self.crlf and raw.endswith(b"\r"):
+                raw = raw[:-1]
+            yield raw.decode("utf-8", "surrogateescape"), nl + 1
+            start = nl + 1
+
+    def expect_line(self, want: Want, timeout: Optional[float] = None,
+                    hint: Optional[str] = None) -> str:
+        """Wait for a whole line equal to want (or matching a pattern); earlier lines are skipped."""
+        def find(data: bytes):
+            for line, end in self._lines(data):
+                if _matches(want, line):
+                    return line, end
+            return None
+        return self._wait(find, f"a line {describe(want)}", timeout, hint)
+
+    def expect_next_line(self, want: Want, timeout: Optional[float] = None,
+                         hint: Optional[str] = None) -> str:
+        """The very next line must be want: nothing may come before it."""
+        def find(data: bytes):
+            for line, end in self._lines(data):
+                if not _matches(want, line):
+                    raise CheckFailure(f"expected the next line from {self.name} to be "
+                                       f"{describe(want)}; it was \"{show(line.encode('utf-8', 'surrogateescape'))}\"", hint)
+                return line, end
+            return None
+        return self._wait(find, f"the line {describe(want)}", timeout, hint)
+
+    def expect(self, want: Want, timeout: Optional[float] = None,
+               hint: Optional[str] = None) -> str:
+        """Wait for text anywhere in the output (not only whole lines); returns what matched."""
+        def find(data: bytes):
+            text = data.decode("utf-8", "surrogateescape")
+            if self.crlf:
+                text = text.replace("\r\n", "\n")
+            if isinstance(want, re.Pattern):
+                m = want.search(text)
+                hit = (m.group(0), m.end()) if m else None
+            else:
+                i = text.find(want)
+                hit = (want, i + len(want)) if i >= 0 else None
+            if hit is None:
+                return None
+            consumed = text[:hit[1]]
+            if self.crlf:
+                consumed = consumed.replace("\n", "\r\n")
+            used = len(consumed.encode("utf-8", "surrogateescape"))
+            return hit[0], min(used, len(data))
+        return self._wait(find, f"the text {describe(want)}", timeout, hint)
+
+    def expect_bytes(self, want: bytes, timeout: Optional[float] = None,
+                     hint: Optional[str] = None) -> bytes:
+        """The next len(want) bytes must be exactly want."""
+        def find(data: bytes):
+            common = min(len(data), len(want))
+            if data[:common] != want[:common]:
+                i = next(k for k in range(common) if data[k] != want[k])
+                raise CheckFailure(
+                    f"{self.name} received different bytes from byte {i} on: expected "
+                    f"\"{show(want[i:i + 60])}\", got \"{show(data[i:i + 60])}\"", hint)
+            return (want, len(want)) if len(data) >= len(want) else None
+        return self._wait(find, f"{len(want)} bytes \"{show(want, 60)}\"", timeout, hint)
+
+    def expect_closed(self, timeout: Optional[float] = None, hint: Optional[str] = None,
+                      allow_data: bool = True) -> bytes:
+        """Wait for the end of the stream; returns what came before it."""
+        def find(data: bytes):
+            return (data, len(data)) if self._eof else None
+        rest = self._wait_eof(find, timeout, hint)
+        if rest and not allow_data:
+            raise CheckFailure(f"{self.name} received \"{show(rest)}\" before the end", hint)
+        return rest
+
+    def _wait_eof(self, find, timeout, hint) -> bytes:
+        timeout = self.settings.expect_timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        while not self._eof:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise CheckFailure(f"expected {self.name}'s connection to close within "
+                                   f"{timeout:g}s; it stayed open (pending: {self._pending()})", hint)
+            self._fill(remaining)
+        return find(bytes(self._buf))[0] if self._buf else b""
+
+    def expect_silence(self, hint: Optional[str] = None) -> None:
+        """Nothing more has arrived for this participant.
+
+        Proved with the barrier: a fresh token is sent along the same path as any data the
+        program might still send here; once it arrives, anything sent earlier has arrived too.
+        Without a barrier, a quiet period (a named setting) is the last resort.
+        """
+        if self.barrier is not None:
+            token = self.barrier().encode()
+
+            def find(data: bytes):
+                i = data.find(token)
+                end = data.find(b"\n", i)
+                return (data[:i], end + 1) if i >= 0 and end >= 0 else None
+            before = self._wait(find, f"the barrier line {token.decode()!r}", None, hint)
+            if before:
+                raise CheckFailure(f"{self.name} should have received nothing, but got "
+                                   f"\"{show(before)}\"", hint)
+            return
+        start = time.monotonic()
+        deadline = start + self.settings.quiet_period
+        while time.monotonic() < deadline and not self._eof:
+            self._fill(deadline - time.monotonic())
+        self.case.waited_s += time.monotonic() - start
+        if self._buf:
+            raise CheckFailure(f"{self.name} should have received nothing, but got "
+                               f"{self._pending()}", hint)
+
+    def drain(self) -> bytes:
+        """Everything buffered so far (consumed), without waiting."""
+        while self._fill(0):
+            pass
+        data = bytes(self._buf)
+        del self._buf[:]
+        return data
+
+    # -- writing -------------------------------------------------------------------------
+    def send(self, data: Union[bytes, str]) -> None:
+        data = data.encode() if isinstance(data, str) else data
+        self.case.transcript.data(self.name, "→", data)
+        self._write(data)
+
+    def say(self, text: str) -> None:
+        """Send one line (a newline is added)."""
+        self.send(text + "\n")

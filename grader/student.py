@@ -1,0 +1,37 @@
+"""The student's program as cases see it: start it in a pty, or run it to completion."""
+from __future__ import annotations
+
+from typing import Optional
+
+from .case import Case
+from .ports import free_port
+from .program import Completed, Program, run_to_exit
+from .session import Grading
+
+
+class Student:
+    def __init__(self, grading: Grading, case: Case):
+        self.grading, self.case = grading, case
+        self.port = grading.assignment.fixed_port or free_port()
+
+    @property
+    def login_name(self) -> str:
+        return self.grading.login_name
+
+    def argv(self, args: tuple[str, ...]) -> list[str]:
+        if not args:
+            args = self.grading.assignment.args
+        return self.grading.argv + [a.replace("{port}", str(self.port)) for a in args]
+
+    def start(self, *args: str, name: str = "student", term: Optional[str] = None,
+              dimensions: tuple[int, int] = (24, 80)) -> Program:
+        """Start the program in a pty; with no args, the assignment's usual argv."""
+        env = self.grading.env({"TERM": term} if term else None)
+        return Program(self.case, name, self.argv(args), cwd=str(self.case.workdir), env=env,
+                       preexec=self.grading.preexec(self.case), dimensions=dimensions)
+
+    def run(self, *args: str, stdin: bytes = b"", name: str = "student") -> Completed:
+        """Run without a terminal until it exits (usage errors), stdout and stderr apart."""
+        return run_to_exit(self.case, name, self.argv(args) if args else self.grading.argv,
+                           cwd=str(self.case.workdir), env=self.grading.env(),
+                           preexec=self.grading.preexec(self.case), stdin=stdin)

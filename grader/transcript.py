@@ -1,0 +1,52 @@
+"""What every participant of a case sent and received, in order, for failure reports."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+MAX_EVENTS = 60          # the newest events kept in a report
+MAX_EVENT_CHARS = 300    # one event's text is cut after this many characters
+
+
+def show(data: bytes, limit: int = MAX_EVENT_CHARS) -> str:
+    """Bytes as a readable, single-line, escape-free literal: safe for any report format."""
+    text = data.decode("utf-8", "backslashreplace")
+    out = []
+    for ch in text:
+        if ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)
+    s = "".join(out)
+    return s if len(s) <= limit else s[:limit] + f"… ({len(data)} bytes)"
+
+
+@dataclass
+class Transcript:
+    start: float = field(default_factory=time.monotonic)
+    events: list[tuple[float, str, str, str]] = field(default_factory=list)
+    dropped: int = 0
+
+    def add(self, who: str, arrow: str, what: str) -> None:
+        """Record an event: arrow is '→' (sent by the grader to who), '←' (who produced), '·' (note)."""
+        self.events.append((time.monotonic() - self.start, who, arrow, what))
+        if len(self.events) > 4 * MAX_EVENTS:
+            self.dropped += len(self.events) - MAX_EVENTS
+            del self.events[:-MAX_EVENTS]
+
+    def data(self, who: str, arrow: str, data: bytes) -> None:
+        self.add(who, arrow, '"' + show(data) + '"')
+
+    def render(self) -> str:
+        events = self.events[-MAX_EVENTS:]
+        hidden = self.dropped + len(self.events) - len(events)
+        width = max((len(e[1]) for e in events), default=0)
+        lines = [f"… {hidden} earlier events" if hidden else ""]
+        lines += [f"{t:7.3f}s {who:<{width}} {arrow} {what}" for t, who, arrow, what in events]
+        return "\n".join(line for line in lines if line)

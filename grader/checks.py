@@ -18,10 +18,15 @@ def check(hint: str = "") -> Callable[[F], F]:
     return mark
 
 
-def check_id(function_name: str) -> str:
-    return function_name[5:] if function_name.startswith("test_") else function_name
+def check_id(item_name: str) -> str:
+    """test_x -> x; a check run once per role, test_x[client] -> client_x."""
+    base, _, param = item_name.partition("[")
+    base = base[5:] if base.startswith("test_") else base
+    return f"{param.rstrip(']')}_{base}" if param else base
 
 
-def title_of(fn: Callable) -> str:
+def title_of(fn: Callable, item_name: str = "") -> str:
     doc = (fn.__doc__ or "").strip()
-    return doc.splitlines()[0].strip() if doc else check_id(fn.__name__).replace("_", " ")
+    title = doc.splitlines()[0].strip() if doc else check_id(fn.__name__).replace("_", " ")
+    _, _, param = item_name.partition("[")
+    return f"{title} (as {param.rstrip(']')})" if param else title

@@ -40,6 +40,9 @@ class TcpPeer(Endpoint):
     def port(self) -> int:
         return self.sock.getsockname()[1]
 
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
     def _read(self, timeout: float) -> Optional[bytes]:
         if self.sock.fileno() < 0:
             return b""
@@ -118,6 +121,9 @@ class UdpPeer(Endpoint):
     @property
     def port(self) -> int:
         return self.sock.getsockname()[1]
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
 
     def _read(self, timeout: float) -> Optional[bytes]:
         ready, _, _ = select.select([self.sock], [], [], timeout)

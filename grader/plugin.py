@@ -116,7 +116,7 @@ def _check(item: pytest.Item, state: dict[str, Any]) -> Check:
     case = item.stash.get(CASE, None)
     failed = status in (FAILED, ERROR)
     return Check(
-        id=cid, title=title_of(item.function), status=status,
+        id=cid, title=title_of(item.function, item.name), status=status,
         points=max_points if status == PASSED else 0,
         max_points=0 if status == SKIPPED else max_points,
         message=state["message"],

@@ -71,6 +71,20 @@ class Program(Endpoint):
         except OSError as e:
             raise CheckFailure(f"could not type into {self.name}: {e.strerror or e}")
 
+    def fileno(self) -> int:
+        return self.child.child_fd
+
+    def say(self, text: str) -> None:
+        """Type a line and press Enter.
+
+        Echo is off, so the Enter a terminal would have shown is added here: what the program
+        printed before (a prompt without a newline) becomes a line of its own.
+        """
+        self.drain_output()
+        if self._buf and not self._buf.endswith(b"\n"):
+            self._buf += b"\n"
+        super().say(text)
+
     def type(self, text: str) -> None:
         """Type text without pressing Enter."""
         self.send(text)
@@ -128,6 +142,14 @@ class Program(Endpoint):
         if status is not None:
             self.drain_output()
             raise CheckFailure(f"{self.name} should still be running, but it ended ({status})", hint)
+
+    def expect_stays_running(self, hint: Optional[str] = None) -> None:
+        """The program must not exit on its own: watched for the quiet period (a named wait)."""
+        start = time.monotonic()
+        status = self.wait_exit(self.settings.quiet_period)
+        self.case.waited_s += time.monotonic() - start
+        if status is not None:
+            raise CheckFailure(f"{self.name} should keep running, but it ended ({status})", hint)
 
     def expect_listening(self, port: int, udp: bool = False, hint: Optional[str] = None) -> None:
         """Wait until the program has bound (UDP) or is listening on (TCP) the port."""

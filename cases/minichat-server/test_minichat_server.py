@@ -92,10 +92,12 @@ def test_closes_descriptor(room):
     room.server.expect_fds_back_to(before)
 
 
-@check(hint="block in select()/poll() with no timeout (NULL or -1); never poll in a loop")
+@check(hint="block in select()/poll() with no timeout (NULL or -1), and stop watching a client "
+            "whose recv() returned 0: its socket stays readable forever")
 def test_no_busy_wait(room):
-    """Uses no CPU while waiting for messages."""
-    alice, bob = room.join("alice", "bob")
+    """Uses no CPU while waiting for messages, also after a client has left."""
+    alice, bob, carol = room.join("alice", "bob", "carol")
+    room.leave(carol)
     alice.say("warm up")
     bob.expect_bytes(b"warm up\n")
     room.server.expect_idle("while waiting for messages")

@@ -21,33 +21,37 @@ MARKS = {PASSED: ("✓", "bold green"), FAILED: ("✗", "bold red"),
          ERROR: ("!", "bold magenta"), SKIPPED: ("-", "dim")}
 INDENT = 4               # explanations sit under their check's title
 TRANSCRIPT_INDENT = 6
+MIN_WRAP = 20           # even a narrow console gets this many cells of text per line
 
 
 def render(run: Run, *, color: bool, verbose: bool = False, width: int = 100) -> bytes:
     """The run as text lines of at most `width` cells, UTF-8 encoded."""
+    buffer = io.StringIO()
     console = Console(
-        file=io.StringIO(), width=width, force_terminal=color,
+        file=buffer, width=width, force_terminal=color,
         color_system="standard" if color else None, no_color=False,
         markup=False, emoji=False, highlight=False, soft_wrap=True, legacy_windows=False,
     )
-    for line in _lines(run, verbose, width):
+    for line in _lines(run, verbose, console):
         console.print(line)
-    return console.file.getvalue().encode("utf-8")
+    return buffer.getvalue().encode("utf-8")
 
 
-def _lines(run: Run, verbose: bool, width: int) -> list[Text]:
-    out = [_header(run, width)]
+def _lines(run: Run, verbose: bool, console: Console) -> list[Text]:
+    out = [_header(run, console.width)]
     if run.student:
-        out.append(Text.assemble(("student: ", "dim"), visible(run.student)))
-    out += [Text.assemble(("note: ", "dim"), (visible(n), "dim")) for n in run.notes]
+        out += _block(visible(run.student), 0, console, label=("student: ", "dim"))
+    for note in run.notes:
+        out += _block(visible(note), 0, console, style="dim", label=("note: ", "dim"))
     if run.build.status == "failed" or (verbose and run.build.status != "skipped"):
-        out += _build(run, width, verbose)
+        out += _build(run, console, verbose)
     if run.error:
         out.append(Text("grader error:", style="bold magenta"))
-        out += _block(visible(run.error), INDENT, width)
-    out.append(Text(""))
+        out += _block(visible(run.error), INDENT, console)
+    if run.checks:
+        out.append(Text(""))
     for check in run.checks:
-        out += _check(check, verbose, width)
+        out += _check(check, verbose, console)
     out.append(Text(""))
     out.append(Text(_summary(run)))
     return out
@@ -66,32 +70,32 @@ def _header(run: Run, width: int) -> Text:
     return _spread(left, right, width)
 
 
-def _build(run: Run, width: int, verbose: bool) -> list[Text]:
+def _build(run: Run, console: Console, verbose: bool) -> list[Text]:
     failed = run.build.status == "failed"
     out = [Text.assemble(("build: ", "bold"),
                          (visible(run.build.status), "bold red" if failed else "green"))]
     if run.build.log and (failed or verbose):
-        out += _block(visible(log_tail(run.build.log)), INDENT, width, style="dim")
+        out += _block(visible(log_tail(run.build.log)), INDENT, console, style="dim")
     return out
 
 
-def _check(check: Check, verbose: bool, width: int) -> list[Text]:
+def _check(check: Check, verbose: bool, console: Console) -> list[Text]:
     mark, style = MARKS.get(check.status, ("?", "bold"))
     left = Text.assemble((mark, style), " ", visible(check.title))
     points = f"{num(check.points)}/{num(check.max_points)}"
     if verbose:
         points = f"{check.duration_s:.2f}s  {points}"
-    out = [_spread(left, Text(points, style=style), width)]
+    out = [_spread(left, Text(points, style=style), console.width)]
     explain = check.status in (FAILED, ERROR) or verbose
     if check.message and (explain or check.status == SKIPPED):
-        out += _block(visible(check.message.rstrip("\n")), INDENT, width)
+        out += _block(visible(check.message.rstrip("\n")), INDENT, console)
     if check.hint and explain:
-        out += _block(visible(check.hint), INDENT, width, label=("hint: ", "cyan"))
+        out += _block(visible(check.hint), INDENT, console, label=("hint: ", "cyan"))
     out += [line for w in check.warnings
-            for line in _block(visible(w), INDENT, width, label=("warning: ", "yellow"))]
+            for line in _block(visible(w), INDENT, console, label=("warning: ", "yellow"))]
     if check.transcript and explain:
         out.append(Text(" " * INDENT + "transcript:", style="dim"))
-        out += _block(visible(check.transcript.rstrip("\n")), TRANSCRIPT_INDENT, width)
+        out += _block(visible(check.transcript.rstrip("\n")), TRANSCRIPT_INDENT, console)
     return out
 
 
@@ -115,16 +119,13 @@ def _spread(left: Text, right: Text, width: int) -> Text:
     return Text.assemble(left, " " * max(gap, 2), right)
 
 
-def _block(text: str, indent: int, width: int, *, style: str = "",
+def _block(text: str, indent: int, console: Console, *, style: str = "",
            label: tuple[str, str] | None = None) -> list[Text]:
-    """`text` wrapped to `width`, every line (continuations too) indented by `indent`."""
+    """`text` wrapped to the console's width, every line (continuations too) indented."""
     body = Text.assemble(label, text) if label else Text(text)
     body.stylize(style, len(label[0]) if label else 0)
-    pad = " " * indent
-    wrap_console = Console(width=max(width - indent, 20), file=io.StringIO(), color_system=None)
-    lines = body.wrap(wrap_console, max(width - indent, 20), overflow="fold")
-    out = []
+    pad = Text(" " * indent)
+    lines = body.wrap(console, max(console.width - indent, MIN_WRAP), overflow="fold")
     for line in lines:
-        line.rstrip()
-        out.append(Text(pad) + line)
-    return out
+        line.rstrip()                    # in place: no trailing blanks in feedback.txt
+    return [pad + line for line in lines]

@@ -1,0 +1,78 @@
+"""The student's mytalk as a server, against the reference client."""
+import pytest
+
+from grader import CheckFailure, check, talk
+from reference import mytalk as ref
+
+
+@pytest.fixture
+def serve(student, connect):
+    """start(*options): the student's server on a fresh port, with our client's request sent."""
+    def start(*options):
+        port = student.new_port()
+        me = student.start("-N", *options, str(port), name="mytalk")
+        me.expect_listening(port, hint="listen on the port given as the last argument")
+        return me, talk.open_request(connect, port)
+    return start
+
+
+def answered(serve, answer):
+    """What the server replies when the user types answer at its prompt."""
+    me, conn = serve()
+    me.expect(talk.ASKS, hint="ask \"Accept (y/n)?\" before answering")
+    me.say(answer)
+    return conn
+
+
+@check(hint="bind() and listen() on the port given when no hostname is given")
+def test_server_listens(serve):
+    """Listens on the port given and accepts a connection."""
+    me, _ = serve()
+    me.expect_running()
+
+
+@check(hint="print \"Mytalk request from USER@HOST.  Accept (y/n)? \" with the name the client sent")
+def test_server_prompt(serve):
+    """Prints "Mytalk request from USER@HOST.  Accept (y/n)?" with the name the client sent."""
+    me, _ = serve()
+    m = me.expect(talk.PROMPT)
+    m = talk.PROMPT.search(m)
+    exact = ref.request_prompt(talk.PEER_USER, m["host"])   # a name or an address: both fine
+    if m.group(0).rstrip() != exact.rstrip():
+        me.case.deviation(f"the prompt is \"{m.group(0).rstrip()}\"; the handout's text is "
+                          f"\"{exact.rstrip()}\"")
+    if m["user"] != talk.PEER_USER:
+        raise CheckFailure(f"the prompt names the user {m['user']!r}; the client sent "
+                           f"{talk.PEER_USER!r}")
+
+
+@check(hint="compare the answer case-insensitively with \"y\" and \"yes\"; reply \"ok\"")
+def test_server_accepts_yes(serve):
+    """Answers y, Y, yes and YES accept: the client receives "ok"."""
+    for answer in ("y", "Y", "yes", "YES"):
+        talk.expect_ok(answered(serve, answer), hint=f"the answer {answer!r} must accept")
+
+
+@check(hint="anything but y/yes declines: reply something other than \"ok\" and close")
+def test_server_declines_other(serve):
+    """Answers n and anything else decline: no "ok", and the connection closes."""
+    for answer in ("n", "no", "maybe"):
+        conn = answered(serve, answer)
+        reply = conn.expect_closed(hint=f"the answer {answer!r} must decline and close")
+        if ref.is_ok_reply(reply):
+            raise CheckFailure(f"after the answer {answer!r} the server replied {reply!r}")
+
+
+@check(hint="with -a, reply \"ok\" at once without asking")
+def test_server_auto_accept(serve):
+    """With -a it accepts without asking."""
+    me, conn = serve("-a")
+    talk.expect_ok(conn)
+
+
+@check(hint="wait for the y/n answer in a blocking read of stdin")
+def test_server_idle_waiting_answer(serve):
+    """Uses no CPU while waiting for the user's answer."""
+    me, _ = serve()
+    me.expect(talk.ASKS)
+    me.expect_idle("while waiting for the y/n answer")

@@ -1,0 +1,38 @@
+"""The student's mytalk against itself, and in its windowed mode."""
+import pytest
+
+from grader import check, talk
+from grader.screen import Screen, has_terminfo
+from reference import mytalk as ref
+
+
+@check(hint="your client and server must speak the same handshake: name, then \"ok\"")
+def test_self_interop(student):
+    """The program as client talks to itself as server."""
+    server = student.start("-N", str(student.port), name="server")
+    server.expect_listening(student.port)
+    client = student.start("-N", talk.HOST, str(student.port), name="client")
+    server.expect(talk.ASKS)
+    server.say("y")
+    client.say("from the client")
+    server.expect_line("from the client")
+    server.say("from the server")
+    client.expect_line("from the server")
+    client.send_eof()
+    client.expect_exit(0)
+    server.expect(talk.CLOSED)
+
+
+@check(hint="call start_windowing() after the handshake unless -N was given")
+def test_windowed_mode(student, listen):
+    """Without -N: remote text above a line of "=", local text below."""
+    if not has_terminfo("xterm"):
+        pytest.skip("no terminfo entry for xterm on this machine")
+    listener = listen(student.port)
+    me = student.start(talk.HOST, str(student.port), name="mytalk", term="xterm")
+    conn, _ = talk.take_request(listener)
+    conn.send(ref.ACCEPT_REPLY)
+    screen = Screen(me)
+    conn.say("words from afar")
+    me.type("typed here")
+    screen.expect_split("words from afar", "typed here")

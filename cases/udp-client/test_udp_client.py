@@ -1,0 +1,38 @@
+"""UDP client (figure 90): greets the server on port 10000 and prints its reply."""
+import pytest
+
+from grader import check
+from reference.udp import CLIENT_MSG, SERVER_MSG
+
+
+@pytest.fixture
+def exchange(student, udp):
+    """A reference server bound to port 10000 first, then the student's client."""
+    server = udp("server", student.port)
+    client = student.start(name="client")
+    return client, server
+
+
+@check(hint="sendto() \"Hello, Server\\n\" to localhost, port htons(10000)")
+def test_sends_hello(exchange):
+    """Sends "Hello, Server" to port 10000 on localhost."""
+    _, server = exchange
+    server.expect_bytes(CLIENT_MSG)
+
+
+@check(hint="recvfrom() the reply and write() it to stdout")
+def test_prints_reply(exchange):
+    """Prints the server's reply."""
+    client, server = exchange
+    server.expect_bytes(CLIENT_MSG)
+    server.send(SERVER_MSG)
+    client.expect_line("Hello, Client")
+
+
+@check(hint="close the socket and return 0 from main()")
+def test_exits_cleanly(exchange):
+    """Exits with status 0 after the reply."""
+    client, server = exchange
+    server.expect_bytes(CLIENT_MSG)
+    server.send(SERVER_MSG)
+    client.expect_exit(0)

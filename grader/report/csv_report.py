@@ -1,0 +1,43 @@
+"""Spreadsheet summaries of a batch: summary.csv (a row per student) and interop.csv.
+
+Written with the csv module so that any student name (commas, quotes, newlines, non-ASCII)
+survives a round trip; plain UTF-8 without a byte-order mark, as other tools expect.
+"""
+from __future__ import annotations
+
+import csv
+import io
+
+from ..results import Batch
+from . import num, without_surrogates
+
+HEADER = ["student", "status", "score", "max_score", "reason"]
+INTEROP_CORNER = "client\\server"
+
+
+def render(batch: Batch) -> bytes:
+    """summary.csv: the fixed columns, then the points of every check in batch.check_ids."""
+    rows = [HEADER + list(batch.check_ids)]
+    for result in sorted(batch.students, key=lambda r: (r.student.casefold(), r.student)):
+        run = result.run
+        max_score = batch.max_score or (run.max_score if run else 0.0)
+        points = {c.id: num(c.points) for c in run.checks} if run else {}
+        rows.append([result.student, result.status, num(result.score), num(max_score),
+                     result.reason] + [points.get(check_id, "") for check_id in batch.check_ids])
+    return _write(rows)
+
+
+def render_interop(batch: Batch) -> bytes:
+    """interop.csv: a row per client, a column per server, "ok" or why they could not talk."""
+    clients = sorted({c for c, _ in batch.interop}, key=lambda s: (s.casefold(), s))
+    servers = sorted({s for _, s in batch.interop}, key=lambda s: (s.casefold(), s))
+    rows = [[INTEROP_CORNER] + servers]
+    rows += [[client] + [batch.interop.get((client, server), "") for server in servers]
+             for client in clients]
+    return _write(rows)
+
+
+def _write(rows: list[list[str]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return without_surrogates(buffer.getvalue()).encode("utf-8")

@@ -1,0 +1,55 @@
+"""Gradescope's autograder results.json, written by the autograder's run_autograder script.
+
+Gradescope shows `output` strings to the student; they are plain text (`output_format` "text")
+with control characters made visible, so a program's output cannot format or hide anything.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..results import FAILED, PASSED, Run
+from . import details, log_tail, num, visible
+from .json_report import dumps
+
+
+def render(run: Run) -> bytes:
+    """The run as Gradescope results.json; a failed build scores 0 and shows the log's tail."""
+    build_failed = run.build.status == "failed"
+    tests: list[dict[str, Any]] = []
+    if build_failed:
+        tests.append(_test("Build", 0, 0, "failed",
+                           "the build failed:\n" + log_tail(run.build.log)))
+    for check in run.checks:
+        passed = check.status == PASSED and not build_failed
+        text = details(check) if not passed or check.warnings else ""
+        if not passed and check.status != FAILED:
+            text = f"({check.status}) {text}".rstrip()
+        tests.append(_test(check.title, 0 if build_failed else check.points, check.max_points,
+                           "passed" if passed else "failed", text))
+    score = 0 if build_failed else run.score
+    return dumps({
+        "score": score,
+        "execution_time": round(run.duration_s, 2),
+        "output": visible(_summary(run, score)),
+        "output_format": "text",
+        "test_output_format": "text",
+        "visibility": "visible",
+        "tests": tests,
+    })
+
+
+def _test(name: str, score: float, max_score: float, status: str, output: str) -> dict[str, Any]:
+    return {"name": visible(name), "score": score, "max_score": max_score, "status": status,
+            "output": visible(output), "visibility": "visible"}
+
+
+def _summary(run: Run, score: float) -> str:
+    passed = sum(c.status == PASSED for c in run.checks)
+    lines = [f"{run.assignment}: {num(score)}/{num(run.max_score)} points, "
+             f"{passed} of {len(run.checks)} checks passed"]
+    if run.build.status == "failed":
+        lines.append("The build failed, so no check could earn points.")
+    if run.error:
+        lines.append(f"The grader itself failed: {run.error}")
+    lines += [f"note: {n}" for n in run.notes]
+    return "\n".join(lines)

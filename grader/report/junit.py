@@ -1,0 +1,67 @@
+"""JUnit XML, the format CI systems (GitLab, Jenkins, GitHub actions) show as test results.
+
+One testsuite per run, one testcase per check. A failed build and an internal grader error get
+a testcase of their own so a CI page shows them instead of an empty, green suite. Strings pass
+through `visible()` because XML 1.0 cannot carry NUL and most other control characters at all.
+"""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from ..results import ERROR, FAILED, SKIPPED, Run
+from . import details, log_tail, num, visible
+
+
+def render(run: Run) -> bytes:
+    """The run as a <testsuites> document."""
+    name = visible(run.assignment)
+    suite = ET.Element("testsuite", name=name)
+    properties = ET.SubElement(suite, "properties")
+    for key, value in (("target", run.target), ("student", run.student or ""),
+                       ("score", num(run.score)), ("max_score", num(run.max_score))):
+        ET.SubElement(properties, "property", name=key, value=visible(value))
+
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    if run.build.status == "failed":
+        case = _case(suite, name, "build", 0.0, counts)
+        _outcome(case, "failure", "the build failed", log_tail(run.build.log), counts)
+    if run.error:
+        case = _case(suite, name, "grader", 0.0, counts)
+        _outcome(case, "error", "the grader itself failed", run.error, counts)
+    for check in run.checks:
+        case = _case(suite, name, check.id, check.duration_s, counts)
+        first_line = (check.message.strip().splitlines() or [check.title])[0]
+        if check.status == FAILED:
+            _outcome(case, "failure", first_line, details(check), counts)
+        elif check.status == ERROR:
+            _outcome(case, "error", first_line, details(check), counts)
+        elif check.status == SKIPPED:
+            counts["skipped"] += 1
+            ET.SubElement(case, "skipped", message=visible(check.message or "skipped"))
+        elif check.warnings:
+            out = ET.SubElement(case, "system-out")
+            out.text = visible("\n".join(f"warning: {w}" for w in check.warnings))
+    if run.notes:
+        out = ET.SubElement(suite, "system-out")
+        out.text = visible("\n".join(f"note: {n}" for n in run.notes))
+
+    attrs = {k: str(v) for k, v in counts.items()}
+    attrs["time"] = f"{run.duration_s:.3f}"
+    suite.attrib.update(attrs)
+    root = ET.Element("testsuites", name=name, **attrs)
+    root.append(suite)
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def _case(suite: ET.Element, classname: str, name: str, seconds: float,
+          counts: dict[str, int]) -> ET.Element:
+    counts["tests"] += 1
+    return ET.SubElement(suite, "testcase", classname=classname, name=visible(name),
+                         time=f"{seconds:.3f}")
+
+
+def _outcome(case: ET.Element, tag: str, message: str, text: str, counts: dict[str, int]) -> None:
+    counts["failures" if tag == "failure" else "errors"] += 1
+    element = ET.SubElement(case, tag, message=visible(message), type=tag)
+    element.text = visible(text)

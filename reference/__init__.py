@@ -1,0 +1,1 @@
+"""Readable Python versions of the lecture's network programs and of mytalk."""

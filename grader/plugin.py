@@ -56,12 +56,16 @@ def grading_from_options(config: pytest.Config, case_path: Path) -> Grading:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every check must have points in its manifest; checks run in the manifest's order."""
+    order = {}
     for item in items:
         if _is_case(item):
             points = assignments.for_case_file(item.path).points
             if check_id(item.name) not in points:
                 raise pytest.UsageError(f"{item.nodeid}: check {check_id(item.name)!r} has no "
                                         "points in its manifest.toml")
+            order[item] = list(points).index(check_id(item.name))
+    items.sort(key=lambda item: (str(Path(item.path).parent), order.get(item, -1)))
 
 
 @pytest.hookimpl(wrapper=True)

@@ -20,8 +20,8 @@ class Settings:
     poll_interval: float = 0.002      # how often a condition without an event source is re-read
 
     # Waits that must elapse.
-    idle_window: float = 0.12         # CPU use is measured over this long
-    idle_cpu_fraction: float = 0.25   # share of one core above which a program "spins"
+    idle_window: float = 0.06         # CPU use is measured over this long (ns-exact schedstat)
+    idle_cpu_fraction: float = 0.2    # share of one core above which a program "spins"
     quiet_period: float = 0.15        # last resort to show that nothing happened
 
     # Limits for untrusted programs.

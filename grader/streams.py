@@ -70,7 +70,7 @@ class Endpoint:
                 self.case.note(f"{self.name}: output truncated at {self.settings.output_cap} bytes")
             self.truncated = True
         self._buf += data[:max(room, 0)]
-        self.case.transcript.data(self.name, "←", data)
+        self.case.transcript.data(self.name, "←", data.replace(b"\r\n", b"\n") if self.crlf else data)
         return True
 
     def _wait(self, find: Callable[[bytes], Optional[tuple[T, int]]], what: str,

@@ -77,9 +77,9 @@ def test_client_leaves(room):
     alice, bob, carol = room.join("alice", "bob", "carol")
     room.leave(carol)
     alice.say("still here?")
-    bob.expect_bytes(b"still here?\n")
+    bob.expect_line("still here?")
     bob.say("yes")
-    alice.expect_bytes(b"yes\n")
+    alice.expect_line("yes")
 
 
 @check(hint="close() the client's socket when recv() returns 0, or descriptors leak")

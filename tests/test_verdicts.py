@@ -1,0 +1,35 @@
+"""The mutation table: every fixture program gets exactly the verdicts the table gives it.
+
+Correct programs and the variants the spec allows pass every check; each planted bug fails
+the checks listed for it and passes all others. A check that no fixture fails is untested.
+"""
+import pytest
+
+from grader import assignments
+from verdict_table import load, wrong_verdicts
+
+TABLE = load()
+
+
+@pytest.mark.parametrize("entry", TABLE, ids=[e.name for e in TABLE])
+def test_fixture_gets_its_verdicts(entry, build_c, grade):
+    program = build_c(list(entry.sources), entry.defines, entry.talk)
+    g = grade(entry.assignment, str(program))
+    assert g.result is not None, g.stderr
+    wrong = wrong_verdicts(entry, g.verdicts)
+    details = {c["id"]: c["message"] for c in g.result["checks"] if c["id"] in wrong}
+    assert not wrong, "\n".join(f"{cid}: expected {w}, got {got} — {details.get(cid, '')}"
+                                for cid, (w, got) in wrong.items())
+    assert g.code == (1 if entry.fails else 0)
+
+
+@pytest.mark.parametrize("assignment", [a.id for a in assignments.all_assignments()])
+def test_every_check_catches_a_planted_bug(assignment):
+    caught = set().union(*(e.fails for e in TABLE if e.assignment == assignment))
+    untested = set(assignments.find(assignment).points) - caught
+    assert not untested, f"no fixture fails: {sorted(untested)}"
+
+
+@pytest.mark.parametrize("assignment", [a.id for a in assignments.all_assignments()])
+def test_a_correct_program_passes_everything(assignment):
+    assert any(e.assignment == assignment and not e.fails for e in TABLE)

@@ -58,7 +58,7 @@ def build(source: Path, workdir: Path, assignment: Assignment, policy: Policy,
            "LANG": "C.UTF-8"}
     if assignment.talk_library:
         try:
-            env.update(talklib.build_env(talk_lib))
+            env.update(talklib.build_env(talk_lib, workdir.parent / "talk"))
         except talklib.TalkLibraryError as e:
             raise BuildFailed(Build("failed", str(e)), str(e))
     env = policy.env(env)

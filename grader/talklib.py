@@ -70,8 +70,20 @@ def ensure() -> Path:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def build_env(talk_lib: Optional[Path]) -> dict[str, str]:
-    """CPATH and LIBRARY_PATH that let an unchanged handin Makefile find talk.h and libtalk.a."""
+def build_env(talk_lib: Optional[Path], into: Path) -> dict[str, str]:
+    """CPATH and LIBRARY_PATH that let an unchanged handin Makefile find talk.h and libtalk.a.
+
+    The library is copied into `into` first: the build may run as a user who cannot read the
+    directory it came from.
+    """
     lib = talk_lib or course_library() or ensure()
     libdir = lib / "lib64" if (lib / "lib64").is_dir() else lib / "lib"
-    return {"CPATH": str(lib / "include"), "LIBRARY_PATH": str(libdir)}
+    include, lib64 = into / "include", into / "lib64"
+    try:
+        shutil.copytree(lib / "include", include)
+        shutil.copytree(libdir, lib64)
+    except OSError as e:
+        raise TalkLibraryError(f"cannot use the talk library in {lib}: {e}")
+    for d in (into, include, lib64):
+        d.chmod(0o755)
+    return {"CPATH": str(include), "LIBRARY_PATH": str(lib64)}

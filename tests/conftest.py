@@ -5,7 +5,6 @@ into a new session, stays our descendant; after every test none may be left.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -17,10 +16,10 @@ from typing import Optional
 import psutil
 import pytest
 
-from grader import sandbox, talklib
+from grader import sandbox
+from verdict_table import FIXTURES, compile_fixture
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "tests" / "fixtures"
 GRADE_TIMEOUT = 300          # a whole grading run; far above any correct run
 
 
@@ -87,19 +86,5 @@ def fixture_cache(tmp_path_factory) -> Path:
 def build_c(fixture_cache):
     """build_c(sources, defines=(), talk=False) -> path of the compiled program (cached)."""
     def build(sources: list[str], defines: tuple[str, ...] = (), talk: bool = False) -> Path:
-        paths = [FIXTURES / s for s in sources]
-        key = hashlib.sha256(b"".join(p.read_bytes() for p in paths)
-                             + repr((defines, talk)).encode()).hexdigest()[:16]
-        out = fixture_cache / f"{paths[0].stem}-{key}"
-        if out.exists():
-            return out
-        cmd = ["gcc", "-std=gnu99", "-Wall", "-Wextra", "-o", str(out), *map(str, paths),
-               *(f"-D{d}" for d in defines)]
-        if talk:
-            lib = talklib.ensure()
-            cmd += ["-I", str(lib / "include"), "-L", str(lib / "lib64"), "-ltalk", "-lncurses"]
-        done = subprocess.run(cmd, capture_output=True, text=True)
-        assert done.returncode == 0, f"fixture did not compile: {' '.join(cmd)}\n{done.stderr}"
-        out.chmod(0o755)
-        return out
+        return compile_fixture(sources, tuple(defines), talk, fixture_cache)
     return build

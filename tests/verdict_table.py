@@ -1,11 +1,36 @@
 """The table of fixture programs and the verdicts the grader must give each (tests/verdicts/)."""
 from __future__ import annotations
 
+import hashlib
+import subprocess
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader import talklib
+
 TABLE_DIR = Path(__file__).resolve().parent / "verdicts"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def compile_fixture(sources: list[str], defines: tuple[str, ...], talk: bool, cache: Path) -> Path:
+    """Compile a fixture program into cache (once per source and flags); return its path."""
+    paths = [FIXTURES / s for s in sources]
+    key = hashlib.sha256(b"".join(p.read_bytes() for p in paths)
+                         + repr((defines, talk)).encode()).hexdigest()[:16]
+    out = cache / f"{paths[0].stem}-{key}"
+    if out.exists():
+        return out
+    cmd = ["gcc", "-std=gnu99", "-Wall", "-Wextra", "-o", str(out), *map(str, paths),
+           *(f"-D{d}" for d in defines)]
+    if talk:
+        lib = talklib.ensure()
+        cmd += ["-I", str(lib / "include"), "-L", str(lib / "lib64"), "-ltalk", "-lncurses"]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"fixture did not compile: {' '.join(cmd)}\n{done.stderr}")
+    out.chmod(0o755)
+    return out
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,78 @@
+"""What the bench scripts share: the correct programs of each assignment, and grading one."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from grader import assignments  # noqa: E402
+from verdict_table import Entry, compile_fixture, load  # noqa: E402
+
+CACHE = Path(tempfile.gettempdir()) / f"socket-grader-bench-{os.getuid()}"
+
+
+@dataclass
+class Graded:
+    wall_s: float
+    result: Optional[dict]
+    code: int
+
+    @property
+    def waited_s(self) -> float:
+        return sum(c["waited_s"] for c in self.result["checks"]) if self.result else 0.0
+
+    @property
+    def failed(self) -> list[str]:
+        return [c["id"] for c in self.result["checks"] if c["status"] != "passed"] \
+            if self.result else ["(no result)"]
+
+
+def build(entry: Entry) -> Path:
+    CACHE.mkdir(exist_ok=True)
+    return compile_fixture(list(entry.sources), entry.defines, entry.talk, CACHE)
+
+
+def correct_targets(assignment: str) -> list[tuple[str, list[str]]]:
+    """(label, grade arguments) of every program that must pass every check: C and reference."""
+    targets = [(e.name, [str(build(e))]) for e in load()
+               if e.assignment == assignment and not e.fails]
+    return targets + [(f"{assignment}/reference", ["", "--reference"])]
+
+
+def grade(assignment: str, args: list[str], *extra: str) -> Graded:
+    """Run `grade` as a user would; wall time includes the interpreter's start-up."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "r.json"
+        env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")
+        start = time.monotonic()
+        done = subprocess.run([sys.executable, "-m", "grader", assignment, *args, "--json",
+                               str(out), *extra], env=env, cwd=ROOT, capture_output=True)
+        wall = time.monotonic() - start
+        result = json.loads(out.read_text()) if out.exists() else None
+    return Graded(wall, result, done.returncode)
+
+
+@contextmanager
+def cpu_load(processes: int) -> Iterator[None]:
+    """Keep the machine's cores busy while the body runs; the hogs end with it."""
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(processes)]
+    try:
+        yield
+    finally:
+        for h in hogs:
+            h.kill()
+            h.wait()
+
+
+def assignment_ids() -> list[str]:
+    return [a.id for a in assignments.all_assignments()]

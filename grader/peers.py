@@ -9,6 +9,7 @@ import select
 import socket
 from typing import Optional
 
+from . import ports
 from .case import Case, CheckFailure
 from .streams import Endpoint
 
@@ -61,6 +62,19 @@ class TcpPeer(Endpoint):
         except OSError as e:
             raise CheckFailure(f"{self.name} could not send: {e.strerror or e} "
                                "(the program closed the connection?)")
+
+    def wait_read_by_peer(self, hint: Optional[str] = None) -> None:
+        """Wait until the program has read everything we sent (its receive queue is empty).
+
+        Needed where a program reads a handshake answer with one recv(): anything we sent
+        after the answer must not arrive in that same recv().
+        """
+        me, them = self.sock.getsockname()[1], self.sock.getpeername()[1]
+        s = self.settings
+        if not ports.wait_until(lambda: ports.unread_bytes(them, me) == 0, s.expect_timeout,
+                                s.poll_interval):
+            raise CheckFailure(f"the program did not read what {self.name} sent within "
+                               f"{s.expect_timeout:g}s", hint)
 
     def shutdown_write(self) -> None:
         """Half-close: the program sees end of input while we still read."""

@@ -33,6 +33,22 @@ def _bound(port: int, tables: tuple[str, ...], state: str) -> bool:
     return False
 
 
+def unread_bytes(local_port: int, remote_port: int) -> int:
+    """Bytes waiting in the receive queue of the TCP socket local_port<->remote_port (0 if none)."""
+    for table in ("tcp", "tcp6"):
+        try:
+            with open(f"/proc/net/{table}") as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    if (int(fields[1].rsplit(":", 1)[1], 16) == local_port
+                            and int(fields[2].rsplit(":", 1)[1], 16) == remote_port):
+                        return int(fields[4].split(":")[1], 16)
+        except FileNotFoundError:
+            continue
+    return 0
+
+
 def is_listening(port: int) -> bool:
     return _bound(port, ("tcp", "tcp6"), _TCP_LISTEN)
 

@@ -61,12 +61,15 @@ def get_accepted(server: Program, conn: TcpPeer) -> bytes:
     return expect_ok(conn, hint)
 
 
-def client_session(student, listen) -> tuple[Program, TcpPeer]:
+def client_session(student, listen, windowed: bool = False) -> tuple[Program, TcpPeer]:
     """The student's mytalk client, accepted by our reference server, ready to chat."""
     listener = listen(student.port)
-    me = student.start("-N", HOST, str(student.port), name="mytalk")
+    options = () if windowed else ("-N",)
+    me = student.start(*options, HOST, str(student.port), name="mytalk",
+                       term="xterm" if windowed else None)
     conn, _ = take_request(listener)
     conn.send(ref.ACCEPT_REPLY)
+    conn.wait_read_by_peer(hint="read the server's answer")
     return me, conn
 
 

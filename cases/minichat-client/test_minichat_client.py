@@ -66,5 +66,5 @@ def test_no_busy_wait(chat):
     """Uses no CPU while waiting for input."""
     client, server = chat
     server.say("warm up")
-    client.expect_line("warm up")
+    server.wait_read_by_peer()
     client.expect_idle("while waiting for input")

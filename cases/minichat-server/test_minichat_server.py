@@ -45,10 +45,8 @@ def test_no_echo(room):
 def test_rapid_messages(room):
     """Ten messages sent back to back arrive complete and in order."""
     alice, bob, carol = room.join("alice", "bob", "carol")
-    lines = [f"rapid message {i}" for i in range(10)]
-    for line in lines:
-        alice.say(line)
-    expected = "".join(line + "\n" for line in lines).encode()
+    expected = "".join(f"rapid message {i}\n" for i in range(10)).encode()
+    alice.send(expected)        # one write: the server gets several messages in one recv()
     bob.expect_bytes(expected)
     carol.expect_bytes(expected)
 
@@ -85,11 +83,13 @@ def test_client_leaves(room):
 @check(hint="close() the client's socket when recv() returns 0, or descriptors leak")
 def test_closes_descriptor(room):
     """A departed client's descriptor is closed: the server's fd count returns to before."""
-    room.join("alice", "bob")
+    alice, bob = room.join("alice", "bob")
     before = room.server.fd_count()
     (carol,) = room.join("carol")
     room.leave(carol)
     room.server.expect_fds_back_to(before)
+    alice.say("after carol left")            # and it still serves the others
+    bob.expect_line("after carol left")
 
 
 @check(hint="block in select()/poll() with no timeout (NULL or -1), and stop watching a client "
@@ -101,6 +101,8 @@ def test_no_busy_wait(room):
     alice.say("warm up")
     bob.expect_bytes(b"warm up\n")
     room.server.expect_idle("while waiting for messages")
+    bob.say("still serving")                 # it idled because it waited, not because it died
+    alice.expect_line("still serving")
 
 
 @check(hint="after forwarding a message that starts with \"bye\", close every socket and exit(0)")

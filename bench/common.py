@@ -19,6 +19,7 @@ from grader import assignments  # noqa: E402
 from verdict_table import Entry, compile_fixture, load  # noqa: E402
 
 CACHE = Path(tempfile.gettempdir()) / f"socket-grader-bench-{os.getuid()}"
+GRADE_TIMEOUT = 300      # far above any correct run: a grader that hangs is reported, not waited on
 
 
 @dataclass
@@ -56,7 +57,8 @@ def grade(assignment: str, args: list[str], *extra: str) -> Graded:
         env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")
         start = time.monotonic()
         done = subprocess.run([sys.executable, "-m", "grader", assignment, *args, "--json",
-                               str(out), *extra], env=env, cwd=ROOT, capture_output=True)
+                               str(out), *extra], env=env, cwd=ROOT, capture_output=True,
+                              timeout=GRADE_TIMEOUT)
         wall = time.monotonic() - start
         result = json.loads(out.read_text()) if out.exists() else None
     return Graded(wall, result, done.returncode)

@@ -15,23 +15,30 @@ import sys
 from common import assignment_ids, correct_targets, cpu_load, grade
 
 
+def false_failures(aid: str, runs: int) -> list[str]:
+    """Grade the assignment's correct programs `runs` times in turn; describe every failure."""
+    targets = correct_targets(aid)
+    found = []
+    for i in range(runs):
+        label, args = targets[i % len(targets)]
+        g = grade(aid, args)
+        if g.code != 0:
+            found.append(f"{label}: exit {g.code}, {', '.join(g.failed) or 'no failed check'}")
+    return found
+
+
 def flake_run(runs: int, load: int, out=sys.stdout) -> int:
-    false_failures = 0
+    false_failures_total = 0
     with cpu_load(load):
         for aid in assignment_ids():
-            targets = correct_targets(aid)
-            failures = 0
-            for i in range(runs):
-                label, args = targets[i % len(targets)]
-                g = grade(aid, args)
-                if g.code != 0:
-                    failures += 1
-                    print(f"  FALSE FAILURE {label}: {', '.join(g.failed)}", file=out)
-            false_failures += failures
-            print(f"{aid:<16} {runs} runs, {failures} false failures", file=out, flush=True)
-    print(f"{false_failures} false failures in {runs * len(assignment_ids())} runs "
+            found = false_failures(aid, runs)
+            for line in found:
+                print(f"  FALSE FAILURE {line}", file=out)
+            false_failures_total += len(found)
+            print(f"{aid:<16} {runs} runs, {len(found)} false failures", file=out, flush=True)
+    print(f"{false_failures_total} false failures in {runs * len(assignment_ids())} runs "
           f"under {load} busy processes", file=out)
-    return false_failures
+    return false_failures_total
 
 
 def main() -> None:

@@ -121,8 +121,7 @@ class Program(Endpoint):
 
     def drain_output(self) -> None:
         """Take in what the program wrote before it exited (it is still in the pty)."""
-        while not self._eof and self._fill(0):
-            pass
+        self.take_available()
 
     def expect_exit(self, code: Optional[int] = 0, timeout: Optional[float] = None,
                     allow_signal: bool = False, hint: Optional[str] = None) -> ExitStatus:
@@ -283,14 +282,18 @@ def run_to_exit(case: Case, name: str, argv: Sequence[str], *, cwd: str, env: di
     out = {proc.stdout.fileno(): bytearray(), proc.stderr.fileno(): bytearray()}
     deadline = time.monotonic() + timeout
     open_fds = set(out)
+    truncated: set[int] = set()
     while open_fds and (left := deadline - time.monotonic()) > 0:
         ready, _, _ = select.select(list(open_fds), [], [], left)
         for fd in ready:
             chunk = os.read(fd, 65536)
             if not chunk:
                 open_fds.discard(fd)
-            elif len(out[fd]) < cap:
-                out[fd] += chunk[:cap - len(out[fd])]
+            else:
+                if len(out[fd]) + len(chunk) > cap and fd not in truncated:
+                    truncated.add(fd)
+                    case.note(f"{name}: output truncated at {cap} bytes")
+                out[fd] += chunk[:max(cap - len(out[fd]), 0)]
     timed_out = bool(open_fds)
     if timed_out:
         _kill_group(proc)

@@ -1,9 +1,12 @@
 """How an untrusted program is started and how everything it started is ended.
 
 Each student process gets its own session, resource limits, an unprivileged user when the
-grader is root, a parent-death signal, and (where the kernel lets us) a pids cgroup per case.
-The grader is a child subreaper, so even a double-forked, setsid'd grandchild stays our
-descendant and is killed when its case ends.
+grader is root, no way to gain privileges through exec, a parent-death signal, and (where the
+kernel lets us) a pids cgroup per case. The grader is a child subreaper, so even a
+double-forked, setsid'd grandchild stays our descendant and is killed when its case ends.
+
+The decisions (which user, which process limit) are functions of their own so that
+`grade doctor` shows exactly what a grading run would do, and why.
 """
 from __future__ import annotations
 
@@ -14,15 +17,19 @@ import resource
 import secrets
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 import psutil
 
 from .settings import Settings
 
-PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
+PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 36, 38
+CATCHABLE = sorted(signal.valid_signals() - {signal.SIGKILL, signal.SIGSTOP}
+                   - {s for s in signal.valid_signals() if s > signal.SIGSYS})
 MARKER = "GRADER_SANDBOX"        # environment variable every sandboxed process carries
+NO_CGROUP = "GRADER_NO_CGROUP"   # set to 1: limit processes with RLIMIT_NPROC instead
+CGROUP_PREFIX = "grader-"        # per-case cgroups are named grader-<grader pid>-<n>
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -32,26 +39,71 @@ def become_subreaper() -> bool:
     return _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
 
 
-def _pids_hierarchy() -> Optional[str]:
-    """The directory of our own cgroup in a hierarchy with the pids controller, if any."""
+def _pids_hierarchy() -> tuple[Optional[str], str]:
+    """Our own cgroup's directory in a hierarchy with the pids controller, or why there is none."""
     try:
         with open("/proc/self/cgroup") as f:
             entries = [line.rstrip("\n").split(":", 2) for line in f]
-    except OSError:
-        return None
+    except OSError as e:
+        return None, f"cannot read /proc/self/cgroup ({e.strerror})"
     for _, controllers, path in entries:
         if "pids" in controllers.split(","):
             base = "/sys/fs/cgroup/pids"
-            return os.path.join(base, path.lstrip("/")) if os.path.isdir(base) else None
+            if not os.path.isdir(base):
+                return None, "the pids controller (cgroup v1) is not mounted at " + base
+            return os.path.normpath(os.path.join(base, path.lstrip("/"))), ""
     for _, controllers, path in entries:
         if controllers == "":   # cgroup v2: pids must be enabled for children of our group
-            base = os.path.join("/sys/fs/cgroup", path.lstrip("/"))
+            base = os.path.normpath(os.path.join("/sys/fs/cgroup", path.lstrip("/")))
             try:
                 with open(os.path.join(base, "cgroup.subtree_control")) as f:
-                    return base if "pids" in f.read().split() else None
+                    if "pids" in f.read().split():
+                        return base, ""
             except OSError:
-                return None
-    return None
+                return None, f"cgroup v2 is not mounted at /sys/fs/cgroup{path}"
+            return None, (f"the pids controller is not enabled for sub-groups of {base} "
+                          "(cgroup v2 needs `+pids` in its cgroup.subtree_control)")
+    return None, "this kernel has no pids cgroup controller"
+
+
+def cgroup_home() -> tuple[Optional[str], str]:
+    """Where per-case pids cgroups are made, or None and why not."""
+    if os.environ.get(NO_CGROUP):
+        return None, f"pids cgroups disabled by {NO_CGROUP}"
+    parent, why = _pids_hierarchy()
+    if parent is None:
+        return None, why
+    if not os.access(parent, os.W_OK):
+        return None, f"{parent} is not writable by this user; run the grader as root"
+    return parent, ""
+
+
+def sandbox_user(settings: Settings,
+                 euid: Optional[int] = None) -> tuple[Optional[int], Optional[int], str]:
+    """(uid, gid) to drop student programs to, or Nones and why they keep the grader's user."""
+    euid = os.geteuid() if euid is None else euid
+    if euid != 0:
+        return None, None, "the grader is not root, so it cannot switch to another user"
+    try:
+        entry = pwd.getpwnam(settings.sandbox_user)
+    except KeyError:
+        return None, None, (f"the grader is root but user {settings.sandbox_user!r} does not "
+                            "exist (create it, e.g. `useradd -r -s /usr/sbin/nologin nobody`)")
+    if entry.pw_uid == 0:
+        return None, None, f"user {settings.sandbox_user!r} is root"
+    return entry.pw_uid, entry.pw_gid, ""
+
+
+def _processes_of(uid: int) -> int:
+    """How many processes this real uid has now (the base RLIMIT_NPROC is counted against)."""
+    count = 0
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                count += os.stat(f"/proc/{name}").st_uid == uid
+            except OSError:
+                pass
+    return count
 
 
 @dataclass
@@ -62,58 +114,83 @@ class Policy:
     gid: Optional[int] = None
     cgroup_parent: Optional[str] = None
     token: str = ""
+    why_no_user: str = ""            # why student programs keep the grader's user
+    why_no_cgroup: str = ""          # why the process limit is RLIMIT_NPROC
+    euid: int = field(default_factory=os.geteuid)
 
     @classmethod
-    def for_this_machine(cls, settings: Settings) -> "Policy":
-        uid = gid = None
-        if os.geteuid() == 0:
-            try:
-                entry = pwd.getpwnam(settings.sandbox_user)
-                uid, gid = entry.pw_uid, entry.pw_gid
-            except KeyError:
-                pass
-        parent = _pids_hierarchy()
-        if parent and not os.access(parent, os.W_OK):
-            parent = None
-        return cls(settings, uid, gid, parent, secrets.token_hex(8))
+    def for_this_machine(cls, settings: Settings, euid: Optional[int] = None) -> "Policy":
+        euid = os.geteuid() if euid is None else euid
+        uid, gid, why_user = sandbox_user(settings, euid)
+        parent, why_cgroup = cgroup_home()
+        return cls(settings, uid, gid, parent, secrets.token_hex(8), why_user, why_cgroup, euid)
 
-    def describe(self) -> list[str]:
-        user = pwd.getpwuid(self.uid).pw_name if self.uid is not None else "the grader's user"
-        return [f"student programs run as {user}",
-                "process limit: " + ("pids cgroup per case" if self.cgroup_parent
-                                     else "RLIMIT_NPROC")]
+    @property
+    def unsafe_as_root(self) -> bool:
+        """Root without a user to drop to: untrusted programs must not run at all."""
+        return self.euid == 0 and self.uid is None
+
+    def describe(self, trusted: bool = False) -> list[str]:
+        """One line per decision, for the notes at the top of every report."""
+        if trusted:
+            return ["the program is the operator's own command: it runs as the grader's user"]
+        if self.uid is not None:
+            user = f"student programs run as {pwd.getpwuid(self.uid).pw_name}"
+        else:
+            user = f"student programs run as the grader's user ({self.why_no_user})"
+        if self.cgroup_parent:
+            limit = f"process limit: pids cgroup per case ({self.settings.max_processes})"
+        else:
+            limit = f"process limit: RLIMIT_NPROC ({self.why_no_cgroup})"
+        return [user, limit]
 
     def env(self, base: Optional[dict[str, str]] = None) -> dict[str, str]:
         env = dict(base if base is not None else os.environ)
         env[MARKER] = self.token
         return env
 
+    def limits(self, cgroup: Optional["CaseCgroup"], drop: bool) -> list[tuple[int, int]]:
+        """The rlimits a student process gets: (resource, value) for soft and hard alike."""
+        s = self.settings
+        limits = [(resource.RLIMIT_CPU, s.cpu_seconds), (resource.RLIMIT_AS, s.address_space),
+                  (resource.RLIMIT_NOFILE, s.open_files), (resource.RLIMIT_FSIZE, s.file_size),
+                  (resource.RLIMIT_CORE, 0)]
+        if cgroup is None and (drop or os.getuid() != 0):    # root ignores RLIMIT_NPROC
+            # RLIMIT_NPROC counts every process of the real user: the sandbox user's are only
+            # ours; the grader's own user already has some, which must not count against us.
+            base = 0 if drop else _processes_of(os.getuid())
+            limits.append((resource.RLIMIT_NPROC, base + s.max_processes))
+        return limits
+
     def preexec(self, cgroup: Optional["CaseCgroup"], trusted: bool = False) -> Callable[[], None]:
         """The function a forked child runs just before exec: limits, cgroup, user, death signal."""
-        s, parent = self.settings, os.getpid()
+        parent = os.getpid()
         drop = self.uid is not None and not trusted
+        limits = self.limits(cgroup, drop)
 
         def child() -> None:
+            # A program starts with default signal handling, as from a shell prompt: ignored
+            # signals survive exec, and Python ignores SIGPIPE and SIGXFSZ, a background job
+            # SIGINT; without this, ^C or a closed socket would not end the student's program.
+            for sig in CATCHABLE:
+                signal.signal(sig, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, [])
             if os.getsid(0) != os.getpid():
                 os.setsid()
             if cgroup is not None:
                 cgroup.join()
-            limits = [(resource.RLIMIT_CPU, s.cpu_seconds), (resource.RLIMIT_AS, s.address_space),
-                      (resource.RLIMIT_NOFILE, s.open_files), (resource.RLIMIT_FSIZE, s.file_size),
-                      (resource.RLIMIT_CORE, 0)]
-            if cgroup is None and drop:
-                limits.append((resource.RLIMIT_NPROC, s.max_processes))
             for which, value in limits:
                 soft, hard = resource.getrlimit(which)
                 value = value if hard == resource.RLIM_INFINITY else min(value, hard)
                 resource.setrlimit(which, (value, value))
+            _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)     # setuid binaries stay powerless
             if drop:
                 os.setgroups([])
                 os.setgid(self.gid)
                 os.setuid(self.uid)
             # Set after the uid change, which would clear it.
             _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-            if os.getppid() != parent:
+            if os.getppid() != parent:      # the grader died before the line above
                 os._exit(127)
         return child
 
@@ -133,10 +210,14 @@ class CaseCgroup:
 
     def __init__(self, parent: str, limit: int):
         CaseCgroup._count += 1
-        self.path = os.path.join(parent, f"grader-{os.getpid()}-{CaseCgroup._count}")
+        self.path = os.path.join(parent, f"{CGROUP_PREFIX}{os.getpid()}-{CaseCgroup._count}")
         os.mkdir(self.path)
-        with open(os.path.join(self.path, "pids.max"), "w") as f:
-            f.write(str(limit))
+        try:
+            with open(os.path.join(self.path, "pids.max"), "w") as f:
+                f.write(str(limit))
+        except OSError:
+            os.rmdir(self.path)
+            raise
 
     def join(self) -> None:
         with open(os.path.join(self.path, "cgroup.procs"), "w") as f:
@@ -150,6 +231,7 @@ class CaseCgroup:
             return []
 
     def destroy(self, timeout: float) -> None:
+        """Kill every member until the group is empty, then remove it."""
         deadline = time.monotonic() + timeout
         while True:
             pids = self.pids()
@@ -159,10 +241,12 @@ class CaseCgroup:
             try:
                 os.rmdir(self.path)
                 return
+            except FileNotFoundError:
+                return
             except OSError:
                 if time.monotonic() > deadline:
                     return
-                time.sleep(0.001)
+                time.sleep(0.001)     # members are exiting; poll until the kernel lets go
 
 
 def _kill(pid: int) -> None:
@@ -182,13 +266,32 @@ def reap(pids: list[int]) -> None:
 
 
 def kill_descendants(keep: frozenset[int] = frozenset(), timeout: float = 2.0) -> list[int]:
-    """SIGKILL every descendant of this process except `keep`; wait until they are gone."""
+    """SIGKILL every descendant of this process except `keep`; wait until they are gone.
+
+    Repeated until none is left, because a descendant may fork while we kill its siblings.
+    """
+    deadline = time.monotonic() + timeout
+    killed: list[int] = []
+    while True:
+        try:
+            procs = [p for p in psutil.Process().children(recursive=True) if p.pid not in keep]
+        except psutil.Error:
+            procs = []
+        reap([p.pid for p in procs])        # the zombies among them that are ours
+        victims = [p for p in procs if _running(p)]
+        if not victims:
+            return killed
+        for p in victims:
+            _kill(p.pid)
+        killed += [p.pid for p in victims]
+        psutil.wait_procs(victims, timeout=max(deadline - time.monotonic(), 0.01))
+        reap([p.pid for p in victims])
+        if time.monotonic() > deadline:
+            return killed
+
+
+def _running(p: psutil.Process) -> bool:
     try:
-        victims = [p for p in psutil.Process().children(recursive=True) if p.pid not in keep]
+        return p.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
-        return []
-    for p in victims:
-        _kill(p.pid)
-    psutil.wait_procs(victims, timeout=timeout)
-    reap([p.pid for p in victims])
-    return [p.pid for p in victims]
+        return False

@@ -20,7 +20,7 @@ from .case import Case
 from .results import Build
 from .sandbox import CaseCgroup, Policy
 from .settings import Settings
-from .targets import Target
+from .targets import BadInput, Target
 
 
 class Grading:
@@ -43,15 +43,20 @@ class Grading:
         self.isolated, why = netns.prepare()
         self.notes.append(why)
         self.policy = Policy.for_this_machine(self.settings)
-        self.notes += self.policy.describe()
+        if self.policy.unsafe_as_root and not self.trusted:
+            raise BadInput(f"refusing to run a student program as root: {self.policy.why_no_user}")
+        self.notes += self.policy.describe(self.trusted)
         self.run_dir = Path(tempfile.mkdtemp(prefix="grade-"))
         self.run_dir.chmod(0o711)
-        self._watchdog = watchdog.start(self.policy.token, self.policy.cgroup_parent)
-        signal.signal(signal.SIGTERM, _terminate)
+        self._watchdog = watchdog.start(self.policy.token, self.policy.cgroup_parent,
+                                        leftovers=(str(self.run_dir),))
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, _terminate)
         if self.target.kind == "source":
             self.build, program = building.build(self.target.path, self.run_dir / "build",
                                                  self.assignment, self.policy, self.talk_lib)
             self.argv = [str(program)]
+            sandbox.kill_descendants(self._keep(), self.settings.exit_timeout)  # make's leftovers
         elif self.target.kind == "binary":
             bindir = self.run_dir / "bin"
             bindir.mkdir()
@@ -87,14 +92,15 @@ class Grading:
         if self.isolated:
             netns.enter_fresh()
         elif self.assignment.fixed_port:
-            lock = open(Path(tempfile.gettempdir()) / f"socket-grader-port-{self.assignment.fixed_port}.lock", "w")
+            name = f"socket-grader-port-{self.assignment.fixed_port}.lock"
+            lock = open(Path(tempfile.gettempdir()) / name, "w")
             fcntl.flock(lock, fcntl.LOCK_EX)
             case.on_cleanup(lock.close)
         workdir = self.run_dir / f"case-{self._cases}"
         workdir.mkdir()
         self.policy.give_dir(str(workdir))
         case.on_cleanup(lambda: shutil.rmtree(workdir, ignore_errors=True))
-        keep = frozenset({self._watchdog[0]}) if self._watchdog else frozenset()
+        keep = self._keep()
         case.on_cleanup(lambda: sandbox.kill_descendants(keep, self.settings.exit_timeout))
         if self.policy.cgroup_parent and not self.trusted:
             try:
@@ -104,6 +110,10 @@ class Grading:
                 pass
         case.workdir = workdir
         return workdir
+
+    def _keep(self) -> frozenset[int]:
+        """Our own helper processes, which the end of a case must not kill."""
+        return frozenset({self._watchdog[0]}) if self._watchdog else frozenset()
 
     def preexec(self, case: Case):
         return self.policy.preexec(case.cgroup, trusted=self.trusted)
@@ -118,5 +128,5 @@ class Grading:
 
 
 def _terminate(signum, frame) -> None:
-    """SIGTERM ends grading like ^C does, so every case's clean-up still runs."""
+    """SIGTERM and SIGHUP end grading like ^C does, so every case's clean-up still runs."""
     raise KeyboardInterrupt

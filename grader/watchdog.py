@@ -2,17 +2,23 @@
 
 The grader holds the write end of a pipe; when the grader dies for any reason, even SIGKILL,
 the read end sees end-of-file and the watchdog kills every process that carries this run's
-sandbox marker and empties this run's cgroups. Direct children also die by their
-parent-death signal; the watchdog catches the grandchildren that escaped into new sessions.
+sandbox marker, empties and removes this run's cgroups, and removes the run's scratch
+directory. Direct children also die by their parent-death signal; the watchdog catches the
+grandchildren that escaped into new sessions.
 """
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import time
 from pathlib import Path
 from typing import Optional
 
-from .sandbox import MARKER
+from .sandbox import CGROUP_PREFIX, MARKER
+
+SWEEP_TIMEOUT = 5.0      # seconds the watchdog keeps killing before it gives up
+POLL = 0.002             # between looks at /proc while killed processes exit
 
 
 def _carries(pid: int, needle: bytes) -> bool:
@@ -23,38 +29,73 @@ def _carries(pid: int, needle: bytes) -> bool:
         return False
 
 
-def sweep(token: str, cgroup_parent: Optional[str], grader_pid: int) -> int:
-    """Kill marked processes and this run's cgroup members until none is left."""
+def _alive(pid: int) -> bool:
+    """Still running: a zombie has exited and only waits for its parent to read its status."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _groups(cgroup_parent: Optional[str], grader_pid: int) -> list[Path]:
+    if not cgroup_parent:
+        return []
+    return sorted(Path(cgroup_parent).glob(f"{CGROUP_PREFIX}{grader_pid}-*"))
+
+
+def _members(group: Path) -> list[int]:
+    try:
+        return [int(p) for p in (group / "cgroup.procs").read_text().split()]
+    except OSError:
+        return []
+
+
+def sweep(token: str, cgroup_parent: Optional[str], grader_pid: int,
+          timeout: float = SWEEP_TIMEOUT) -> int:
+    """Kill marked processes and this run's cgroup members until none is running.
+
+    Returns how many distinct processes were killed.
+    """
     needle = f"{MARKER}={token}".encode()
     me = os.getpid()
-    killed = 0
-    for _ in range(50):     # processes may fork while we sweep; a few rounds finish them
-        victims = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != me
-                   and _carries(int(p), needle)]
-        groups = sorted(Path(cgroup_parent).glob(f"grader-{grader_pid}-*")) if cgroup_parent else []
-        for g in groups:
-            try:
-                victims += [int(p) for p in (g / "cgroup.procs").read_text().split()]
-            except OSError:
-                pass
-        if not victims:
+    killed: set[int] = set()
+    deadline = time.monotonic() + timeout
+    while True:
+        victims = {int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != me
+                   and _carries(int(p), needle)}
+        for group in _groups(cgroup_parent, grader_pid):
+            victims.update(_members(group))
+        victims = {pid for pid in victims if _alive(pid)}
+        if not victims or time.monotonic() > deadline:
             break
-        for pid in set(victims):
+        for pid in victims:
             try:
                 os.kill(pid, signal.SIGKILL)
-                killed += 1
+                killed.add(pid)
             except OSError:
                 pass
-    for g in (sorted(Path(cgroup_parent).glob(f"grader-{grader_pid}-*")) if cgroup_parent else []):
-        try:
-            g.rmdir()
-        except OSError:
-            pass
-    return killed
+        time.sleep(POLL)      # let the kernel finish the kills before looking again
+    for group in _groups(cgroup_parent, grader_pid):
+        while True:
+            try:
+                group.rmdir()
+                break
+            except FileNotFoundError:
+                break
+            except OSError:       # zombies still count as members until they are reaped
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(POLL)
+    return len(killed)
 
 
-def start(token: str, cgroup_parent: Optional[str]) -> tuple[int, int]:
-    """Fork the watchdog; returns (its pid, the pipe end to close when grading is over)."""
+def start(token: str, cgroup_parent: Optional[str],
+          leftovers: tuple[str, ...] = ()) -> tuple[int, int]:
+    """Fork the watchdog; returns (its pid, the pipe end to close when grading is over).
+
+    `leftovers` are directories to remove once the processes are gone (the run's scratch).
+    """
     grader = os.getpid()
     r, w = os.pipe()
     pid = os.fork()
@@ -69,6 +110,8 @@ def start(token: str, cgroup_parent: Optional[str]) -> tuple[int, int]:
             os.closerange(r + 1, 65536)
             os.read(r, 1)
             sweep(token, cgroup_parent, grader)
+            for path in leftovers:
+                shutil.rmtree(path, ignore_errors=True)
         finally:
             os._exit(0)
     os.close(r)

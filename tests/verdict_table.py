@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import tomllib
 from dataclasses import dataclass
@@ -21,7 +22,8 @@ def compile_fixture(sources: list[str], defines: tuple[str, ...], talk: bool, ca
     out = cache / f"{paths[0].stem}-{key}"
     if out.exists():
         return out
-    cmd = ["gcc", "-std=gnu99", "-Wall", "-Wextra", "-o", str(out), *map(str, paths),
+    partial = out.with_name(f"{out.name}.{os.getpid()}.partial")   # others may share the cache
+    cmd = ["gcc", "-std=gnu99", "-Wall", "-Wextra", "-o", str(partial), *map(str, paths),
            *(f"-D{d}" for d in defines)]
     if talk:
         lib = talklib.ensure()
@@ -29,7 +31,8 @@ def compile_fixture(sources: list[str], defines: tuple[str, ...], talk: bool, ca
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"fixture did not compile: {' '.join(cmd)}\n{done.stderr}")
-    out.chmod(0o755)
+    partial.chmod(0o755)
+    os.replace(partial, out)
     return out
 
 

@@ -1,0 +1,167 @@
+"""`grade doctor`: which protections a grading run gets on this machine, and why not.
+
+Meant for a TA setting the grader up. Each line comes from the decisions a grading run makes
+itself (grader.sandbox, grader.netns) or from trying the mechanism for real in a throw-away
+form, so what doctor says is what grading will do.
+"""
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import tempfile
+import textwrap
+from dataclasses import dataclass
+from typing import Optional
+
+from . import netns, sandbox
+from . import settings as settings_mod
+from .settings import Settings
+
+
+WIDTH = 100      # columns of the report
+
+
+@dataclass
+class Row:
+    active: bool
+    name: str
+    detail: str
+
+
+def _size(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:g} {unit}" if unit == "bytes" else f"{n:.3g} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def _containment() -> Row:
+    if sandbox.become_subreaper():
+        return Row(True, "process containment",
+                   "each program gets its own session and process group; the grader is a child "
+                   "subreaper, so double-forked, setsid'd children stay its descendants and are "
+                   "killed when their case ends")
+    return Row(False, "process containment",
+               "cannot become a child subreaper (kernel older than 3.4?): detached children "
+               "are found by their environment marker or cgroup only")
+
+
+def _process_limit(s: Settings) -> Row:
+    parent, why = sandbox.cgroup_home()
+    if parent is not None:
+        probe = os.path.join(parent, f"{sandbox.CGROUP_PREFIX}doctor-{os.getpid()}")
+        try:
+            os.mkdir(probe)
+            try:
+                with open(os.path.join(probe, "pids.max"), "w") as f:
+                    f.write(str(s.max_processes))
+            finally:
+                os.rmdir(probe)
+            return Row(True, "process limit",
+                       f"a pids cgroup per case under {parent}: at most {s.max_processes} "
+                       "processes, and every member is killed when the case ends")
+        except OSError as e:
+            why = f"cannot create a cgroup under {parent} ({e.strerror})"
+    uid, _, _ = sandbox.sandbox_user(s)
+    who = (f"the sandbox user to {s.max_processes} processes" if uid is not None else
+           f"your user to {s.max_processes} processes more than it has")
+    return Row(False, "process limit",
+               f"no pids cgroup: {why}; RLIMIT_NPROC limits {who} instead, and children are "
+               "still killed when their case ends")
+
+
+def _user(s: Settings) -> Row:
+    uid, gid, why = sandbox.sandbox_user(s)
+    if uid is not None:
+        return Row(True, "unprivileged user",
+                   f"student programs run as {s.sandbox_user} (uid {uid}, gid {gid}) in scratch "
+                   "directories that user owns")
+    if os.geteuid() == 0:
+        return Row(False, "unprivileged user",
+                   f"{why}; grading refuses to run student programs as root")
+    return Row(False, "unprivileged user",
+               f"student programs run as you: {why}. They can read and signal whatever your "
+               "user can; grade as root (e.g. in a container) to run them as "
+               f"{s.sandbox_user}")
+
+
+def _network() -> Row:
+    ok, why = netns.probe()
+    if ok:
+        return Row(True, "network isolation",
+                   "a private network namespace per case with only loopback up: no other "
+                   "address is reachable, and port 10000 never collides between runs")
+    advice = "" if os.environ.get(netns.DISABLE) else (
+        "; it needs network namespaces, and as a normal user also unprivileged user "
+        "namespaces (sysctl kernel.unprivileged_userns_clone=1 or user.max_user_namespaces)")
+    return Row(False, "network isolation", netns.without(why) + advice)
+
+
+def _limits(s: Settings) -> Row:
+    wanted = [("CPU time", resource.RLIMIT_CPU, s.cpu_seconds, lambda v: f"{v} s"),
+              ("address space", resource.RLIMIT_AS, s.address_space, _size),
+              ("open files", resource.RLIMIT_NOFILE, s.open_files, str),
+              ("file size", resource.RLIMIT_FSIZE, s.file_size, _size),
+              ("core dumps", resource.RLIMIT_CORE, 0, _size)]
+    parts, lowered = [], []
+    for name, which, value, show in wanted:
+        hard = resource.getrlimit(which)[1]
+        if hard != resource.RLIM_INFINITY and hard < value:
+            lowered.append(f"{name} {show(hard)} (this shell's hard limit)")
+            value = hard
+        parts.append(f"{name} {show(value)}")
+    detail = ", ".join(parts) + "; no privileges gained through exec (no_new_privs)"
+    if lowered:
+        detail += "; lowered: " + ", ".join(lowered)
+    return Row(True, "resource limits", detail)
+
+
+def _watchdog() -> Row:
+    return Row(True, "grader killed",
+               "every program gets a parent-death signal (SIGKILL), and a watchdog process "
+               "kills what is left of a run, even if the grader itself is killed with SIGKILL")
+
+
+def _output(s: Settings) -> Row:
+    return Row(True, "output cap",
+               f"the first {_size(s.output_cap)} of each stream is kept, the rest counted and "
+               "dropped, and the report says \"output truncated\"")
+
+
+def _scratch(s: Settings) -> Row:
+    where = tempfile.gettempdir()
+    if not os.access(where, os.W_OK | os.X_OK):
+        return Row(False, "scratch directories", f"{where} is not writable: set TMPDIR")
+    free = shutil.disk_usage(where).free
+    return Row(True, "scratch directories",
+               f"a fresh working directory per case under {where} ({_size(free)} free), "
+               "removed when the case ends")
+
+
+def rows(settings: Optional[Settings] = None) -> list[Row]:
+    """Every protection, in the order the README's security model lists them."""
+    s = settings or settings_mod.load()
+    return [_containment(), _watchdog(), _process_limit(s), _limits(s), _output(s),
+            _user(s), _network(), _scratch(s)]
+
+
+def report(settings: Optional[Settings] = None) -> str:
+    """The text `grade doctor` prints."""
+    found = rows(settings)
+    width = max(len(r.name) for r in found)
+    indent = " " * (width + 8)
+    lines = ["Protections for student programs on this machine "
+             f"(running as {'root' if os.geteuid() == 0 else 'uid ' + str(os.geteuid())}):", ""]
+    for r in found:
+        lines.append(textwrap.fill(f"  {'ok' if r.active else 'NO'}  {r.name:<{width}}  {r.detail}",
+                                   WIDTH, subsequent_indent=indent, break_on_hyphens=False))
+    overrides = [v for v in (netns.DISABLE, sandbox.NO_CGROUP) if os.environ.get(v)]
+    if overrides:
+        lines += ["", "Turned off by the environment: " + ", ".join(overrides)]
+    missing = sum(not r.active for r in found)
+    lines += ["", "All protections are active." if not missing else textwrap.fill(
+        f"{missing} protection(s) inactive: grading still works, within the limits above. "
+        "See the README's Security model.", WIDTH)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,23 @@
+"""A short flake run: correct programs graded repeatedly under CPU load never fail.
+
+`python3 bench/flake.py` is the long run (200 per assignment); this is the part CI runs.
+"""
+import sys
+
+import pytest
+
+from conftest import ROOT
+from grader import assignments
+
+sys.path.insert(0, str(ROOT / "bench"))
+from common import cpu_load  # noqa: E402
+from flake import false_failures  # noqa: E402
+
+RUNS = 20
+
+
+@pytest.mark.parametrize("assignment", [a.id for a in assignments.all_assignments()])
+def test_no_false_failures_under_load(assignment):
+    with cpu_load(1):
+        found = false_failures(assignment, RUNS)
+    assert not found, "\n".join(found)

@@ -1,0 +1,514 @@
+"""Tests of the sandbox: hostile C programs graded for real, and what must hold afterwards.
+
+Each fixture in tests/fixtures/hostile/ pretends to be a MiniChat server and misbehaves in one
+way (escapes, refuses to stop, forks, floods, prints garbage, looks around). It tells the test
+what it did through a report file in a directory fixed at compile time, because the grader
+gives student programs a clean environment and a scratch directory of their own.
+
+Whatever a fixture started must be gone when grading ends. The autouse check in conftest.py
+covers our descendants; `no_fixture_survives` looks system-wide, by the fixture's own binary.
+The decisions for machines unlike this one (not root, no namespaces, no cgroup) are tested
+by forcing them, or as units.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import xml.dom.minidom
+from pathlib import Path
+
+import psutil
+import pytest
+
+from grader import doctor, netns, sandbox
+from grader.report import html as html_report
+from grader.results import GRADED, Batch, Run, StudentResult
+from grader.settings import Settings
+
+from conftest import ROOT, run_grade
+
+DEFAULTS = Settings()
+GONE_WITHIN = 2.0        # seconds in which every process must be gone once the grader is
+STARTUP = 30.0           # generous deadline for a grading run to start the program
+NOBODY = pwd.getpwnam(DEFAULTS.sandbox_user) if os.geteuid() == 0 else None
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (as in CI)")
+
+
+# ---- helpers ----------------------------------------------------------------------------
+
+def running(pid: int) -> bool:
+    """Still running: a zombie has exited and only waits for its parent to collect it."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def still_running(pids: list[int], timeout: float) -> list[int]:
+    """The pids that are still running once `timeout` has passed (returns as soon as none is)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = [pid for pid in pids if running(pid)]
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.01)
+
+
+def runners_of(binary: Path) -> list[int]:
+    """Every live process anywhere on the machine that runs a copy of this fixture binary."""
+    found = []
+    for p in psutil.process_iter(["cmdline", "status"]):
+        argv = p.info["cmdline"] or []
+        if argv and Path(argv[0]).name == binary.name and p.info["status"] != psutil.STATUS_ZOMBIE:
+            found.append(p.pid)
+    return found
+
+
+class Report:
+    """The "key value" lines hostile fixtures append to REPORT_DIR/report.txt."""
+
+    def __init__(self, directory: Path):
+        self.path = directory / "report.txt"
+
+    def lines(self) -> list[tuple[str, str]]:
+        if not self.path.exists():
+            return []
+        return [tuple((line.split(" ", 1) + [""])[:2])
+                for line in self.path.read_text().splitlines() if line]
+
+    def values(self, key: str) -> list[str]:
+        return [value for k, value in self.lines() if k == key]
+
+    def pids(self, *keys: str) -> list[int]:
+        return [int(v) for key in keys for v in self.values(key)]
+
+    def records(self, first: str) -> list[dict[str, str]]:
+        """Lines grouped into one dict per program start; `first` is each start's first key."""
+        out: list[dict[str, str]] = []
+        for key, value in self.lines():
+            if key == first:
+                out.append({})
+            if out:
+                out[-1][key] = value
+        return out
+
+    def wait_for(self, *keys: str, timeout: float = STARTUP) -> None:
+        deadline = time.monotonic() + timeout
+        present = {k for k, _ in self.lines()}
+        while not set(keys) <= present:
+            assert time.monotonic() < deadline, f"the fixture never reported {keys}"
+            time.sleep(0.01)
+            present = {k for k, _ in self.lines()}
+
+
+@pytest.fixture
+def report_dir():
+    """A directory every user may write to: student programs run as `nobody` when we are root."""
+    d = Path(tempfile.mkdtemp(prefix="hostile-"))
+    d.chmod(0o777)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def report(report_dir) -> Report:
+    return Report(report_dir)
+
+
+@pytest.fixture
+def hostile(build_c, report_dir):
+    """hostile(name) -> the compiled fixture; afterwards no copy of it may run anywhere."""
+    built: list[Path] = []
+
+    def build(name: str) -> Path:
+        program = build_c([f"hostile/{name}.c", "hostile/common.c"],
+                          defines=(f'REPORT_DIR="{report_dir}"',))
+        built.append(program)
+        return program
+    yield build
+    for program in built:
+        survivors = still_running(runners_of(program), GONE_WITHIN)
+        assert not survivors, f"{program.name} still runs as pid(s) {survivors}"
+
+
+def check(graded, check_id: str) -> dict:
+    return next(c for c in graded.result["checks"] if c["id"] == check_id)
+
+
+# ---- process containment ------------------------------------------------------------------
+
+def test_escaped_grandchild_is_killed_when_its_case_ends(grade, hostile, report):
+    """A double-forked, setsid'd grandchild ignoring signals dies with its case, not later."""
+    graded = grade("minichat-server", str(hostile("detach")), "-k", "listens or announces")
+    assert graded.verdicts == {"listens": "passed", "announces_connections": "passed"}
+    sleepers = report.pids("sleeper")
+    assert len(sleepers) == 2, report.lines()
+    # The second case's program looked for the first case's sleeper: it was already gone.
+    assert report.values("survivor") == []
+    assert still_running(sleepers, GONE_WITHIN) == []
+
+
+def test_program_ignoring_signals_fails_with_did_not_exit(grade, hostile, report):
+    """It must exit after "bye" and does not: the check fails, then SIGKILL ends it and its
+    detached helper."""
+    graded = grade("minichat-server", str(hostile("stubborn")), "-k", "bye_ends_server")
+    result = check(graded, "bye_ends_server")
+    assert result["status"] == "failed"
+    assert "did not exit" in result["message"]
+    assert "killed by SIGKILL" in result["transcript"]
+    assert result["duration_s"] < DEFAULTS.exit_timeout + 2.0    # the grace period, then the kill
+    assert still_running(report.pids("pid", "helper"), GONE_WITHIN) == []
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "Ctrl-C"])
+def test_nothing_outlives_a_killed_grader(how, hostile, report, tmp_path):
+    """Kill the grader mid-check: the program and its detached helper are gone within 2 s.
+
+    The check waits up to 2 s for the program to exit after "bye": the moment to strike.
+    """
+    program = hostile("stubborn")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")
+    grader = subprocess.Popen([sys.executable, "-m", "grader", "minichat-server", str(program),
+                               "-k", "bye_ends_server", "--json", str(tmp_path / "result.json")],
+                              cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        report.wait_for("pid", "helper", "cwd")
+        victims = report.pids("pid", "helper")
+        assert all(running(pid) for pid in victims)
+        if how == "SIGKILL":
+            grader.kill()
+        elif how == "SIGTERM":
+            grader.terminate()
+        else:   # a terminal sends ^C to its whole foreground process group
+            os.killpg(grader.pid, signal.SIGINT)
+        assert still_running(victims, GONE_WITHIN) == [], f"survived the grader's {how}"
+        status = grader.wait(timeout=10)
+    finally:
+        if grader.poll() is None:
+            grader.kill()
+            grader.wait()
+    assert status == (-signal.SIGKILL if how == "SIGKILL" else 130)
+    # The run's scratch directory and cgroups go too (by the watchdog, after a SIGKILL).
+    run_dir = Path(report.values("cwd")[0]).parent
+    parent, _ = sandbox.cgroup_home()
+    deadline = time.monotonic() + GONE_WITHIN
+    while run_dir.exists() or (parent and list(Path(parent).glob(f"grader-{grader.pid}-*"))):
+        assert time.monotonic() < deadline, f"left behind: {run_dir} or cgroups in {parent}"
+        time.sleep(0.01)
+
+
+# ---- limits ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("limit", ["cgroup", "rlimit"])
+def test_fork_bomb_is_contained(limit, hostile, report):
+    """300 forks are cut short by the process limit, and every child is gone afterwards."""
+    if limit == "cgroup" and sandbox.cgroup_home()[0] is None:
+        pytest.skip("no writable pids cgroup here: " + sandbox.cgroup_home()[1])
+    options = ("-k", "listens")
+    env = {sandbox.NO_CGROUP: "1"} if limit == "rlimit" else {}
+    out = Path(report.path.parent) / "result.json"
+    done = run_grade("minichat-server", str(hostile("forkbomb")), "--json", str(out), *options,
+                     env=env)
+    result = json.loads(out.read_text())
+    assert done.returncode == 0, done.stdout + done.stderr
+    expected = "pids cgroup per case" if limit == "cgroup" else "RLIMIT_NPROC"
+    assert any(expected in note for note in result["notes"])
+    (forked,) = report.values("forked")
+    assert int(forked) < DEFAULTS.max_processes           # the program itself counts too
+    assert report.values("refused") == ["Resource temporarily unavailable"]
+    children = report.pids("child")
+    assert len(children) == int(forked)
+    assert still_running(children, GONE_WITHIN) == []
+
+
+def test_resource_limits_are_set_and_hold(grade, hostile, report):
+    """CPU, address space, descriptors, file size and core size are limited; a huge file stops."""
+    graded = grade("minichat-server", str(hostile("limits")), "-k", "listens")
+    assert graded.verdicts == {"listens": "passed"}
+    limits = {v.split()[0]: tuple(int(x) for x in v.split()[1:]) for v in report.values("limit")}
+    assert limits["cpu"] == (DEFAULTS.cpu_seconds,) * 2
+    assert limits["as"] == (DEFAULTS.address_space,) * 2
+    assert limits["nofile"] == (DEFAULTS.open_files,) * 2
+    assert limits["fsize"] == (DEFAULTS.file_size,) * 2
+    assert limits["core"] == (0, 0)
+    assert report.values("wrote") == [f"{DEFAULTS.file_size} File too large"]
+    assert report.values("malloc") == ["failed"]
+    (opened,) = report.values("opened")
+    count, error = opened.split(" ", 1)
+    assert int(count) < DEFAULTS.open_files and error == "Too many open files"
+
+
+def test_output_flood_is_capped(grade, hostile, report, tmp_path):
+    """Endless output: kept up to the cap, reported as truncated, JSON small, grading ends."""
+    start = time.monotonic()
+    graded = grade("minichat-server", str(hostile("flood")), "-k", "announces_connections")
+    assert time.monotonic() - start < 60
+    result = check(graded, "announces_connections")
+    assert result["status"] == "failed"
+    assert "output truncated" in graded.stdout
+    assert "output truncated" in result["message"]
+    json_file = next(tmp_path.glob("result-*.json"))
+    assert json_file.stat().st_size < 256 * 1024
+    assert still_running(report.pids("flooder"), GONE_WITHIN) == []
+
+
+def test_typing_into_a_flooding_program_ends(grade, hostile, report, tmp_path):
+    """Typing first takes in pending output, at most a cap of it, so it returns despite a flood."""
+    start = time.monotonic()
+    graded = grade("minichat-client", str(hostile("flood_client")), "-k", "bye_typed_ends",
+                   "-v")
+    assert time.monotonic() - start < 60
+    transcript = check(graded, "bye_typed_ends")["transcript"]
+    assert transcript.index('client ← "flood') < transcript.index('client → "bye')
+    assert next(tmp_path.glob("result-*.json")).stat().st_size < 256 * 1024
+    assert still_running(report.pids("flooder"), GONE_WITHIN) == []
+
+
+# ---- reports -----------------------------------------------------------------------------
+
+TERMINAL_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]")
+
+
+def test_hostile_bytes_leave_every_report_readable(hostile, tmp_path):
+    """NULs, invalid UTF-8 and escape sequences reach no report raw; every format stays valid."""
+    program = hostile("garbage")
+    json_file, junit_file = tmp_path / "r.json", tmp_path / "r.xml"
+    done = subprocess.run([sys.executable, "-m", "grader", "minichat-server", str(program),
+                           "-k", "announces_connections", "-v", "--json", str(json_file),
+                           "--junit", str(junit_file)],
+                          cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1"),
+                          stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+    assert done.returncode == 1
+    terminal = done.stdout.decode("utf-8")                  # valid UTF-8, or this raises
+    assert not TERMINAL_CONTROLS.search(terminal), "a control character reached the terminal"
+    assert "\\x1b[2J" in terminal and "nul\\x00byte" in terminal   # shown, as escapes
+
+    result = json.loads(json_file.read_text(encoding="utf-8"))
+    message = result["checks"][0]["message"]
+    assert "[bold red]markup[/bold red]" in message and "<script>" in message
+
+    xml.dom.minidom.parse(str(junit_file))                  # well-formed, or this raises
+
+    run = Run.from_dict(result)
+    page = html_report.render(Batch(run.assignment, [StudentResult("s", GRADED, run=run)],
+                                    max_score=run.max_score)).decode("utf-8")
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
+    assert not TERMINAL_CONTROLS.search(page)
+
+
+# ---- who, where, which network -----------------------------------------------------------
+
+@as_root
+def test_programs_run_as_nobody_in_fresh_scratch_dirs(grade, hostile, report):
+    """As root: uid nobody, own session, a fresh directory nobody owns, removed after each case."""
+    graded = grade("minichat-server", str(hostile("whoami")), "-k", "listens or announces")
+    assert graded.code == 0, graded.stdout
+    assert any(note == "student programs run as nobody" for note in graded.result["notes"])
+    starts = report.records("uid")
+    assert len(starts) == 2
+    for seen in starts:
+        assert int(seen["uid"]) == int(seen["euid"]) == NOBODY.pw_uid
+        assert int(seen["gid"]) == NOBODY.pw_gid and seen["groups"] == "0"
+        assert seen["pid"] == seen["sid"] == seen["pgid"]         # own session and group
+        assert int(seen["cwd_owner"]) == NOBODY.pw_uid
+        assert seen["cwd_entries"] == "0" and seen["cwd_write"] == "ok"
+        assert not Path(seen["cwd"]).exists()
+    assert starts[0]["cwd"] != starts[1]["cwd"]
+
+
+def test_network_is_loopback_only(grade, hostile, report):
+    """Another address is unreachable at once; only lo is up; port 10000 is free in every case."""
+    if not netns.probe()[0]:
+        pytest.skip("no network namespaces here: " + netns.probe()[1])
+    graded = grade("minichat-server", str(hostile("whoami")), "-k", "announces_connections",
+                   "-v")
+    result = check(graded, "announces_connections")
+    assert result["status"] == "passed"
+    assert "connect to 192.0.2.1:80: Network is unreachable" in result["transcript"]
+    (seen,) = report.records("uid")
+    assert seen["interfaces"] == "lo"
+    reason, millis = seen["connect"].rsplit(" ", 1)
+    assert reason == "Network is unreachable" and int(millis) < 500
+    assert seen["udp"] == "Network is unreachable"
+    assert seen["bind10000"] == "ok"
+
+
+def _in_private_network(tmp_path: Path, runs: list[list[str]], env: dict[str, str]) -> list[int]:
+    """Run `grade` commands at once, all inside one fresh network namespace of their own.
+
+    The namespace keeps this test's port 10000 away from anyone else on the machine, while
+    the runs inside it share it exactly as parallel runs on one machine would. `env` is
+    added to the runs' environment only, after the namespace exists.
+    """
+    driver = (
+        "import json, os, subprocess, sys\n"
+        "from grader import netns\n"
+        "ok, why = netns.prepare()\n"
+        "assert ok, why\n"
+        "runs, env = json.loads(sys.argv[1]), dict(os.environ, **json.loads(sys.argv[2]))\n"
+        "procs = [subprocess.Popen([sys.executable, '-m', 'grader', *args], env=env,\n"
+        "                          stdout=open(f'{sys.argv[3]}/out-{i}.txt', 'w'),\n"
+        "                          stderr=subprocess.STDOUT) for i, args in enumerate(runs)]\n"
+        "print(json.dumps([p.wait() for p in procs]))\n")
+    full_env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")
+    full_env.pop(netns.DISABLE, None)
+    done = subprocess.run([sys.executable, "-c", driver, json.dumps(runs), json.dumps(env),
+                           str(tmp_path)],
+                          cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_fixed_port_runs_in_parallel_do_not_collide(tmp_path, hostile, report):
+    """Two runs at once of programs on port 10000: each case has the port to itself."""
+    if not netns.probe()[0]:
+        pytest.skip("no network namespaces here: " + netns.probe()[1])
+    whoami = str(hostile("whoami"))
+    codes = _in_private_network(tmp_path, [
+        ["tcp-server", "--reference"], ["tcp-server", "--reference"],
+        ["minichat-server", whoami, "-k", "listens or announces"],
+        ["minichat-server", whoami, "-k", "listens or announces"]], {})
+    assert codes == [0, 0, 0, 0], [p.read_text() for p in sorted(tmp_path.glob("out-*"))]
+    assert report.values("bind10000") == ["ok"] * 4         # two runs of two cases each
+
+
+def test_without_namespaces_the_grader_says_so_once_and_still_works(tmp_path):
+    """GRADER_NO_NETNS: one note says so, and fixed-port runs take turns instead of colliding."""
+    codes = _in_private_network(tmp_path, [
+        ["tcp-server", "--reference", "--json", str(tmp_path / f"r{i}.json")] for i in range(2)],
+        {netns.DISABLE: "1"})
+    assert codes == [0, 0], [p.read_text() for p in sorted(tmp_path.glob("out-*"))]
+    for i in range(2):
+        notes = json.loads((tmp_path / f"r{i}.json").read_text())["notes"]
+        assert sum("no network isolation" in note for note in notes) == 1
+        assert (tmp_path / f"out-{i}.txt").read_text().count("no network isolation") == 1
+
+
+@as_root
+def test_grading_as_an_ordinary_user(hostile, report, report_dir):
+    """Not root: programs run as the grader's user, still in namespaces, limits and scratch.
+
+    Runs where python and the grader are reachable for `nobody` (as in CI); skipped here when
+    the interpreter lives in root's home.
+    """
+    setpriv = shutil.which("setpriv")
+    as_nobody = [setpriv or "setpriv", f"--reuid={NOBODY.pw_uid}", f"--regid={NOBODY.pw_gid}",
+                 "--clear-groups", sys.executable]
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    env = dict(os.environ, PYTHONPATH=path, NO_COLOR="1", HOME=str(report_dir))
+    probe = subprocess.run([*as_nobody, "-c", "import grader, pexpect, psutil, pytest, rich"],
+                           env=env, cwd=report_dir, capture_output=True)
+    if setpriv is None or probe.returncode != 0:
+        pytest.skip("python and the grader are not reachable for nobody on this machine")
+    program = report_dir / "whoami"
+    shutil.copy(hostile("whoami"), program)
+    program.chmod(0o755)
+    out = report_dir / "result.json"
+    done = subprocess.run([*as_nobody, "-m", "grader", "minichat-server", str(program),
+                           "-k", "listens or announces", "--json", str(out)],
+                          env=env, cwd=report_dir, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    notes = json.loads(out.read_text())["notes"]
+    assert any(n.startswith("student programs run as the grader's user") for n in notes)
+    assert any(n.startswith("process limit: RLIMIT_NPROC") for n in notes)
+    for seen in report.records("uid"):
+        assert int(seen["uid"]) == NOBODY.pw_uid and seen["pid"] == seen["sid"]
+        assert not Path(seen["cwd"]).exists()
+        if notes[0] == netns.ISOLATED:
+            assert seen["interfaces"] == "lo"
+            assert seen["connect"].startswith("Network is unreachable")
+
+
+# ---- decisions for other machines, as units --------------------------------------------------
+
+def test_policy_when_not_root(monkeypatch):
+    """Not root: programs keep the grader's user, and RLIMIT_NPROC counts what it already has."""
+    policy = sandbox.Policy.for_this_machine(DEFAULTS, euid=1000)
+    assert policy.uid is None and not policy.unsafe_as_root
+    assert "not root" in policy.why_no_user
+    assert policy.describe()[0].startswith("student programs run as the grader's user")
+    monkeypatch.setattr(os, "getuid", lambda: 1000)
+    monkeypatch.setattr(sandbox, "_processes_of", lambda uid: 37)
+    limits = dict(policy.limits(None, drop=False))
+    assert limits[resource.RLIMIT_NPROC] == 37 + DEFAULTS.max_processes
+    assert limits[resource.RLIMIT_CORE] == 0
+
+
+def test_policy_as_root_without_a_sandbox_user_refuses():
+    settings = Settings(sandbox_user="no-such-user-for-grading")
+    policy = sandbox.Policy.for_this_machine(settings, euid=0)
+    assert policy.unsafe_as_root
+    assert "does not exist" in policy.why_no_user
+
+
+def test_policy_without_cgroup_limits_the_sandbox_user(monkeypatch):
+    monkeypatch.setenv(sandbox.NO_CGROUP, "1")
+    policy = sandbox.Policy.for_this_machine(DEFAULTS)
+    assert policy.cgroup_parent is None
+    assert policy.describe()[1] == ("process limit: RLIMIT_NPROC "
+                                    f"(pids cgroups disabled by {sandbox.NO_CGROUP})")
+    assert dict(policy.limits(None, drop=True))[resource.RLIMIT_NPROC] == DEFAULTS.max_processes
+
+
+def test_netns_fallback_explains_itself(monkeypatch):
+    """Disabled, or refused by the kernel: prepare() says why, and nothing is unshared."""
+    monkeypatch.setattr(netns, "_state", {})
+    monkeypatch.setenv(netns.DISABLE, "1")
+    ok, why = netns.prepare()
+    assert not ok and why.startswith("no network isolation (disabled by GRADER_NO_NETNS)")
+    assert netns.probe() == (False, "disabled by GRADER_NO_NETNS")
+
+    def refuse(flags: int) -> None:
+        raise OSError(1, "Operation not permitted")
+    monkeypatch.setattr(netns, "_state", {})
+    monkeypatch.delenv(netns.DISABLE)
+    monkeypatch.setattr(netns, "_unshare", refuse)
+    assert netns.prepare() == (False, netns.without("Operation not permitted"))
+
+
+# ---- grade doctor ------------------------------------------------------------------------
+
+PROTECTIONS = ["process containment", "grader killed", "process limit", "resource limits",
+               "output cap", "unprivileged user", "network isolation", "scratch directories"]
+
+
+def _status(text: str) -> dict[str, str]:
+    found = {}
+    for name in PROTECTIONS:
+        m = re.search(rf"^  (ok|NO)  {name}\b", text, re.MULTILINE)
+        assert m, f"doctor does not mention {name}:\n{text}"
+        found[name] = m.group(1)
+    return found
+
+
+@as_root
+def test_doctor_reports_every_protection_active_here():
+    done = run_grade("doctor")
+    assert done.returncode == 0, done.stderr
+    assert set(_status(done.stdout).values()) == {"ok"}
+    assert "All protections are active." in done.stdout
+
+
+def test_doctor_says_what_is_off_and_why():
+    done = run_grade("doctor", env={netns.DISABLE: "1", sandbox.NO_CGROUP: "1"})
+    status = _status(done.stdout)
+    assert status["network isolation"] == status["process limit"] == "NO"
+    assert "disabled by GRADER_NO_NETNS" in done.stdout
+    assert "Turned off by the environment: GRADER_NO_NETNS, GRADER_NO_CGROUP" in done.stdout
+
+
+def test_doctor_changes_nothing_in_the_caller():
+    before = os.readlink("/proc/self/ns/net")
+    assert "network isolation" in doctor.report()
+    assert os.readlink("/proc/self/ns/net") == before

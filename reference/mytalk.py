@@ -309,12 +309,15 @@ def peer_closed(sock: socket.socket, term: Terminal) -> NoReturn:
         signal.pause()
 
 
-def chat(sock: socket.socket, term: Terminal) -> None:
+def chat(sock: socket.socket, term: Terminal, early: bytes = b"") -> None:
     """Copy lines from the user to the peer and the peer's text to the screen.
 
+    `early` is chat text that arrived in the same recv() as the server's answer.
     Returns at local end of file, after sending any unfinished line; never returns when the
     peer closes first (see peer_closed).
     """
+    if early:
+        term.show(early)
     poller = select.poll()
     poller.register(STDIN, select.POLLIN)
     poller.register(sock.fileno(), select.POLLIN)
@@ -339,14 +342,14 @@ def chat(sock: socket.socket, term: Terminal) -> None:
                     return
 
 
-def converse(sock: socket.socket, opts: Options) -> None:
+def converse(sock: socket.socket, opts: Options, early: bytes = b"") -> None:
     """Chat in curses windows when asked for and both stdin and stdout are ttys, else plainly."""
     if opts.windowing and os.isatty(STDIN) and os.isatty(STDOUT):
-        curses.wrapper(lambda stdscr: chat(sock, CursesTerminal(stdscr)))
+        curses.wrapper(lambda stdscr: chat(sock, CursesTerminal(stdscr), early))
         return
     if opts.windowing:
         note(opts, "stdin and stdout are not both ttys: windowing disabled")
-    chat(sock, PlainTerminal())
+    chat(sock, PlainTerminal(), early)
 
 
 # ---------------------------------------------------------------- the two roles
@@ -388,7 +391,8 @@ def client(opts: Options, host: str) -> int:
         if not is_ok_reply(reply):
             print(declined_message(host), flush=True)
             return 0
-        converse(sock, opts)
+        # The peer may start talking at once: what follows "ok" (and its NULs) is chat.
+        converse(sock, opts, early=reply[len(ACCEPT_REPLY):].lstrip(b"\0"))
     return 0
 
 

@@ -323,6 +323,18 @@ def test_client_handshake_and_chat(spawn: Spawn, listener: socket.socket,
     assert finish(child) == (0, None)
 
 
+@pytest.mark.parametrize("answer", [b"ok", b"ok\0", b"ok" + b"\0" * 30])
+def test_client_keeps_chat_sent_with_the_answer(spawn: Spawn, listener: socket.socket,
+                                                sockets: list[socket.socket],
+                                                answer: bytes) -> None:
+    child = spawn("-N", "localhost", str(listener.getsockname()[1]))
+    conn = accept_call(listener, sockets)
+    conn.recv(4096)
+    child.expect_exact("Waiting for response from localhost.")
+    conn.sendall(answer + b"said at once\n")
+    child.expect_exact("said at once")
+
+
 @pytest.mark.parametrize("reply", [b"no", b"not ok", b""])
 def test_client_declined(spawn: Spawn, listener: socket.socket,
                          sockets: list[socket.socket], reply: bytes) -> None:

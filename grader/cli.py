@@ -90,6 +90,9 @@ def _grade_parser() -> argparse.ArgumentParser:
                    help="also run every client against every server")
     b.add_argument("--formats", default="",
                    help="extra per-student files: comma list of junit,prairielearn")
+    b.add_argument("--budget", type=float, metavar="SECONDS",
+                   help="time one student may take in all, build included; a student over "
+                        "it is recorded as an error (default 120)")
     return p
 
 

@@ -48,6 +48,7 @@ class Screen:
             if problem is None:
                 return
             left = deadline - time.monotonic()
-            if left <= 0 or not self.program.read_more(left) and not self.program.alive:
+            if left <= 0 or self.program.output_ended:
                 screen = "\n".join(f"  |{r}|" for r in self.rows())
-                raise CheckFailure(f"after {timeout:g}s the screen shows {problem}:\n{screen}")
+                raise CheckFailure(f"the screen shows {problem}:\n{screen}")
+            self.program.read_more(left)

@@ -55,7 +55,15 @@ class Endpoint:
         raise NotImplementedError
 
     # -- reading -------------------------------------------------------------------------
+    @property
+    def output_ended(self) -> bool:
+        """The participant's output is closed: nothing more can arrive."""
+        return self._eof
+
     def _fill(self, timeout: float) -> bool:
+        """Take in what arrives within timeout; False when nothing did (or nothing can)."""
+        if self._eof:
+            return False
         data = self._read(max(timeout, 0.0))
         if data is None:
             return False

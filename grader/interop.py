@@ -1,0 +1,220 @@
+"""Classmates' programs against each other: every student's client with every student's server.
+
+For a program that is both client and server (mytalk), a batch with --interop builds each
+handin once more (the graded builds are gone with their scratch directories), then, for every
+pair, starts the server with `-N -a PORT` and the client with `-N localhost PORT` in a fresh
+network namespace and passes one line each way. The outcome of a pair is "ok" or a short
+reason; every step has the usual deadline, so a pair costs at most a few seconds even when a
+program hangs. Work is spread over the batch's workers: one job per build, one job per client
+(its row of the matrix). A row's pairs are written as they finish, so a row cut short by its
+budget still keeps the pairs it had done.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Optional
+
+from . import talk
+from .assignments import Assignment
+from .case import Case, CheckFailure
+from .ports import free_port
+from .program import Program
+from .report.csv_report import INTEROP_CORNER
+from .report import visible
+from .settings import Settings
+from .streams import first_of
+from .targets import Target
+
+if TYPE_CHECKING:
+    from .batch import Handin, Options
+    from .session import Grading
+    from .worker import StopRequest
+
+OK = "ok"
+FROM_CLIENT = "interop line from the client"
+FROM_SERVER = "interop line from the server"
+ROW_FILE = "pairs.jsonl"
+MAX_DETAIL = 200             # characters of what went wrong, after the step that failed
+
+
+def pair_bound(settings: Settings) -> float:
+    """The longest one pair can take when every step runs to its deadline."""
+    return settings.start_timeout + 3 * settings.expect_timeout + 2 * settings.exit_timeout + 1
+
+
+# -- one pair (runs in a worker) ---------------------------------------------------------------
+
+def _first_line(text: str) -> str:
+    line = (text.strip().splitlines() or [""])[0]
+    return line if len(line) <= MAX_DETAIL else line[:MAX_DETAIL] + "…"
+
+
+def _ended(program: Optional[Program]) -> str:
+    if program is None or program.alive:
+        return ""
+    return f" ({program.name} ended: {program.status})"
+
+
+def talk_pair(grading: "Grading", client: Path, server: Path) -> str:
+    """Server `-N -a PORT`, client `-N localhost PORT`, a line each way: "ok" or why not."""
+    case = Case(grading.settings)
+    grading.enter_case(case)
+    s = grading.settings
+    srv = cli = None
+    step = "the server did not start"
+    try:
+        port = free_port()
+        env, cwd = grading.env(), str(case.workdir)
+        srv = Program(case, "server", [str(server), "-N", "-a", str(port)], cwd=cwd, env=env,
+                      preexec=grading.preexec(case))
+        step = f"the server did not listen within {s.start_timeout:g}s"
+        try:
+            srv.expect_listening(port)
+        except CheckFailure:
+            return step + _ended(srv)
+        step = "the client did not start"
+        cli = Program(case, "client", [str(client), "-N", talk.HOST, str(port)], cwd=cwd,
+                      env=env, preexec=grading.preexec(case))
+        step = "the client's line did not reach the server"
+        cli.say(FROM_CLIENT)
+        if first_of({"asks": (srv, talk.ASKS), "line": (srv, FROM_CLIENT)},
+                    s.expect_timeout) == "asks":
+            srv.say("y")             # a server that asks despite -a is answered, not faulted
+        srv.expect_line(FROM_CLIENT)
+        step = "the server's line did not reach the client"
+        srv.say(FROM_SERVER)
+        cli.expect_line(FROM_SERVER)
+        return OK
+    except CheckFailure as e:
+        seen = _first_line(str(e))
+        return step + (_ended(srv) or _ended(cli)) + (f": {seen}" if seen else "")
+    finally:
+        case.close()
+
+
+def _row_job(client: Path, servers: list[tuple[str, Path]], assignment: Assignment,
+             settings: Settings) -> Callable[[Path], None]:
+    """A worker's job: this client against every server, one JSON line per pair."""
+    def run(staging: Path) -> None:
+        from .session import Grading
+        grading = Grading(assignment, Target("interop", "interop"), settings)
+        try:
+            grading.start()
+            with open(staging / ROW_FILE, "w", encoding="utf-8", errors="surrogateescape") as f:
+                for name, server in servers:
+                    f.write(json.dumps([name, talk_pair(grading, client, server)]) + "\n")
+                    f.flush()
+        finally:
+            grading.close()
+    return run
+
+
+def _build_job(handin: "Handin", dest: Path, assignment: Assignment, settings: Settings,
+               options: "Options") -> Callable[[Path], None]:
+    """A worker's job: build the handin once more and keep the program in `dest`."""
+    def run(staging: Path) -> None:
+        from .batch import handin_target
+        from .session import Grading
+        grading = Grading(assignment, handin_target(handin, handin.name, assignment), settings,
+                          talk_lib=options.talk_lib)
+        try:
+            grading.start()
+            dest.mkdir(mode=0o755)
+            shutil.copy2(grading.argv[0], dest / assignment.program)
+            (dest / assignment.program).chmod(0o755)
+        finally:
+            grading.close()
+    return run
+
+
+# -- the whole matrix (runs in the batch process) ----------------------------------------------
+
+def run(handins: list["Handin"], assignment: Assignment, settings: Settings, options: "Options",
+        size: int, staging: Path, stop: "StopRequest") -> Optional[dict[tuple[str, str], str]]:
+    """Every client against every server; None when ^C stopped it."""
+    from .batch import Progress, grace
+    from .worker import Job, Outcome, Pool
+
+    if not handins:
+        return {}
+    bindir = Path(tempfile.mkdtemp(prefix="grade-interop-"))
+    bindir.chmod(0o711)              # student programs may run as another user
+    pool = Pool(size, grace=grace(settings), stop=stop)
+    try:
+        built: dict[str, Path] = {}
+        progress = Progress(len(handins), "interop: builds")
+
+        def build_done(outcome: Outcome) -> None:
+            program = bindir / outcome.job.staging.name / assignment.program
+            if outcome.ok and program.is_file():
+                built[outcome.job.key] = program
+            shutil.rmtree(outcome.job.staging, ignore_errors=True)
+            progress.line(f"interop build {visible(outcome.job.key)}: "
+                          + ("ok" if outcome.job.key in built else "failed"),
+                          important=outcome.job.key not in built)
+
+        jobs = [Job(h.name, _build_job(h, bindir / f"b{i}", assignment, settings, options),
+                    staging / f"b{i}", settings.build_timeout + 30) for i, h in enumerate(handins)]
+        finished = pool.run(jobs, build_done, progress.tick)
+        progress.close()
+        if not finished:
+            return None
+
+        names = sorted(built, key=lambda n: (n.casefold(), n))
+        servers = [(n, built[n]) for n in names]
+        matrix: dict[tuple[str, str], str] = {}
+        progress = Progress(len(names), "interop: clients")
+
+        def row_done(outcome: Outcome) -> None:
+            client = outcome.job.key
+            done = _read_row(outcome.job.staging / ROW_FILE)
+            why = "not run: " + ("the row ran out of time" if outcome.timed_out
+                                 else "the grader's worker failed")
+            for server in names:
+                matrix[(client, server)] = done.get(server, why)
+            shutil.rmtree(outcome.job.staging, ignore_errors=True)
+            good = sum(done.get(s) == OK for s in names)
+            progress.line(f"interop client {visible(client)}: {good} of {len(names)} servers ok",
+                          important=good < len(names))
+
+        budget = len(servers) * pair_bound(settings) + 10
+        jobs = [Job(n, _row_job(built[n], servers, assignment, settings), staging / f"r{i}",
+                    budget) for i, n in enumerate(names)]
+        finished = pool.run(jobs, row_done, progress.tick)
+        progress.close()
+        return matrix if finished else None
+    finally:
+        shutil.rmtree(bindir, ignore_errors=True)
+
+
+def _read_row(path: Path) -> dict[str, str]:
+    found: dict[str, str] = {}
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            for line in f:
+                try:
+                    server, outcome = json.loads(line)
+                except ValueError:
+                    break                # the last line was being written when time ran out
+                found[server] = outcome
+    except OSError:
+        pass
+    return found
+
+
+def read_csv(path: Path) -> dict[tuple[str, str], str]:
+    """interop.csv back into the matrix, so later runs can show it again in report.html."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+    except OSError:
+        return {}
+    if not rows or not rows[0] or rows[0][0] != INTEROP_CORNER:
+        return {}
+    servers = rows[0][1:]
+    return {(row[0], server): cell for row in rows[1:] if row
+            for server, cell in zip(servers, row[1:]) if cell}

@@ -1,13 +1,16 @@
 """Free ports, and waiting for a program to bind one.
 
-Readiness is read from /proc/net (the current network namespace's sockets) rather than by
-connecting, because a probing connection would be a real client to the program under test.
+Readiness is asked of the kernel (sock_diag, else /proc/net: the current network namespace's
+sockets) rather than found by connecting, because a probing connection would be a real client
+to the program under test.
 """
 from __future__ import annotations
 
 import socket
 import time
 from typing import Callable
+
+from . import sockdiag
 
 _TCP_LISTEN, _UDP_BOUND = "0A", "07"
 
@@ -35,6 +38,10 @@ def _bound(port: int, tables: tuple[str, ...], state: str) -> bool:
 
 def unread_bytes(local_port: int, remote_port: int) -> int:
     """Bytes waiting in the receive queue of the TCP socket local_port<->remote_port (0 if none)."""
+    try:
+        return sockdiag.unread(local_port, remote_port) or 0
+    except OSError:
+        pass
     for table in ("tcp", "tcp6"):
         try:
             with open(f"/proc/net/{table}") as f:
@@ -50,11 +57,17 @@ def unread_bytes(local_port: int, remote_port: int) -> int:
 
 
 def is_listening(port: int) -> bool:
-    return _bound(port, ("tcp", "tcp6"), _TCP_LISTEN)
+    try:
+        return sockdiag.bound(port, socket.IPPROTO_TCP, sockdiag.TCP_LISTEN)
+    except OSError:
+        return _bound(port, ("tcp", "tcp6"), _TCP_LISTEN)
 
 
 def is_udp_bound(port: int) -> bool:
-    return _bound(port, ("udp", "udp6"), _UDP_BOUND)
+    try:
+        return sockdiag.bound(port, socket.IPPROTO_UDP, sockdiag.UDP_UNCONNECTED)
+    except OSError:
+        return _bound(port, ("udp", "udp6"), _UDP_BOUND)
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, interval: float,

@@ -14,7 +14,20 @@ from .case import Case, CheckFailure
 from .streams import Endpoint
 
 
-class TcpPeer(Endpoint):
+class SocketEndpoint(Endpoint):
+    """A participant that is one of our own sockets."""
+
+    sock: socket.socket
+
+    @property
+    def port(self) -> int:
+        return self.sock.getsockname()[1]
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+
+class TcpPeer(SocketEndpoint):
     """One end of a TCP connection, driven by the case."""
 
     def __init__(self, case: Case, name: str, sock: socket.socket):
@@ -36,13 +49,6 @@ class TcpPeer(Endpoint):
         peer = cls(case, name, sock)
         case.transcript.add(name, "·", f"connected from port {peer.port} to {port}")
         return peer
-
-    @property
-    def port(self) -> int:
-        return self.sock.getsockname()[1]
-
-    def fileno(self) -> int:
-        return self.sock.fileno()
 
     def _read(self, timeout: float) -> Optional[bytes]:
         if self.sock.fileno() < 0:
@@ -121,7 +127,7 @@ class TcpListener:
         self.sock.close()
 
 
-class UdpPeer(Endpoint):
+class UdpPeer(SocketEndpoint):
     """A UDP socket; remembers who sent the last datagram so a reply can go back."""
 
     def __init__(self, case: Case, name: str, port: int = 0):
@@ -131,13 +137,6 @@ class UdpPeer(Endpoint):
         self.last_sender: Optional[tuple[str, int]] = None
         self.target: Optional[tuple[str, int]] = None
         case.on_cleanup(self.sock.close)
-
-    @property
-    def port(self) -> int:
-        return self.sock.getsockname()[1]
-
-    def fileno(self) -> int:
-        return self.sock.fileno()
 
     def _read(self, timeout: float) -> Optional[bytes]:
         ready, _, _ = select.select([self.sock], [], [], timeout)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import socket
 import sys
 
+from .hello import run_role, write_stdout
+
 PORT = 10000
 HOSTNAME = "localhost"
 INADDR_ANY = "0.0.0.0"
@@ -18,12 +20,6 @@ DEFAULT_BACKLOG = 100
 MAXLEN = 1000
 CLIENT_MSG = b"Hello, TCP Server.\n"
 SERVER_MSG = b"Hello, TCP Client.\n"
-
-
-def write_stdout(data: bytes) -> None:
-    """Copy bytes to stdout untouched, as write(2) would, so the peer's text shows verbatim."""
-    sys.stdout.buffer.write(data)
-    sys.stdout.flush()
 
 
 def server() -> None:
@@ -55,21 +51,7 @@ def client() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one role; a failed socket call becomes a one-line message and exit status 1."""
-    args = sys.argv[1:] if argv is None else argv
-    if args not in (["server"], ["client"]):
-        print("usage: python -m reference.tcp server|client", file=sys.stderr)
-        return 2
-    role = args[0]
-    try:
-        if role == "server":
-            server()
-        else:
-            client()
-    except OSError as err:
-        print(f"tcp {role}: {err.strerror or err}", file=sys.stderr)
-        return 1
-    return 0
+    return run_role("tcp", server, client, argv)
 
 
 if __name__ == "__main__":

@@ -10,18 +10,14 @@ from __future__ import annotations
 import socket
 import sys
 
+from .hello import run_role, write_stdout
+
 PORT = 10000
 HOSTNAME = "localhost"
 INADDR_ANY = "0.0.0.0"
 MAXLEN = 1000
 CLIENT_MSG = b"Hello, Server\n"
 SERVER_MSG = b"Hello, Client\n"
-
-
-def write_stdout(data: bytes) -> None:
-    """Copy bytes to stdout untouched, as write(2) would, so the peer's text shows verbatim."""
-    sys.stdout.buffer.write(data)
-    sys.stdout.flush()
 
 
 def server() -> None:
@@ -43,21 +39,7 @@ def client() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one role; a failed socket call becomes a one-line message and exit status 1."""
-    args = sys.argv[1:] if argv is None else argv
-    if args not in (["server"], ["client"]):
-        print("usage: python -m reference.udp server|client", file=sys.stderr)
-        return 2
-    role = args[0]
-    try:
-        if role == "server":
-            server()
-        else:
-            client()
-    except OSError as err:
-        print(f"udp {role}: {err.strerror or err}", file=sys.stderr)
-        return 1
-    return 0
+    return run_role("udp", server, client, argv)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from grader import sandbox
-from verdict_table import FIXTURES, compile_fixture
+from verdict_table import FIXTURES, compile_fixture  # noqa: F401 (FIXTURES: for tests)
 
 ROOT = Path(__file__).resolve().parent.parent
 GRADE_TIMEOUT = 300          # a whole grading run; far above any correct run

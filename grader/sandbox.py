@@ -27,6 +27,7 @@ from .settings import Settings
 PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 36, 38
 CATCHABLE = sorted(signal.valid_signals() - {signal.SIGKILL, signal.SIGSTOP}
                    - {s for s in signal.valid_signals() if s > signal.SIGSYS})
+EMPTY_POLL = 0.001   # cgroup v1 has no event for "empty": how often destroy() looks again
 MARKER = "GRADER_SANDBOX"        # environment variable every sandboxed process carries
 NO_CGROUP = "GRADER_NO_CGROUP"   # set to 1: limit processes with RLIMIT_NPROC instead
 CGROUP_PREFIX = "grader-"        # per-case cgroups are named grader-<grader pid>-<n>
@@ -246,7 +247,7 @@ class CaseCgroup:
             except OSError:
                 if time.monotonic() > deadline:
                     return
-                time.sleep(0.001)     # members are exiting; poll until the kernel lets go
+                time.sleep(EMPTY_POLL)
 
 
 def _kill(pid: int) -> None:
@@ -263,6 +264,17 @@ def reap(pids: list[int]) -> None:
             os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:
             pass
+
+
+def reap_orphans() -> None:
+    """Collect every child that has already exited (orphans re-parented to us, the subreaper)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
 
 
 def kill_descendants(keep: frozenset[int] = frozenset(), timeout: float = 2.0) -> list[int]:

@@ -100,14 +100,19 @@ class Grading:
         workdir.mkdir()
         self.policy.give_dir(str(workdir))
         case.on_cleanup(lambda: shutil.rmtree(workdir, ignore_errors=True))
-        keep = self._keep()
-        case.on_cleanup(lambda: sandbox.kill_descendants(keep, self.settings.exit_timeout))
         if self.policy.cgroup_parent and not self.trusted:
             try:
                 case.cgroup = CaseCgroup(self.policy.cgroup_parent, self.settings.max_processes)
-                case.on_cleanup(lambda: case.cgroup.destroy(self.settings.exit_timeout))
             except OSError:
                 pass
+        if case.cgroup is not None:
+            # Everything the program starts is in its cgroup and cannot leave it: emptying the
+            # cgroup ends it all, without scanning every process of the machine.
+            case.on_cleanup(sandbox.reap_orphans)
+            case.on_cleanup(lambda: case.cgroup.destroy(self.settings.exit_timeout))
+        else:
+            keep = self._keep()
+            case.on_cleanup(lambda: sandbox.kill_descendants(keep, self.settings.exit_timeout))
         case.workdir = workdir
         return workdir
 

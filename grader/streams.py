@@ -80,7 +80,7 @@ class Endpoint:
         kept = data[:max(room, 0)]
         self._buf += kept
         if kept:      # what was not kept is not shown either, so the note above stays in view
-            self.case.transcript.data(self.name, "←", kept.replace(b"\r\n", b"\n") if self.crlf else kept)
+            self.case.transcript.data(self.name, "←", self._shown(kept))
         return True
 
     def _wait(self, find: Callable[[bytes], Optional[tuple[T, int]]], what: str,
@@ -108,11 +108,15 @@ class Endpoint:
     def _pending(self) -> str:
         if not self._buf:
             return "nothing"
-        text = '"' + show(bytes(self._buf)) + '"'
+        text = '"' + show(self._shown(bytes(self._buf))) + '"'
         if self.truncated:
             text += (f" (output truncated at {self.settings.output_cap} bytes; "
                      f"{self.received} bytes received)")
         return text
+
+    def _shown(self, data: bytes) -> bytes:
+        """Output as a reader should see it: a pty's "\r\n" is just a line end."""
+        return data.replace(b"\r\n", b"\n") if self.crlf else data
 
     def _lines(self, data: bytes):
         """Complete lines in data as (text, end offset)."""

@@ -4,7 +4,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import FIXTURES, run_grade
+from conftest import FIXTURES, ROOT, run_grade
 
 SERVER_C = "lecture/minichat_server_poll.c"
 
@@ -114,3 +114,20 @@ def test_help_lists_assignments():
     assert done.returncode == 0
     for word in ("asgn5", "minichat-server", "udp-client", "--strict", "--json", "merge"):
         assert word in done.stdout
+
+
+def test_cases_run_under_plain_pytest(build_c, tmp_path):
+    """`pytest cases/ID --student PROG` works through the plugin's entry point."""
+    import subprocess
+    import sys
+    good, buggy = build_c([SERVER_C]), build_c([SERVER_C], ("BUG_ECHO_TO_SENDER",))
+
+    def pytest(program):
+        return subprocess.run([sys.executable, "-m", "pytest", "cases/minichat-server",
+                               "--student", str(program), "-q", "-p", "no:xdist",
+                               "-p", "no:benchmark"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+    ok, bad = pytest(good), pytest(buggy)
+    assert ok.returncode == 0, ok.stdout[-2000:]
+    assert bad.returncode == 1 and "1 failed, 10 passed" in bad.stdout
+    assert "skip the sender in the broadcast loop" in bad.stdout

@@ -9,8 +9,11 @@ MAX_EVENT_CHARS = 300    # one event's text is cut after this many characters
 
 
 def show(data: bytes, limit: int = MAX_EVENT_CHARS) -> str:
-    """Bytes as a readable, single-line, escape-free literal: safe for any report format."""
-    text = data.decode("utf-8", "backslashreplace")
+    """Bytes as a readable, single-line, escape-free literal: safe for any report format.
+
+    Only what will be shown is escaped (a flood arrives in many large chunks).
+    """
+    text = data[:limit * 4].decode("utf-8", "backslashreplace")
     out = []
     for ch in text:
         if ch == "\n":

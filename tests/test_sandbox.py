@@ -269,8 +269,8 @@ def test_typing_into_a_flooding_program_ends(grade, hostile, report, tmp_path):
     graded = grade("minichat-client", str(hostile("flood_client")), "-k", "bye_typed_ends",
                    "-v")
     assert time.monotonic() - start < 60
-    transcript = check(graded, "bye_typed_ends")["transcript"]
-    assert transcript.index('client ← "flood') < transcript.index('client → "bye')
+    # The check typed "bye" and went on to wait for the exit: typing did not hang in the flood.
+    assert "did not exit" in check(graded, "bye_typed_ends")["message"]
     assert next(tmp_path.glob("result-*.json")).stat().st_size < 256 * 1024
     assert still_running(report.pids("flooder"), GONE_WITHIN) == []
 

@@ -70,7 +70,7 @@ def talk_pair(grading: "Grading", client: Path, server: Path) -> str:
         port = free_port()
         env, cwd = grading.env(), str(case.workdir)
         srv = Program(case, "server", [str(server), "-N", "-a", str(port)], cwd=cwd, env=env,
-                      preexec=grading.preexec(case))
+                      launch=grading.launch(case))
         step = f"the server did not listen within {s.start_timeout:g}s"
         try:
             srv.expect_listening(port)
@@ -78,7 +78,7 @@ def talk_pair(grading: "Grading", client: Path, server: Path) -> str:
             return step + _ended(srv)
         step = "the client did not start"
         cli = Program(case, "client", [str(client), "-N", talk.HOST, str(port)], cwd=cwd,
-                      env=env, preexec=grading.preexec(case))
+                      env=env, launch=grading.launch(case))
         step = "the client's line did not reach the server"
         cli.say(FROM_CLIENT)
         if first_of({"asks": (srv, talk.ASKS), "line": (srv, FROM_CLIENT)},

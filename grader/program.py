@@ -5,15 +5,19 @@ exactly as at a keyboard. Echo is off, so what we type never looks like program 
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import select
 import signal
+import struct
 import subprocess
+import termios
 import time
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 import pexpect
+import pexpect.fdpexpect
 import psutil
 
 from . import ports
@@ -36,23 +40,30 @@ class Program(Endpoint):
     crlf = True
 
     def __init__(self, case: Case, name: str, argv: Sequence[str], *, cwd: str,
-                 env: dict[str, str], preexec: Callable[[], None],
+                 env: dict[str, str], launch: Sequence[str],
                  dimensions: tuple[int, int] = (24, 80)):
+        """Start argv on a new pty through `launch` (the sandbox launcher's command prefix)."""
         super().__init__(case, name)
         self.argv = list(argv)
         self.status: Optional[ExitStatus] = None
         case.transcript.add(name, "·", "started: " + " ".join(self.argv))
+        master, slave = os.openpty()
         try:
-            self.child = pexpect.spawn(self.argv[0], self.argv[1:], cwd=cwd, env=env, echo=False,
-                                       preexec_fn=preexec, dimensions=dimensions, timeout=None)
-        except pexpect.ExceptionPexpect as e:
-            raise CheckFailure(f"could not start {self.argv[0]}: {e}")
-        # pexpect and ptyprocess sleep around sends and closes by default; we wait on events.
-        self.child.delaybeforesend = None
-        for obj in (self.child, self.child.ptyproc):
-            obj.delayafterclose = 0
-            obj.delayafterterminate = 0
-        self.pid = self.child.pid
+            fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", *dimensions, 0, 0))
+            attrs = termios.tcgetattr(slave)
+            attrs[3] &= ~termios.ECHO
+            termios.tcsetattr(slave, termios.TCSANOW, attrs)
+            self._eof_char, self._intr_char = attrs[6][termios.VEOF], attrs[6][termios.VINTR]
+            self._proc = subprocess.Popen([*launch, *self.argv], stdin=slave, stdout=slave,
+                                          stderr=slave, cwd=cwd, env=env, close_fds=True)
+        except OSError as e:
+            os.close(master)
+            raise CheckFailure(f"could not start {self.argv[0]}: {e.strerror or e}")
+        finally:
+            os.close(slave)
+        self.child = pexpect.fdpexpect.fdspawn(master, timeout=None)
+        self.child.delaybeforesend = None     # pexpect sleeps before sends by default
+        self.pid = self._proc.pid
         self._pidfd = os.pidfd_open(self.pid)
         case.on_cleanup(self.kill)
 
@@ -92,17 +103,17 @@ class Program(Endpoint):
     def send_eof(self) -> None:
         """Type ^D: ends a partial line, or signals end of input at the start of a line."""
         self.case.transcript.add(self.name, "→", "^D")
-        self.child.sendeof()
+        self._write(self._eof_char)
 
     def interrupt(self) -> None:
         """Type ^C: the terminal sends SIGINT to the program's process group."""
         self.case.transcript.add(self.name, "→", "^C")
-        self.child.sendintr()
+        self._write(self._intr_char)
 
     # -- life and death ------------------------------------------------------------------
     def _poll_status(self) -> Optional[ExitStatus]:
-        if self.status is None and not self.child.isalive():
-            self.status = ExitStatus(self.child.exitstatus, self.child.signalstatus)
+        if self.status is None and (code := self._proc.poll()) is not None:
+            self.status = ExitStatus(code if code >= 0 else None, -code if code < 0 else None)
             self.case.transcript.add(self.name, "·", str(self.status))
         return self.status
 
@@ -182,7 +193,8 @@ class Program(Endpoint):
         if self._pidfd >= 0:
             os.close(self._pidfd)
             self._pidfd = -1
-        self.child.close(force=True)
+        if not self.child.closed:
+            self.child.close()
 
     # -- measurements ----------------------------------------------------------------------
     def _tree(self) -> list[psutil.Process]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from . import build as building
-from . import netns, sandbox, watchdog
+from . import launcher, netns, sandbox, watchdog
 from .assignments import Assignment
 from .case import Case
 from .results import Build
@@ -121,7 +121,12 @@ class Grading:
         return frozenset({self._watchdog[0]}) if self._watchdog else frozenset()
 
     def preexec(self, case: Case):
+        """For programs run without a terminal: the sandbox set-up as a preexec function."""
         return self.policy.preexec(case.cgroup, trusted=self.trusted)
+
+    def launch(self, case: Case) -> list[str]:
+        """For programs in a pty: the launcher command that does the same set-up before exec."""
+        return launcher.command(self.policy, case.cgroup, self.trusted)
 
     def close(self) -> None:
         if self._watchdog:

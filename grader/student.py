@@ -33,7 +33,7 @@ class Student:
         """Start the program in a pty; with no args, the assignment's usual argv."""
         env = self.grading.env({"TERM": term} if term else None)
         return Program(self.case, name, self.argv(args), cwd=str(self.case.workdir), env=env,
-                       preexec=self.grading.preexec(self.case), dimensions=dimensions)
+                       launch=self.grading.launch(self.case), dimensions=dimensions)
 
     def run(self, *args: str, stdin: bytes = b"", name: str = "student") -> Completed:
         """Run without a terminal until it exits (usage errors), stdout and stderr apart."""

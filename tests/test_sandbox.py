@@ -252,7 +252,9 @@ def test_resource_limits_are_set_and_hold(grade, hostile, report):
 def test_output_flood_is_capped(grade, hostile, report, tmp_path):
     """Endless output: kept up to the cap, reported as truncated, JSON small, grading ends."""
     start = time.monotonic()
-    graded = grade("minichat-server", str(hostile("flood")), "-k", "announces_connections")
+    # A longer deadline lets the flood pass the cap even on a loaded machine.
+    graded = grade("minichat-server", str(hostile("flood")), "-k", "announces_connections",
+                   "--timeout-scale", "5")
     assert time.monotonic() - start < 60
     result = check(graded, "announces_connections")
     assert result["status"] == "failed"

@@ -1,13 +1,11 @@
 """`grade list`: every assignment and its checks, as pytest collects them, with points."""
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from . import assignments
 from .checks import check_id, title_of
-from .runner import pytest_args
+from .runner import own_plugins_only, pytest_args
 
 
 class _Items:
@@ -21,15 +19,10 @@ class _Items:
 def collect() -> dict[str, list[tuple[str, str, float]]]:
     """assignment id -> [(check id, title, points)] in the order the checks run."""
     found = _Items()
-    saved = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    try:
-        args = pytest_args(assignments.all_assignments()[0], keyword=None, transcripts=False)
-        paths = [str(a.path) for a in assignments.all_assignments()]
+    args = pytest_args(assignments.all_assignments()[0], keyword=None, transcripts=False)
+    paths = [str(a.path) for a in assignments.all_assignments()]
+    with own_plugins_only():
         pytest.main(paths + args[1:] + ["--collect-only"], plugins=[found])
-    finally:
-        if saved is None:
-            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
     checks: dict[str, list[tuple[str, str, float]]] = {}
     for item in found.items:
         a = assignments.for_case_file(item.path)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Optional
 
 from .sandbox import CaseCgroup, Policy
+from .talklib import cache_root
 
 SOURCE = Path(__file__).resolve().parent / "launcher.c"
 
@@ -21,11 +21,7 @@ SOURCE = Path(__file__).resolve().parent / "launcher.c"
 def ensure() -> Path:
     """The compiled launcher, built on first use into a cache only our user can write."""
     digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:16]
-    root = Path(tempfile.gettempdir()) / f"socket-grader-{os.getuid()}"
-    root.mkdir(mode=0o755, exist_ok=True)
-    st = root.stat()
-    if st.st_uid != os.getuid() or st.st_mode & 0o022:
-        raise RuntimeError(f"{root} is not ours alone; remove it and try again")
+    root = cache_root()
     final = root / f"launcher-{digest}"
     if not final.exists():
         partial = root / f"launcher-{digest}.{os.getpid()}.partial"

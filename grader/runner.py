@@ -4,7 +4,8 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Optional
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
 import pytest
 
@@ -41,6 +42,20 @@ class _Collector:
         self.problems.append(str(excrepr))
 
 
+@contextmanager
+def own_plugins_only() -> Iterator[None]:
+    """Run pytest with our plugin alone: no third-party plugin may change a grading."""
+    saved = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
+
+
 def pytest_args(assignment: Assignment, *, keyword: Optional[str], transcripts: bool) -> list[str]:
     # Plugins a grading does not use cost start-up time (unraisableexception alone runs five
     # garbage collections at exit); the terminal is ours, not pytest's.
@@ -66,16 +81,9 @@ def grade(assignment: Assignment, target: Target, settings: Settings, *, strict:
     try:
         grading.start()
         collector = _Collector(grading)
-        saved = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
-        os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-        try:
+        with own_plugins_only():
             code = pytest.main(pytest_args(assignment, keyword=keyword, transcripts=transcripts),
                                plugins=[collector])
-        finally:
-            if saved is None:
-                os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
-            else:
-                os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
         run = collector.run
         if code == pytest.ExitCode.INTERRUPTED:
             raise KeyboardInterrupt

@@ -21,7 +21,7 @@ class TalkLibraryError(RuntimeError):
     pass
 
 
-def _cache_root() -> Path:
+def cache_root() -> Path:
     """A cache every sandbox user can read (builds may run as another user), owned by us only."""
     root = Path(tempfile.gettempdir()) / f"socket-grader-{os.getuid()}"
     root.mkdir(mode=0o755, exist_ok=True)
@@ -41,7 +41,7 @@ def ensure() -> Path:
     """A directory with include/talk.h and lib64/libtalk.a (and lib/), built if needed."""
     sources = sorted(SOURCE.glob("*.[ch]"))
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
-    root = _cache_root()
+    root = cache_root()
     final = root / f"talk-{digest}"
     if (final / "lib64" / "libtalk.a").is_file():
         return final

@@ -4,6 +4,8 @@ from __future__ import annotations
 from typing import Union
 
 from .case import CheckFailure
+from .transcript import show_text
+from .wording import unmap
 
 
 def swapped(port: int) -> int:
@@ -13,10 +15,20 @@ def swapped(port: int) -> int:
 
 def expect_address(addr: str, want_addr: str, port: Union[str, int], want_port: int,
                    what: str = "the peer") -> None:
+    """The substance of an ADDR:PORT: the port, and the address (an IPv4-mapped IPv6 address
+    such as ::ffff:127.0.0.1 is that IPv4 address; how it is spelled is the wording's business).
+    The hint is chosen by what went wrong."""
     port = int(port)
     if port != want_port:
-        why = (" — the bytes are swapped: convert with ntohs()" if port == swapped(want_port)
-               else "")
-        raise CheckFailure(f"printed port {port} for {what}; its real port is {want_port}{why}")
-    if addr != want_addr:
-        raise CheckFailure(f"printed address {addr!r} for {what}; it is {want_addr}")
+        if port == swapped(want_port):
+            raise CheckFailure(f"printed port {port} for {what}; its real port is {want_port} "
+                               "(the same number with its two bytes swapped)",
+                               "the port in a sockaddr_in is in network byte order: print "
+                               "ntohs(sin_port)")
+        raise CheckFailure(f"printed port {port} for {what}; its real port is {want_port}",
+                           f"print the port of {what} from the address accept(), recvfrom() "
+                           "or getsockname() filled in, not a fixed number")
+    if unmap(addr) != want_addr:
+        raise CheckFailure(f"printed address \"{show_text(addr)}\" for {what}; it is {want_addr}",
+                           "print the address with inet_ntop() from the sockaddr_in that "
+                           "accept(), recvfrom() or getsockname() filled in")

@@ -1,17 +1,30 @@
 """The assignments the grader knows: one folder in cases/ each, described by manifest.toml."""
 from __future__ import annotations
 
-import tomllib
+import difflib
+import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:                                 # Python 3.9 and 3.10: the same parser, as a backport
+    import tomli as tomllib
+
 CASES_DIR = Path(__file__).resolve().parent.parent / "cases"
+
+
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 
 
 class UnknownAssignment(LookupError):
     pass
+
+
+class ManifestError(ValueError):
+    """A manifest.toml that does not describe its checks (exit status 2, names the file)."""
 
 
 @dataclass(frozen=True)
@@ -26,8 +39,22 @@ class Assignment:
     make_target: str = ""
     reference: tuple[str, ...] = ()   # python arguments that run the reference program
     talk_library: bool = False        # handins link against the talk library
+    # A flag the handout calls a debugging aid (mytalk's -N: no windows). A check that fails
+    # with it is run again without it, as the program is used (see plugin.py).
+    debug_flag: str = ""
     aliases: tuple[str, ...] = ()
     points: dict[str, float] = field(default_factory=dict)
+    # Gradescope's visibility per check id (visible, hidden, after_due_date, after_published);
+    # checks not named are visible. [visibility] default = "..." sets it for every check.
+    visibility: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def manifest(self) -> Path:
+        return self.path / "manifest.toml"
+
+    def visibility_of(self, check_id: str) -> str:
+        table = dict(self.visibility)
+        return table.get(check_id, table.get("default", "visible"))
 
     @property
     def max_score(self) -> float:
@@ -36,14 +63,24 @@ class Assignment:
 
 @lru_cache(maxsize=None)
 def load(path: Path) -> Assignment:
-    with open(path / "manifest.toml", "rb") as f:
-        m = tomllib.load(f)
+    try:
+        with open(path / "manifest.toml", "rb") as f:
+            m = tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise ManifestError(f"{path / 'manifest.toml'}: not valid TOML: {e}")
+    visibility = dict(m.get("visibility", {}))
+    for cid, value in visibility.items():
+        if value not in VISIBILITIES:
+            raise ManifestError(f"{path / 'manifest.toml'}: visibility of {cid!r} is {value!r}; "
+                                f"expected one of {', '.join(VISIBILITIES)}")
     return Assignment(
         id=path.name, title=m["title"], path=path, program=m["program"],
         role=m.get("role", "server"), args=tuple(m.get("args", ())),
         fixed_port=m.get("fixed_port"), make_target=m.get("make_target", ""),
         reference=tuple(m.get("reference", ())), talk_library=m.get("talk_library", False),
+        debug_flag=m.get("debug_flag", ""),
         aliases=tuple(m.get("aliases", ())), points=dict(m.get("points", {})),
+        visibility=tuple(visibility.items()),
     )
 
 
@@ -52,11 +89,16 @@ def all_assignments() -> list[Assignment]:
 
 
 def find(name: str) -> Assignment:
+    """The assignment with this id or alias, whatever its case; else a "did you mean"."""
     for a in all_assignments():
-        if name == a.id or name in a.aliases:
+        if name.casefold() in (n.casefold() for n in (a.id, *a.aliases)):
             return a
+    names = [n for a in all_assignments() for n in (a.id, *a.aliases)]
+    close = difflib.get_close_matches(name.casefold(), names, n=1, cutoff=0.6)
     known = ", ".join(a.id for a in all_assignments())
-    raise UnknownAssignment(f"unknown assignment {name!r} (known: {known}; see `grade list`)")
+    guess = f"did you mean {close[0]}? " if close else ""
+    raise UnknownAssignment(f"unknown assignment {name!r}: {guess}(known: {known}; "
+                            "see `grade list`)")
 
 
 def for_case_file(path: Path) -> Assignment:

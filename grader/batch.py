@@ -28,7 +28,7 @@ from typing import Callable, Optional, Sequence
 
 from . import assignments, sandbox, targets
 from .assignments import Assignment
-from .report import num, renderer, visible
+from .report import num, one_line, renderer
 from .report.json_report import dumps
 from .results import (BUILD_FAILED, ERROR, GRADED, SKIPPED, STUDENT_ERROR, Batch, Build, Check,
                       Run, StudentResult)
@@ -37,7 +37,8 @@ from .worker import Job, Outcome, Pool, StopRequest
 
 EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
 STATUS_FILE = "status.json"       # written last into a student's directory: its result is whole
-SUMMARIES = ("summary.csv", "report.html", "interop.csv")
+SUMMARIES = ("summary.csv", "report.html", "interop.csv", "interop.json")
+SETTINGS_FILE = ".grade-batch.json"  # what --resume must repeat: the --formats of the first run
 EXTRA_FORMATS = {"junit": "junit.xml", "prairielearn": "prairielearn/results.json"}
 BUILD_FAILED_CHECKS = "not run: the build failed"
 REDRAW = 0.5                      # seconds between redraws of the progress bar when idle
@@ -57,6 +58,9 @@ class Options:
     verbose: bool = False
     talk_lib: Optional[Path] = None
     formats: tuple[str, ...] = ()
+    # Checks that would start after this many seconds are cut (recorded, not run). A batch
+    # leaves it unset: a student over --budget is stopped by the worker and recorded as error.
+    budget: Optional[float] = None
 
 
 # -- which students ----------------------------------------------------------------------------
@@ -94,7 +98,8 @@ def write_student(directory: Path, result: StudentResult, *, error_text: str = "
     assert run is not None
     files = {
         "result.json": renderer("json")(run),
-        "feedback.txt": renderer("terminal")(run, color=False, verbose=options.verbose),
+        "feedback.txt": renderer("terminal")(run, color=False, verbose=options.verbose,
+                                             notes=False),
         "build.log": run.build.log.encode("utf-8", "replace"),
         "results.json": renderer("gradescope")(run),
     }
@@ -142,27 +147,9 @@ def planned_checks(assignment: Assignment, keyword: Optional[str]) -> list[Check
 
     Runs pytest's collection, so it belongs in a worker (which ends after this student).
     """
-    import pytest
-
-    from .checks import check_id, title_of
-    from .runner import pytest_args
-
-    class Items:
-        items: list = []
-
-        def pytest_collection_finish(self, session: pytest.Session) -> None:
-            self.items = list(session.items)
-
-    found = Items()
+    from .runner import planned_checks as planned
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    pytest.main(pytest_args(assignment, keyword=keyword, transcripts=False) + ["--collect-only"],
-                plugins=[found])
-    checks = []
-    for item in found.items:
-        cid = check_id(item.name)
-        checks.append(Check(cid, title_of(item.function, item.name), SKIPPED, 0,
-                            assignment.points.get(cid, 0), message=BUILD_FAILED_CHECKS))
-    return checks
+    return planned(assignment, keyword, BUILD_FAILED_CHECKS)
 
 
 def handin_target(handin: Handin, spec: str, assignment: Assignment) -> Optional[targets.Target]:
@@ -170,7 +157,7 @@ def handin_target(handin: Handin, spec: str, assignment: Assignment) -> Optional
     program = handin.path / assignment.program
     if targets.makefile_in(handin.path) is not None:
         return targets.Target(spec, "source", path=handin.path)
-    if program.is_file() and os.access(program, os.X_OK):
+    if program.is_file() and os.access(program, os.X_OK) and not targets.not_runnable(program):
         return targets.Target(spec, "binary", [str(program)], path=program)
     return None
 
@@ -184,14 +171,21 @@ def grade_handin(handin: Handin, spec: str, assignment: Assignment, settings: Se
     target = handin_target(handin, spec, assignment)
     if target is None:
         reason = f"no Makefile (one that builds `{assignment.program}` is expected)"
+        program = handin.path / assignment.program
+        why = targets.not_runnable(program) if program.is_file() else None
+        if why:
+            reason = f"no Makefile, and `{assignment.program}` is not a program this machine " \
+                     f"can run: {why}"
         run = Run(assignment.id, spec, planned_checks(assignment, options.keyword),
                   Build("failed", reason + "\n"), student=handin.name)
         return StudentResult(handin.name, BUILD_FAILED, reason, run), ""
     try:
         run = grade(assignment, target, settings, strict=options.strict, keyword=options.keyword,
-                    transcripts=options.verbose, talk_lib=options.talk_lib)
+                    transcripts=options.verbose, talk_lib=options.talk_lib,
+                    budget=options.budget)
     except build.BuildFailed as e:
-        reason = str(e).removeprefix("make failed: ")
+        reason = str(e)
+        reason = reason[len("make failed: "):] if reason.startswith("make failed: ") else reason
         run = Run(assignment.id, spec, planned_checks(assignment, options.keyword), e.build,
                   student=handin.name)
         return StudentResult(handin.name, BUILD_FAILED, reason, run), ""
@@ -248,8 +242,15 @@ def collect(out: Path, names: Optional[set[str]] = None) -> list[StudentResult]:
 
 
 def read_interop(out: Path) -> dict[tuple[str, str], str]:
-    from . import interop
-    return interop.read_csv(out / "interop.csv")
+    """The interop matrix of an earlier run: interop.json (names as they are), else the CSV."""
+    try:
+        pairs = json.loads((out / "interop.json").read_bytes())
+        return {(c, s): outcome for c, s, outcome in pairs}
+    except FileNotFoundError:
+        from . import interop
+        return interop.read_csv(out / "interop.csv")
+    except (OSError, ValueError, TypeError):
+        return {}
 
 
 def summarize(assignment: Assignment, results: list[StudentResult],
@@ -272,28 +273,58 @@ def write_summaries(out: Path, batch: Batch) -> None:
     _atomic_write(out / "report.html", renderer("html")(batch))
     if batch.interop:
         _atomic_write(out / "interop.csv", renderer("interop")(batch))
+        _atomic_write(out / "interop.json",
+                      dumps([[c, s, outcome] for (c, s), outcome in sorted(batch.interop.items())]))
 
 
 # -- progress ----------------------------------------------------------------------------------
 
 class Progress:
-    """A bar on a terminal; one plain line per finished student otherwise (CI, logs)."""
+    """A bar on a terminal; one plain line per finished student otherwise (CI, logs).
 
-    def __init__(self, total: int, label: str):
+    The bar names who is being graded now and an ETA that moves every redraw: the mean time
+    per finished student times those left, spread over the workers, less the time since.
+    """
+
+    def __init__(self, total: int, label: str, jobs: int = 1):
         self.total, self.count, self.label = total, 0, label
+        self.jobs = max(jobs, 1)
+        self.started = time.monotonic()
         self.drawn = 0.0
+        self.running: list[str] = []
         self.bar = None
         if total and sys.stderr.isatty() and os.environ.get("TERM") != "dumb":
             from rich.console import Console
             from rich.progress import (BarColumn, MofNCompleteColumn, Progress as Bar,
-                                       TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+                                       TextColumn, TimeElapsedColumn)
             # auto_refresh off: no refresh thread, so forking workers stays safe.
             self.bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                           TimeElapsedColumn(), TimeRemainingColumn(),
+                           TimeElapsedColumn(), TextColumn("{task.fields[eta]}"),
                            console=Console(stderr=True, markup=False, highlight=False),
                            auto_refresh=False, redirect_stdout=False, redirect_stderr=False)
-            self.task = self.bar.add_task(label, total=total)
+            self.task = self.bar.add_task(label, total=total, eta="")
             self.bar.start()
+
+    def eta(self) -> str:
+        """Time left, as "ETA 1m05s"; empty until a student has finished."""
+        if not self.count or self.count >= self.total:
+            return ""
+        elapsed = time.monotonic() - self.started
+        left = max(elapsed / self.count * self.total - elapsed, 0.0)
+        minutes, seconds = divmod(int(left + 0.5), 60)
+        return f"ETA {minutes}m{seconds:02d}s" if minutes else f"ETA {seconds}s"
+
+    def grading(self, names: list[str]) -> None:
+        """Who is being graded now (shown in the bar)."""
+        self.running = names
+
+    def _description(self) -> str:
+        if not self.running:
+            return self.label
+        names = ", ".join(one_line(n) for n in self.running)
+        if len(names) > 40:
+            names = names[:39] + "…"
+        return f"{self.label} · {names}"
 
     def line(self, text: str, important: bool = True) -> None:
         """A finished item: above the bar on a terminal (problems only), else a plain line."""
@@ -302,15 +333,18 @@ class Progress:
         if self.bar is not None:
             if important:
                 self.bar.console.print(text, markup=False, highlight=False)
-            self.bar.advance(self.task)
+            self.bar.update(self.task, advance=1, description=self._description(),
+                            eta=self.eta())
             self.bar.refresh()
         else:
-            sys.stderr.write(text + "\n")
+            eta = self.eta()
+            sys.stderr.write(text + (f"  {eta}" if eta else "") + "\n")
             sys.stderr.flush()
 
     def tick(self) -> None:
-        """Redraw the bar now and then while nothing finishes (its clock moves)."""
+        """Redraw the bar now and then while nothing finishes (its clock and ETA move)."""
         if self.bar is not None and time.monotonic() - self.drawn >= REDRAW:
+            self.bar.update(self.task, description=self._description(), eta=self.eta())
             self.bar.refresh()
             self.drawn = time.monotonic()
 
@@ -321,10 +355,28 @@ class Progress:
 
 
 def describe(result: StudentResult, max_score: float, seconds: float) -> str:
-    """A finished student as one line of progress."""
-    text = f"{visible(result.student)}: {result.status} {num(result.score)}/{num(max_score)}" \
+    """A finished student as one line of progress (a name's newlines cannot start a line)."""
+    text = f"{one_line(result.student)}: {result.status} {num(result.score)}/{num(max_score)}" \
            f" ({seconds:.1f}s)"
-    return text + (f" — {visible(result.reason)}" if result.reason else "")
+    return text + (f" — {one_line(result.reason)}" if result.reason else "")
+
+
+BLOCKS = " ▁▂▃▄▅▆▇█"
+
+
+def score_line(scores: list[float], max_score: float) -> str:
+    """mean, median and a one-line histogram of the scores (ten ranges of 0..max)."""
+    from .report.html import histogram
+    if not scores:
+        return "no scores"
+    ordered = sorted(scores)
+    mid = len(ordered) // 2
+    median = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    bins = histogram(scores, max_score)
+    top = max(n for _, _, n in bins) or 1
+    bars = "".join(BLOCKS[0 if n == 0 else max(1, round(8 * n / top))] for _, _, n in bins)
+    return (f"mean {num(sum(scores) / len(scores))}, median {num(median)} of {num(max_score)}; "
+            f"scores 0 |{bars}| {num(max_score)}")
 
 
 # -- the batch ---------------------------------------------------------------------------------
@@ -372,23 +424,27 @@ def _warm_up() -> None:
 def main(args: argparse.Namespace, assignment: Assignment, target: targets.Target,
          settings: Settings) -> int:
     """Grade a directory of handins; 0 when the batch completed, 130 when it was stopped."""
+    out: Path = args.out
+    if getattr(args, "resume", False) and not (args.formats or "").strip():
+        args.formats = ",".join(_saved(out).get("formats", []))
     options = _options(args, assignment)
     budget = getattr(args, "budget", None)
     if budget is not None and budget <= 0:
         raise targets.BadInput(f"--budget: expected seconds above 0, got {budget:g}")
     if budget:
         settings = dataclasses.replace(settings, student_budget=budget)
-    out: Path = args.out
     handins = find_handins(target.path, out)
     if args.shard:
         handins = [h for h in handins if in_shard(h.name, *args.shard)]
     out.mkdir(parents=True, exist_ok=True)
+    _atomic_write(out / SETTINGS_FILE, dumps({"assignment": assignment.id,
+                                              "formats": list(options.formats)}))
     todo = [h for h in handins if not (args.resume and read_student(out / h.name) is not None)]
     started = time.monotonic()
     sandbox.become_subreaper()
     _warm_up()
     staging = _staging_root(out)
-    progress = Progress(len(todo), assignment.id)
+    progress = Progress(len(todo), assignment.id, args.jobs)
     stop = StopRequest()
     try:
         with stop:
@@ -406,6 +462,7 @@ def main(args: argparse.Namespace, assignment: Assignment, target: targets.Targe
                 if matrix is not None:
                     interop = matrix
                     (out / "interop.csv").unlink(missing_ok=True)
+                    (out / "interop.json").unlink(missing_ok=True)
             batch = summarize(assignment, collect(out, {h.name for h in handins}), interop)
             write_summaries(out, batch)
     finally:
@@ -444,7 +501,12 @@ def _grade_all(todo: list[Handin], out: Path, staging: Path, batch_spec: str,
                 staging / f"student-{i}", settings.student_budget)
             for i, h in enumerate(todo)]
     pool = Pool(size, grace=grace(settings), stop=stop or StopRequest())
-    return pool.run(jobs, finished, progress.tick)
+
+    def tick() -> None:
+        running = getattr(pool, "_running", {})
+        progress.grading([r.job.key for r in running.values()])
+        progress.tick()
+    return pool.run(jobs, finished, tick)
 
 
 def grace(settings: Settings) -> float:
@@ -458,12 +520,23 @@ def _report(batch: Batch, out: Path, seconds: float, completed: bool, expected: 
     detail = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     sys.stdout.write(f"{batch.assignment}: {len(batch.students)} of {expected} students have "
                      f"results ({detail or 'none'}) after {seconds:.1f}s\n")
+    if batch.students:
+        sys.stdout.write(score_line([r.score for r in batch.students], batch.max_score) + "\n")
     files = [str(out / n) for n in SUMMARIES if (out / n).exists()]
     sys.stdout.write("wrote " + ", ".join(files) + " and one directory per student\n")
     if not completed:
         sys.stdout.write("stopped before the end: run the same command with --resume to grade "
                          "the rest\n")
     sys.stdout.flush()
+
+
+def _saved(out: Path) -> dict:
+    """The settings an earlier batch into `out` recorded (empty when there are none)."""
+    try:
+        data = json.loads((out / SETTINGS_FILE).read_bytes())
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
 
 
 # -- merging shards ----------------------------------------------------------------------------
@@ -480,7 +553,11 @@ def merge(dirs: Sequence[Path], out: Path) -> int:
         if not d.is_dir():
             sys.stderr.write(f"grade: error: {d}: not a directory of batch results\n")
             return EXIT_USAGE
-        for result in collect(d):
+        found = collect(d)
+        if not found:
+            sys.stderr.write(f"grade: warning: {d} holds no student results (is it the --out "
+                             "of a shard?); merging the others\n")
+        for result in found:
             chosen[result.student] = d / result.student
             assignment_ids.add(result.run.assignment if result.run else "")
     if len(assignment_ids) > 1:

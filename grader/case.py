@@ -27,6 +27,10 @@ class Case:
     cleanups: list[Callable[[], None]] = field(default_factory=list)
     workdir: Optional[Path] = None    # the program's working directory, fresh for each case
     cgroup: Any = None                # the case's pids cgroup, when there is one
+    programs: list = field(default_factory=list)   # every Program started in this case
+    windowed: bool = False            # run again without the debugging flag (see plugin.py)
+    used_debug_flag: bool = False     # a program was started with the debugging flag
+    warnings: list[str] = field(default_factory=list)   # tolerated behaviour, never --strict
 
     def deviation(self, text: str) -> None:
         """The program differs from the handout's exact text in a way the spec leaves open.
@@ -37,6 +41,15 @@ class Case:
         if text not in self.deviations:
             self.deviations.append(text)
             self.transcript.add("grader", "·", "deviation: " + text)
+
+    def warn(self, text: str) -> None:
+        """Behaviour the spec leaves open or that only a debugging mode shows: costs nothing.
+
+        Unlike a deviation in wording, --strict does not turn it into a failure.
+        """
+        if text not in self.warnings:
+            self.warnings.append(text)
+            self.transcript.add("grader", "·", "warning: " + text)
 
     def note(self, text: str) -> None:
         self.transcript.add("grader", "·", text)

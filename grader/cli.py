@@ -1,26 +1,32 @@
 """The `grade` command.
 
     grade ASSIGNMENT TARGET [options]     grade one program, or a directory of handins
-    grade list                            assignments and their checks, with points
+    grade list [ASSIGNMENT]               assignments and their checks, with points
     grade doctor                          which protections this machine gives
     grade merge DIR... --out DIR          join the results of sharded batches
+    grade export gradescope|prairielearn ASSIGNMENT --out PATH   an autograder to upload
 
 Exit status: 0 every check passed (a batch: it completed), 1 a check failed, 2 bad usage or
-bad input (a one-line message says what to do), 3 an internal error of the grader.
+bad input (a one-line message says what to do), 3 an internal error of the grader, 130
+interrupted (^C, SIGTERM).
 """
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import shutil
 import sys
 import traceback
 from pathlib import Path
 from typing import Optional, Sequence
 
 from . import assignments, build, settings as settings_mod, targets
+from .results import version
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-SUBCOMMANDS = ("list", "doctor", "merge")
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+SUBCOMMANDS = ("list", "doctor", "merge", "export")
+DEFAULT_WIDTH = 100          # report width when the output is not a terminal and COLUMNS is unset
 
 
 class UsageError(Exception):
@@ -47,15 +53,28 @@ def _shard(text: str) -> tuple[int, int]:
     return k, n
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    return value
+
+
 def _grade_parser() -> argparse.ArgumentParser:
     ids = ", ".join(f"{a.id}" + (f" ({', '.join(a.aliases)})" if a.aliases else "")
                     for a in assignments.all_assignments())
     p = argparse.ArgumentParser(
-        prog="grade", usage="grade ASSIGNMENT TARGET [options]\n       grade {list,doctor,merge} ...",
+        prog="grade",
+        usage="grade ASSIGNMENT TARGET [options]\n       grade {list,doctor,merge,export} ...",
         description="Grade a socket-programming assignment against reference peers.",
         epilog=f"assignments: {ids}.  Other commands: `grade list`, `grade doctor`, "
-               "`grade merge DIR... --out DIR`.  Exit status: 0 all passed, 1 a check failed, "
-               "2 bad input, 3 grader error.")
+               "`grade merge DIR... --out DIR`, `grade export gradescope|prairielearn ASSIGNMENT "
+               "--out PATH`.  Exit status: 0 all passed, 1 a check failed, 2 bad input, "
+               "3 grader error, 130 interrupted.")
+    p.add_argument("--version", action="version", version=f"grade (socket-grader) {version()}")
     p.add_argument("assignment", help="assignment id, e.g. asgn5 or minichat-server")
     p.add_argument("target", nargs="?", default=None,
                    help="compiled program, source directory with a Makefile, quoted command, "
@@ -66,18 +85,24 @@ def _grade_parser() -> argparse.ArgumentParser:
     out.add_argument("--gradescope", metavar="FILE", help="write Gradescope results.json")
     out.add_argument("--prairielearn", metavar="FILE", help="write PrairieLearn results.json")
     out.add_argument("-v", "--verbose", action="store_true", help="show every check's transcript")
-    out.add_argument("--no-color", action="store_true", help="plain text, no colour")
+    out.add_argument("--no-color", action="store_true",
+                     help="plain text, no colour (also when NO_COLOR is set or TERM=dumb)")
     run = p.add_argument_group("grading")
     run.add_argument("-k", metavar="EXPR", dest="keyword",
-                     help="only checks whose name matches (pytest -k syntax)")
+                     help="only checks matching EXPR: check ids as `grade list` prints them "
+                          "(client_chat_both_ways) or parts of them, with and/or/not (pytest -k)")
     run.add_argument("--strict", action="store_true",
                      help="deviations from the handout's exact text fail instead of warn")
     run.add_argument("--reference", action="store_true",
                      help="grade the reference implementation (no TARGET needed)")
     run.add_argument("--talk-lib", metavar="DIR", type=Path,
                      help="talk library (DIR/include, DIR/lib64) to build handins against")
-    run.add_argument("--timeout-scale", type=float, metavar="X",
+    run.add_argument("--timeout-scale", type=_positive_float, metavar="X",
                      help="stretch every deadline by X on a slow machine")
+    run.add_argument("--budget", type=_positive_float, metavar="SECONDS",
+                     help="time one grading may take, build included: checks that would start "
+                          "later are not run, and the report names them (a batch: per student, "
+                          "default 120, and a student over it is recorded as an error)")
     b = p.add_argument_group("batch (TARGET is a directory of handin directories)")
     b.add_argument("--batch", action="store_true", help="treat TARGET as a batch even if unsure")
     b.add_argument("-j", "--jobs", type=_positive_int, default=os.cpu_count() or 1,
@@ -90,9 +115,6 @@ def _grade_parser() -> argparse.ArgumentParser:
                    help="also run every client against every server")
     b.add_argument("--formats", default="",
                    help="extra per-student files: comma list of junit,prairielearn")
-    b.add_argument("--budget", type=float, metavar="SECONDS",
-                   help="time one student may take in all, build included; a student over "
-                        "it is recorded as an error (default 120)")
     return p
 
 
@@ -101,34 +123,117 @@ def _settings(args: argparse.Namespace) -> settings_mod.Settings:
     return s.scaled(args.timeout_scale) if args.timeout_scale else s
 
 
+def use_color(no_color_flag: bool = False, stream=None) -> bool:
+    """Colour on a terminal, unless --no-color, a non-empty NO_COLOR (no-color.org) or TERM=dumb."""
+    stream = stream or sys.stdout
+    return (not no_color_flag and stream.isatty() and not os.environ.get("NO_COLOR")
+            and os.environ.get("TERM") != "dumb")
+
+
+def width() -> int:
+    """The terminal's width (COLUMNS first); 100 columns when the output is not a terminal."""
+    return max(shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns, 40)
+
+
+def writable_file(option: str, path: Optional[str]) -> None:
+    """Refuse (exit 2, before any grading) a report path that cannot be written."""
+    if not path:
+        return
+    p = Path(path)
+    if p.is_dir() or str(path).endswith(os.sep):
+        raise UsageError(f"{option} {path}: is a directory; give a file name such as "
+                         f"{Path(path) / 'results.json'}")
+    if p.exists() and not os.access(p, os.W_OK):
+        raise UsageError(f"{option} {path}: cannot be written (no permission)")
+    _try_writing(option, p.parent)
+
+
+def writable_dir(option: str, path: Path) -> None:
+    """Refuse (exit 2) a results directory that is a file or cannot be created or written."""
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{option} {path}: is a file, not a directory")
+    _try_writing(option, path)
+
+
+def _try_writing(option: str, directory: Path) -> None:
+    """Create the directory and a scratch file in it: the only test every file system agrees
+    with (root passes every permission check, yet cannot write /proc or a read-only mount)."""
+    import tempfile
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".grade-probe-"):
+            pass
+    except OSError as e:
+        raise UsageError(f"{option}: cannot write in {directory} ({e.strerror or e})")
+
+
 def _write(path: Optional[str], data: bytes) -> None:
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_bytes(data)
+        tmp = Path(path).with_name(f".{Path(path).name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
 
 
-def _grade_one(args: argparse.Namespace, assignment: assignments.Assignment,
-               target: targets.Target) -> int:
-    from .report import gradescope, json_report, junit, prairielearn, terminal
-    from .runner import grade
-
-    color = not args.no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    try:
-        run = grade(assignment, target, _settings(args), strict=args.strict,
-                    keyword=args.keyword, transcripts=args.verbose, talk_lib=args.talk_lib)
-    except build.BuildFailed as e:
-        sys.stderr.write(f"grade: build failed: {e}\n{build.log_tail(e.build.log)}\n"
-                         "grade: fix the build (run `make` in the handin directory), then try again\n")
-        return EXIT_USAGE
-    if not run.checks and not run.error:
-        raise UsageError(f"no check matches -k {args.keyword!r}" if args.keyword
-                         else "no checks were collected")
-    sys.stdout.buffer.write(terminal.render(run, color=color, verbose=args.verbose))
-    sys.stdout.flush()
+def _write_reports(args: argparse.Namespace, run) -> None:
+    from .report import gradescope, json_report, junit, prairielearn
     _write(args.json, json_report.render(run))
     _write(args.junit, junit.render(run))
     _write(args.gradescope, gradescope.render(run))
     _write(args.prairielearn, prairielearn.render(run))
+
+
+def _grade_one(args: argparse.Namespace, assignment: assignments.Assignment,
+               target: targets.Target) -> int:
+    from .report import terminal
+    from .results import Run
+    from .runner import grade, planned_checks
+
+    color, cols = use_color(args.no_color), width()
+    started = []
+
+    def show(check) -> None:           # each check as it finishes: a student sees progress
+        if not started:
+            started.append(True)
+            sys.stdout.buffer.write(terminal.render_start(assignment.id, target.spec,
+                                                          color=color, width=cols))
+        sys.stdout.buffer.write(terminal.render_check(check, color=color, verbose=args.verbose,
+                                                      width=cols))
+        sys.stdout.flush()
+
+    if target.note:
+        sys.stderr.write(f"grade: note: {target.note}\n")
+    try:
+        run = grade(assignment, target, _settings(args), strict=args.strict,
+                    keyword=args.keyword, transcripts=args.verbose, talk_lib=args.talk_lib,
+                    budget=args.budget, on_check=show)
+    except build.BuildFailed as e:
+        run = Run(assignment.id, target.spec, build=e.build)
+        try:
+            run.checks = planned_checks(assignment, args.keyword, "not run: the build failed")
+        finally:
+            _write_reports(args, run)
+        sys.stderr.write(f"grade: build failed: {e}\n{build.log_tail(e.build.log)}\n"
+                         "grade: fix the build (run `make` in the handin directory), then try again\n")
+        return EXIT_USAGE
+    except (UsageError, targets.BadInput, assignments.UnknownAssignment,
+            assignments.ManifestError, KeyboardInterrupt):
+        raise
+    except Exception:
+        # The grader failed: the report files still say so, then main() reports exit 3.
+        _write_reports(args, Run(assignment.id, target.spec, error=traceback.format_exc()))
+        raise
+    if not run.checks and not run.error:
+        raise UsageError(f"no check matches -k {args.keyword!r} (see `grade list "
+                         f"{assignment.id}` for the ids)" if args.keyword
+                         else "no checks were collected")
+    _write_reports(args, run)
+    if not started:
+        sys.stdout.buffer.write(terminal.render_start(assignment.id, target.spec, color=color,
+                                                      width=cols))
+    sys.stdout.buffer.write(terminal.render_end(run, color=color, verbose=args.verbose,
+                                                width=cols, notes=args.verbose))
+    sys.stdout.flush()
     if run.error:
         sys.stderr.write(f"grade: internal error: {run.error.splitlines()[0]}\n")
     return run.exit_code
@@ -139,19 +244,58 @@ def _main_grade(argv: Sequence[str]) -> int:
     assignment = assignments.find(args.assignment)
     if args.target is None and not args.reference:
         raise UsageError("missing TARGET: the program, handin directory or batch to grade")
+    if args.keyword:
+        from .runner import compile_keyword
+        compile_keyword(args.keyword)
+    for flag in ("json", "junit", "gradescope", "prairielearn"):
+        writable_file(f"--{flag}", getattr(args, flag))
     target = targets.resolve(args.target or "", assignment, reference=args.reference,
                              batch=True if args.batch else None)
     if target.kind == "batch":
         from . import batch
+        writable_dir("--out", args.out)
         return batch.main(args, assignment, target, _settings(args))
     return _grade_one(args, assignment, target)
 
 
 def _main_list(argv: Sequence[str]) -> int:
     from .catalog import describe
-    argparse.ArgumentParser(prog="grade list", description="List assignments and their checks.") \
-        .parse_args(argv)
-    sys.stdout.write(describe())
+    p = argparse.ArgumentParser(prog="grade list",
+                                description="List assignments and their checks, with points.")
+    p.add_argument("assignment", nargs="?", help="only this assignment (id or alias)")
+    args = p.parse_args(argv)
+    only = assignments.find(args.assignment) if args.assignment else None
+    sys.stdout.write(describe(only))
+    return EXIT_OK
+
+
+def _main_export(argv: Sequence[str]) -> int:
+    from . import export
+    p = argparse.ArgumentParser(
+        prog="grade export",
+        description="Write an autograder for a course platform: a Gradescope autograder zip, "
+                    "or the files a PrairieLearn question needs for external grading.")
+    p.add_argument("platform", choices=["gradescope", "prairielearn"])
+    p.add_argument("assignment", help="assignment id, e.g. asgn5")
+    p.add_argument("--out", type=Path, required=True,
+                   help="gradescope: the zip file to write; prairielearn: a directory")
+    p.add_argument("--time-limit", type=_positive_float, metavar="SECONDS",
+                   help="the platform's time limit for one submission (default: Gradescope "
+                        f"{export.GRADESCOPE_LIMIT}s, PrairieLearn {export.PRAIRIELEARN_LIMIT}s); "
+                        "the grading budget is set below it")
+    p.add_argument("--image", default=export.PRAIRIELEARN_IMAGE,
+                   help="prairielearn: the Docker image (default %(default)s)")
+    args = p.parse_args(argv)
+    assignment = assignments.find(args.assignment)
+    if args.platform == "gradescope":
+        if args.out.suffix != ".zip":
+            raise UsageError(f"--out {args.out}: a Gradescope autograder is a .zip file")
+        writable_file("--out", str(args.out))
+        path = export.gradescope_zip(assignment, args.out, args.time_limit)
+    else:
+        writable_dir("--out", args.out)
+        path = export.prairielearn_dir(assignment, args.out, args.time_limit, args.image)
+    sys.stdout.write(f"wrote {path}: see docs/platforms.md for how to upload it\n")
     return EXIT_OK
 
 
@@ -176,17 +320,19 @@ def _main_merge(argv: Sequence[str]) -> int:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"list": _main_list, "doctor": _main_doctor, "merge": _main_merge}
+    commands = {"list": _main_list, "doctor": _main_doctor, "merge": _main_merge,
+                "export": _main_export}
     try:
         if argv and argv[0] in commands:
             return commands[argv[0]](argv[1:])
         return _main_grade(argv)
-    except (UsageError, targets.BadInput, assignments.UnknownAssignment) as e:
+    except (UsageError, targets.BadInput, assignments.UnknownAssignment,
+            assignments.ManifestError) as e:
         sys.stderr.write(f"grade: error: {e.args[0] if e.args else e}\n")
         return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write("grade: interrupted\n")
-        return 130
+        return EXIT_INTERRUPTED
     except Exception:   # noqa: BLE001 - the one place that turns a crash into exit status 3
         sys.stderr.write("grade: internal error of the grader, please report it:\n"
                          + traceback.format_exc())

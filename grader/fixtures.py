@@ -17,6 +17,7 @@ from .student import Student
 
 CASE = pytest.StashKey[Case]()
 GRADING = pytest.StashKey[Grading]()
+WINDOWED = pytest.StashKey[str]()     # on a check run again windowed: how it failed before
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +39,7 @@ def grading(request: pytest.FixtureRequest) -> Iterator[Grading]:
 @pytest.fixture
 def case(request: pytest.FixtureRequest, grading: Grading) -> Iterator[Case]:
     """One check's isolated world: its own network namespace, directory and processes."""
-    c = Case(grading.settings, grading.strict)
+    c = Case(grading.settings, grading.strict, windowed=WINDOWED in request.node.stash)
     request.node.stash[CASE] = c
     grading.enter_case(c)
     try:

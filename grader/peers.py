@@ -12,6 +12,8 @@ from typing import Optional
 from . import ports
 from .case import Case, CheckFailure
 from .streams import Endpoint
+from .transcript import show
+from .waiting import Waiter
 
 
 class SocketEndpoint(Endpoint):
@@ -20,8 +22,13 @@ class SocketEndpoint(Endpoint):
     sock: socket.socket
 
     @property
+    def in_flight_grace(self) -> float:
+        return self.settings.exit_grace
+
+    @property
     def port(self) -> int:
-        return self.sock.getsockname()[1]
+        local = getattr(self, "local_port", None)
+        return local if local is not None else self.sock.getsockname()[1]
 
     def fileno(self) -> int:
         return self.sock.fileno()
@@ -30,11 +37,23 @@ class SocketEndpoint(Endpoint):
 class TcpPeer(SocketEndpoint):
     """One end of a TCP connection, driven by the case."""
 
-    def __init__(self, case: Case, name: str, sock: socket.socket):
+    def __init__(self, case: Case, name: str, sock: socket.socket, remote_port: int = 0):
         super().__init__(case, name)
         self.sock = sock
         sock.settimeout(self.settings.expect_timeout)   # bounds sendall only; reads use select
+        # Both ports now: once the program resets the connection, the socket forgets its peer.
+        self.local_port = sock.getsockname()[1]
+        if not remote_port:
+            try:
+                remote_port = sock.getpeername()[1]
+            except OSError:
+                remote_port = 0
+        self.remote_port = remote_port
         case.on_cleanup(self.close)
+
+    def _ended_before(self, what: str) -> str:
+        return (f"your program closed the connection before {self.name} received {what}; "
+                f"{self.name} had received: {self._pending()}")
 
     @classmethod
     def connect(cls, case: Case, name: str, port: int, host: str = "127.0.0.1",
@@ -66,8 +85,11 @@ class TcpPeer(SocketEndpoint):
         try:
             self.sock.sendall(data)
         except OSError as e:
-            raise CheckFailure(f"{self.name} could not send: {e.strerror or e} "
-                               "(the program closed the connection?)")
+            closed = isinstance(e, (ConnectionResetError, BrokenPipeError))
+            raise CheckFailure(
+                f"your program closed the connection before {self.name} could send "
+                f"\"{show(data[:60])}\"" if closed else
+                f"{self.name} could not send \"{show(data[:60])}\": {e.strerror or e}")
 
     def wait_read_by_peer(self, hint: Optional[str] = None) -> None:
         """Wait until the program has read everything we sent (its receive queue is empty).
@@ -75,12 +97,10 @@ class TcpPeer(SocketEndpoint):
         Needed where a program reads a handshake answer with one recv(): anything we sent
         after the answer must not arrive in that same recv().
         """
-        me, them = self.sock.getsockname()[1], self.sock.getpeername()[1]
-        s = self.settings
-        if not ports.wait_until(lambda: ports.unread_bytes(them, me) == 0, s.expect_timeout,
-                                s.poll_interval):
-            raise CheckFailure(f"the program did not read what {self.name} sent within "
-                               f"{s.expect_timeout:g}s", hint)
+        me, them = self.local_port, self.remote_port
+        Waiter(self.case, self.settings.expect_timeout).until(
+            lambda: ports.unread_bytes(them, me) == 0,
+            f"the program to read what {self.name} sent", hint)
 
     def shutdown_write(self) -> None:
         """Half-close: the program sees end of input while we still read."""
@@ -114,12 +134,17 @@ class TcpListener:
     def accept(self, name: Optional[str] = None, timeout: Optional[float] = None,
                hint: Optional[str] = None) -> TcpPeer:
         timeout = self.case.settings.expect_timeout if timeout is None else timeout
-        ready, _, _ = select.select([self.sock], [], [], timeout)
-        if not ready:
-            raise CheckFailure(f"no connection reached {self.name} on port {self.port} "
-                               f"within {timeout:g}s", hint)
+        waiter = Waiter(self.case, timeout, own=self.sock)
+        while not waiter.pump():
+            if waiter.remaining <= 0:
+                raise CheckFailure(f"no connection reached {self.name} on port {self.port} "
+                                   f"within {timeout:g}s", hint)
+            why = waiter.obstacle()
+            if why is not None and not select.select([self.sock], [], [], 0)[0]:
+                raise CheckFailure(f"no connection reached {self.name} on port {self.port}: "
+                                   f"{why}", hint)
         conn, addr = self.sock.accept()
-        peer = TcpPeer(self.case, name or self.name, conn)
+        peer = TcpPeer(self.case, name or self.name, conn, addr[1])
         self.case.transcript.add(peer.name, "·", f"accepted a connection from {addr[0]}:{addr[1]}")
         return peer
 

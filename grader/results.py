@@ -6,10 +6,40 @@ Running checks fills these dataclasses; every report format is a function from t
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+
+
+def version() -> str:
+    """This grader's version: the installed distribution's, else pyproject.toml's."""
+    global _VERSION
+    if _VERSION is None:
+        from pathlib import Path
+        pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+        try:
+            import re
+            m = re.search(r'^version\s*=\s*"([^"]+)"', pyproject.read_text(), re.MULTILINE)
+            _VERSION = m.group(1) if m else ""
+        except OSError:
+            _VERSION = ""
+        if not _VERSION:
+            try:
+                from importlib.metadata import version as dist_version
+                _VERSION = dist_version("socket-grader")
+            except Exception:   # noqa: BLE001 - not installed: no version to tell
+                _VERSION = "unknown"
+    return _VERSION
+
+
+_VERSION: Optional[str] = None
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
 
 
 @dataclass
@@ -31,6 +61,8 @@ class Check:
     duration_s: float = 0.0
     waited_s: float = 0.0            # part of duration spent in waits that must elapse
     warnings: list[str] = field(default_factory=list)   # deviations from the handout's text
+    reproduce: str = ""              # how to watch the failure by hand (failed checks)
+    visibility: str = "visible"      # visible | hidden | after_due_date | after_published
 
 
 @dataclass
@@ -43,6 +75,9 @@ class Run:
     notes: list[str] = field(default_factory=list)       # how the run was done (isolation, ...)
     student: Optional[str] = None
     error: str = ""                  # an internal error of the grader, if any
+    cut: list[str] = field(default_factory=list)         # checks not run: the budget ran out
+    grader_version: str = field(default_factory=lambda: version())
+    graded_at: str = field(default_factory=lambda: now())   # UTC, ISO 8601
 
     @property
     def score(self) -> float:
@@ -57,6 +92,8 @@ class Run:
         """0 all passed, 1 a check failed, 3 the grader itself went wrong."""
         if self.error or any(c.status == ERROR for c in self.checks):
             return 3
+        if self.cut:
+            return 1
         if self.build.status == "failed" or any(c.status == FAILED for c in self.checks):
             return 1
         return 0
@@ -65,7 +102,7 @@ class Run:
         d = dataclasses.asdict(self)
         d["score"], d["max_score"] = self.score, self.max_score
         order = ["assignment", "target", "student", "score", "max_score", "duration_s",
-                 "build", "checks", "notes", "error"]
+                 "grader_version", "graded_at", "build", "checks", "cut", "notes", "error"]
         return {k: d[k] for k in order}
 
     @classmethod
@@ -75,6 +112,8 @@ class Run:
             assignment=d["assignment"], target=d["target"], student=d.get("student"),
             duration_s=d.get("duration_s", 0.0), notes=list(d.get("notes", [])),
             error=d.get("error", ""), build=Build(**d.get("build", {})),
+            cut=list(d.get("cut", [])), grader_version=d.get("grader_version", ""),
+            graded_at=d.get("graded_at", ""),
             checks=[Check(**{k: v for k, v in c.items() if k in names}) for c in d["checks"]],
         )
 

@@ -3,36 +3,128 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 from contextlib import contextmanager
-from typing import Iterator, Optional
+from pathlib import Path
+from typing import Callable, Iterator, Optional
 
 import pytest
 
-from .assignments import CASES_DIR, Assignment
+from . import reproduce
+from .assignments import CASES_DIR, Assignment, ManifestError, for_case_file
+from .checks import check_id, title_of
 from .fixtures import GRADING
 from .plugin import check_from_report
-from .results import Run
+from .results import FAILED, SKIPPED, Check, Run
 from .session import Grading
 from .settings import Settings
-from .targets import Target
+from .targets import BadInput, Target
+
+
+def _is_case(item: pytest.Item) -> bool:
+    return (Path(item.path).parent / "manifest.toml").is_file()
+
+
+def manifest_problem(items: list[pytest.Item]) -> Optional[str]:
+    """The first check without points in its folder's manifest.toml, said in plain words."""
+    for item in items:
+        if _is_case(item):
+            assignment = for_case_file(item.path)
+            cid = check_id(item.name)
+            if cid not in assignment.points:
+                return (f"{assignment.manifest}: check {cid!r} ({item.nodeid}) has no points: "
+                        f"add `{cid} = POINTS` under [points]")
+    return None
+
+
+def compile_keyword(expression: str):
+    """pytest's -k expression, parsed; BadInput (exit 2) when it is not one."""
+    from _pytest.mark.expression import Expression
+    try:
+        return Expression.compile(expression)
+    except Exception as e:   # noqa: BLE001 - ParseError (pytest 8) or SyntaxError (pytest 9)
+        detail = getattr(e, "message", None) or (e.args[0] if e.args else str(e))
+        raise BadInput(f"-k {expression!r} is not a valid expression ({detail}); write check "
+                       "ids or words joined by and, or, not, e.g. -k \"chat or usage\"")
+
+
+def keyword_names(item: pytest.Item) -> set[str]:
+    """What -k matches: pytest's names for the item and the check id the report prints."""
+    names = {node.name for node in item.listchain()[1:]}
+    names.add(check_id(item.name))
+    function = getattr(item, "function", None)
+    if function is not None:
+        names.add(function.__name__)
+    names.update(mark.name for mark in item.iter_markers())
+    return names
+
+
+def select(items: list[pytest.Item], expression) -> tuple[list[pytest.Item], list[pytest.Item]]:
+    """(kept, deselected) items for a compiled -k expression, case-insensitive substrings."""
+    kept, dropped = [], []
+    for item in items:
+        names = [n.lower() for n in keyword_names(item)]
+
+        def matcher(sub: str, **kwargs) -> bool:
+            return any(sub.lower() in n for n in names)
+        (kept if expression.evaluate(matcher) else dropped).append(item)
+    return kept, dropped
 
 
 class _Collector:
     """Receives pytest's reports in-process and keeps the grader's Check of each case."""
 
-    def __init__(self, grading: Grading):
+    def __init__(self, grading: Grading, *, keyword: Optional[str] = None,
+                 deadline: Optional[float] = None, budget: Optional[float] = None,
+                 on_check: Optional[Callable[[Check], None]] = None):
         self.grading = grading
         self.run = Run(grading.assignment.id, grading.target.spec)
         self.problems: list[str] = []
+        self.manifest: Optional[str] = None
+        self.keyword = compile_keyword(keyword) if keyword else None
+        self.deadline, self.budget = deadline, budget
+        self.on_check = on_check
+        self.cut: list[str] = []
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.stash[GRADING] = self.grading
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
+        # Before the plugin's own hook, which would raise pytest.UsageError (an internal error
+        # here): a check without points is the instructor's input error, exit status 2.
+        self.manifest = manifest_problem(items)
+        if self.manifest:
+            config.hook.pytest_deselected(items=list(items))
+            items[:] = []
+            return
+        if self.keyword is not None:
+            kept, dropped = select(items, self.keyword)
+            if dropped:
+                config.hook.pytest_deselected(items=dropped)
+            items[:] = kept
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self.cut.append(check_id(item.name))
+            pytest.skip(f"not run: the time budget of {self.budget:g}s for this grading "
+                        "was used up")
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         check = check_from_report(report)
-        if check is not None:
-            self.run.checks.append(check)
+        if check is None:
+            return
+        assignment = self.grading.assignment
+        if check.id in self.cut:
+            check.status, check.points = SKIPPED, 0
+            check.max_points = assignment.points.get(check.id, 0)
+        check.visibility = assignment.visibility_of(check.id)
+        if check.status == FAILED:
+            check.reproduce = reproduce.describe(check, assignment)
+        self.run.checks.append(check)
+        if self.on_check is not None:
+            self.on_check(check)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -58,40 +150,92 @@ def own_plugins_only() -> Iterator[None]:
 
 def pytest_args(assignment: Assignment, *, keyword: Optional[str], transcripts: bool) -> list[str]:
     # Plugins a grading does not use cost start-up time (unraisableexception alone runs five
-    # garbage collections at exit); the terminal is ours, not pytest's.
+    # garbage collections at exit); the terminal is ours, not pytest's. -k is applied by the
+    # collector (it also matches the ids and titles the reports print), so it is not passed on.
     unused = ("cacheprovider", "terminal", "stepwise", "unraisableexception", "threadexception",
               "pastebin", "nose", "doctest", "junitxml", "setuponly", "setupplan", "legacypath")
     args = [str(assignment.path), "-p", "grader.plugin", "-c", str(CASES_DIR / "pytest.ini"),
             "--rootdir", str(CASES_DIR), "--import-mode=importlib"]
     for name in unused:
         args += ["-p", f"no:{name}"]
-    if keyword:
-        args += ["-k", keyword]
     if transcripts:
         args.append("--all-transcripts")
     return args
 
 
+class _Items:
+    def __init__(self, keyword: Optional[str]) -> None:
+        self.items: list[pytest.Item] = []
+        self.manifest: Optional[str] = None
+        self.keyword = compile_keyword(keyword) if keyword else None
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
+        self.manifest = manifest_problem(items)
+        if self.manifest:
+            items[:] = []
+        elif self.keyword is not None:
+            items[:] = select(items, self.keyword)[0]
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.items = list(session.items)
+
+
+def collect_items(paths: list[Path], keyword: Optional[str] = None) -> list[pytest.Item]:
+    """The check items of these case folders in run order; ManifestError for a bad manifest."""
+    from .assignments import all_assignments
+    found = _Items(keyword)
+    args = pytest_args(all_assignments()[0], keyword=None, transcripts=False)
+    with own_plugins_only():
+        pytest.main([str(p) for p in paths] + args[1:] + ["--collect-only"], plugins=[found])
+    if found.manifest:
+        raise ManifestError(found.manifest)
+    return found.items
+
+
+def planned_checks(assignment: Assignment, keyword: Optional[str], message: str) -> list[Check]:
+    """The checks a run would have, none run: what a failed build scores, with titles."""
+    checks = []
+    for item in collect_items([assignment.path], keyword):
+        cid = check_id(item.name)
+        checks.append(Check(cid, title_of(item.function, item.name), SKIPPED, 0,
+                            assignment.points.get(cid, 0), message=message,
+                            visibility=assignment.visibility_of(cid)))
+    return checks
+
+
 def grade(assignment: Assignment, target: Target, settings: Settings, *, strict: bool = False,
           keyword: Optional[str] = None, transcripts: bool = False,
-          talk_lib: Optional[Path] = None) -> Run:
-    """Grade one program. Raises build.BuildFailed when a source directory does not build."""
+          talk_lib: Optional[Path] = None, budget: Optional[float] = None,
+          on_check: Optional[Callable[[Check], None]] = None) -> Run:
+    """Grade one program. Raises build.BuildFailed when a source directory does not build.
+
+    `budget` (seconds, build included): checks that would start after it has elapsed are not
+    run, and the run lists them in `cut`. `on_check` is called with each check as it finishes.
+    """
     started = time.monotonic()
     grading = Grading(assignment, target, settings, strict=strict, talk_lib=talk_lib)
+    collector = _Collector(grading, keyword=keyword, budget=budget, on_check=on_check,
+                           deadline=started + budget if budget else None)
     try:
         grading.start()
-        collector = _Collector(grading)
         with own_plugins_only():
             code = pytest.main(pytest_args(assignment, keyword=keyword, transcripts=transcripts),
                                plugins=[collector])
         run = collector.run
         if code == pytest.ExitCode.INTERRUPTED:
             raise KeyboardInterrupt
+        if collector.manifest:
+            raise ManifestError(collector.manifest)
         if collector.problems or code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
             run.error = "\n".join(collector.problems) or f"pytest ended with {code!r}"
     finally:
         grading.close()
     run.build = grading.build
-    run.notes = grading.notes
+    run.notes = ([target.note] if target.note else []) + grading.notes
+    run.cut = list(collector.cut)
+    if run.cut:
+        run.notes.append(f"the time budget of {budget:g}s ran out: {len(run.cut)} checks not run")
     run.duration_s = round(time.monotonic() - started, 3)
     return run

@@ -1,4 +1,10 @@
-"""A terminal emulator (pyte) on a program's pty, for checks of what a person would see."""
+"""A terminal emulator (pyte) on a program's pty, for checks of what a person would see.
+
+Two uses: Screen checks the layout of a windowed program (remote text above a row of "=",
+local text below); WindowedProgram lets every check of the chat run against the program as
+it is used, windowed, reading the remote text off the emulated screen, so that a chat that
+works windowed but not under the debugging flag -N still earns its points.
+"""
 from __future__ import annotations
 
 import os
@@ -6,9 +12,143 @@ import time
 from typing import Optional
 
 import pyte
+from pyte.screens import Margins
 
 from .case import CheckFailure
 from .program import Program
+
+ESC = 0x1B
+
+
+class ScrollingScreen(pyte.Screen):
+    """A pyte screen that keeps the rows scrolled out of a window at the top of the screen.
+
+    curses scrolls a window with a scroll region and a line feed at its bottom (index), with
+    CSI S / CSI T (which pyte lacks), or by deleting lines at its top: each of these moves
+    the window's top row out of sight, and that row is kept in `scrolled_out`.
+    """
+
+    def __init__(self, columns: int, lines: int):
+        super().__init__(columns, lines)
+        self.scrolled_out: list[str] = []
+
+    def _region(self) -> "Margins":
+        return self.margins or Margins(0, self.lines - 1)
+
+    def _keep_top(self, count: int) -> None:
+        top, bottom = self._region()
+        if top == 0:
+            self.scrolled_out.extend(self.row_text(y) for y in range(min(count, bottom + 1)))
+
+    def row_text(self, y: int) -> str:
+        line = self.buffer[y]
+        return "".join(line[x].data for x in range(self.columns)).rstrip()
+
+    def index(self) -> None:
+        if self.cursor.y == self._region().bottom:
+            self._keep_top(1)
+        super().index()
+
+    def delete_lines(self, count: Optional[int] = None) -> None:
+        top, bottom = self._region()
+        if self.cursor.y == top == 0:
+            self._keep_top(count or 1)
+        super().delete_lines(count)
+
+    def scroll_up(self, count: Optional[int] = None) -> None:
+        """CSI S: the region's rows move up; new blank rows at its bottom."""
+        y, x = self.cursor.y, self.cursor.x
+        for _ in range(count or 1):
+            self.cursor.y = self._region().bottom
+            self.index()
+        self.cursor.y, self.cursor.x = y, x
+
+    def scroll_down(self, count: Optional[int] = None) -> None:
+        """CSI T: the region's rows move down; new blank rows at its top."""
+        y, x = self.cursor.y, self.cursor.x
+        for _ in range(count or 1):
+            self.cursor.y = self._region().top
+            self.reverse_index()
+        self.cursor.y, self.cursor.x = y, x
+
+
+class _Stream(pyte.ByteStream):
+    csi = dict(pyte.ByteStream.csi, S="scroll_up", T="scroll_down")
+
+
+def remote_lines(screen: ScrollingScreen) -> list[str]:
+    """The lines shown in the top window, oldest first: scrolled out, then still in view.
+
+    The top window ends at the first row of "="; rows filled to the last column continue
+    on the next row (curses wraps a long line), and blank rows after the last text are not
+    lines yet.
+    """
+    rows = []
+    for y in range(screen.lines):
+        text = screen.row_text(y)
+        if _is_divider(text, screen.columns):
+            break
+        rows.append(text)
+    else:
+        rows = []        # no window yet: nothing is the remote text
+    while rows and not rows[-1]:
+        rows.pop()
+    lines: list[str] = []
+    joining = False
+    for row in [r for r in screen.scrolled_out if not _is_divider(r, screen.columns)] + rows:
+        if joining:
+            lines[-1] += row
+        else:
+            lines.append(row)
+        joining = len(row) >= screen.columns
+    return lines
+
+
+def _is_divider(text: str, columns: int) -> bool:
+    stripped = text.strip()
+    return bool(stripped) and set(stripped) == {"="} and len(stripped) >= columns // 2
+
+
+class WindowedProgram(Program):
+    """The program without -N: its text is what a person reads, not the bytes it wrote.
+
+    Before curses starts (the first escape sequence) the output is plain text, as the
+    handshake is; after it, the text is the lines of the top window, read off the emulator.
+    Waits consume this text as they consume plain output.
+    """
+
+    crlf = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        rows, cols = kwargs.get("dimensions", (24, 80))
+        self.screen = ScrollingScreen(cols, rows)
+        self._stream = _Stream(self.screen)
+        self._plain = bytearray()
+        self._windowed = False
+        self._consumed = 0
+
+    def _keep(self, data: bytes) -> bytes:
+        """Plain output is kept as it is; after curses starts, the top window's new text."""
+        if not self._windowed:
+            esc = data.find(bytes([ESC]))
+            if esc < 0:
+                self._plain += data
+                self._buf += data
+                return data
+            self._plain += data[:esc]
+            self._windowed = True
+            data = data[esc:]
+        before = self._consumed + len(self._buf)
+        self._stream.feed(data)
+        text = bytes(self._plain) + "".join(
+            line + "\r\n" for line in remote_lines(self.screen)).encode("utf-8", "replace")
+        self._buf[:] = text[self._consumed:]
+        return text[before:]
+
+    def _consume(self, used: int) -> None:
+        self._consumed += used
+        del self._buf[:used]
 
 
 def has_terminfo(term: str) -> bool:

@@ -18,11 +18,18 @@ class Settings:
     exit_timeout: float = 2.0         # the program to exit once it should
     prompt_exit_timeout: float = 1.0  # "exits promptly" after ^D
     poll_interval: float = 0.002      # how often a condition without an event source is re-read
+    stall_window: float = 0.5         # asleep, unchanged, waiting for input we will not send
+    stall_poll: float = 0.02          # how often a waiting check looks for such a stall
+    exit_grace: float = 0.05          # after every program ended, for what it sent to arrive
 
     # Waits that must elapse.
     idle_window: float = 0.06         # CPU use is measured over this long (ns-exact schedstat)
     idle_cpu_fraction: float = 0.2    # share of one core above which a program "spins"
     quiet_period: float = 0.15        # last resort to show that nothing happened
+
+    # A check run again windowed: a terminal tall enough that a check's lines stay in view
+    # and wide enough for its longest line (the talk library drops what passes the row).
+    windowed_size: tuple = (240, 256)  # rows, columns
 
     # Limits for untrusted programs.
     output_cap: int = 1 << 20         # bytes kept per stream; the rest is counted, not kept
@@ -38,7 +45,7 @@ class Settings:
     def scaled(self, factor: float) -> "Settings":
         """Deadlines stretched for a slow machine; waits that must elapse stay as they are."""
         names = ("expect_timeout", "start_timeout", "exit_timeout", "prompt_exit_timeout",
-                 "build_timeout", "student_budget")
+                 "stall_window", "exit_grace", "build_timeout", "student_budget")
         return dataclasses.replace(self, **{n: getattr(self, n) * factor for n in names})
 
 

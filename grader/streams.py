@@ -13,23 +13,36 @@ from typing import Callable, Optional, TypeVar, Union
 
 from .case import Case, CheckFailure
 from .transcript import show
+from .waiting import Waiter
 
 Want = Union[str, "re.Pattern[str]"]
 T = TypeVar("T")
 
 
 def describe(want: Want) -> str:
-    return f"/{want.pattern}/" if isinstance(want, re.Pattern) else repr(want)
+    """What is expected, in words a student reads: never a regular expression."""
+    from .wording import describe as in_words
+    return in_words(want)
 
 
-def _matches(want: Want, line: str) -> bool:
-    return bool(want.search(line)) if isinstance(want, re.Pattern) else line == want
+def _matches(want: Want, line: str, search: bool = False) -> bool:
+    if isinstance(want, re.Pattern):
+        return bool(want.search(line))
+    return want in line if search else line == want
 
 
 class Endpoint:
     """A participant whose output the grader reads. Subclasses supply _read and _write."""
 
     crlf = False   # a pty turns "\n" into "\r\n"; lines are compared without the "\r"
+    # A terminal line may hold more than the awaited text (a prompt the user answered on
+    # that line, a label): there a line is searched. Bytes on a socket are compared whole.
+    line_search = False
+
+    @property
+    def in_flight_grace(self) -> float:
+        """After the programs ended, how long their last bytes may still be on the way here."""
+        return 0.0
 
     def __init__(self, case: Case, name: str):
         self.case, self.name = case, name
@@ -38,6 +51,8 @@ class Endpoint:
         self._eof = False
         self.received = 0               # every byte produced, kept or not
         self.truncated = False
+        # Bytes that may come first and are then dropped with a warning (see allow_stray).
+        self._stray: Optional[tuple[bytes, str]] = None
         # Set by the fixture that knows the topology: make a fresh token reach this endpoint
         # through the same path as any other data, and return it.
         self.barrier: Optional[Callable[[], str]] = None
@@ -78,32 +93,58 @@ class Endpoint:
                 self.case.note(f"{self.name}: output truncated at {self.settings.output_cap} bytes")
             self.truncated = True
         kept = data[:max(room, 0)]
-        self._buf += kept
-        if kept:      # what was not kept is not shown either, so the note above stays in view
-            self.case.transcript.data(self.name, "←", self._shown(kept))
+        shown = self._keep(kept)
+        if shown:     # what was not kept is not shown either, so the note above stays in view
+            self.case.transcript.data(self.name, "←", self._shown(shown))
         return True
+
+    def _keep(self, data: bytes) -> bytes:
+        """Add what arrived to what waits read; return what the transcript shows of it."""
+        self._buf += data
+        return data
 
     def _wait(self, find: Callable[[bytes], Optional[tuple[T, int]]], what: str,
               timeout: Optional[float], hint: Optional[str] = None) -> T:
-        """Wait until find(buffer) returns (result, bytes consumed); fail at EOF or the deadline."""
+        """Wait until find(buffer) returns (result, bytes consumed); fail at EOF or the deadline.
+
+        Ends at once when no program of the case can produce the event any more (it ended,
+        or it is stuck waiting for input the check will not send): see grader.waiting.
+        """
         timeout = self.settings.expect_timeout if timeout is None else timeout
-        deadline = time.monotonic() + timeout
-        changed = True
+        waiter = Waiter(self.case, timeout, own=self, grace=self.in_flight_grace)
+        seen = None
         while True:
-            if changed:
+            state = (len(self._buf), self._eof)
+            if state != seen:
+                seen = state
                 found = find(bytes(self._buf))
                 if found is not None:
                     result, used = found
-                    del self._buf[:used]
+                    self._consume(used)
                     return result
             if self._eof:
-                raise CheckFailure(f"{self.name} ended its output before {what}; "
-                                   f"it had sent: {self._pending()}", hint)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+                raise CheckFailure(self._ended_before(what), hint)
+            if waiter.remaining <= 0:
                 raise CheckFailure(f"expected {what} from {self.name} within {timeout:g}s; "
                                    f"got: {self._pending()}", hint)
-            changed = self._fill(remaining) and not self.truncated or self._eof
+            why = waiter.obstacle()
+            if why is not None:
+                self.take_available()
+                if (len(self._buf), self._eof) == seen:
+                    raise CheckFailure(f"expected {what} from {self.name}, but {why}; "
+                                       f"{self.name} got: {self._pending()}", hint)
+                continue
+            if waiter.pump():
+                self._fill(0)
+
+    def _consume(self, used: int) -> None:
+        """What a wait matched is gone from the buffer: the next wait starts after it."""
+        del self._buf[:used]
+
+    def _ended_before(self, what: str) -> str:
+        """Why nothing more can come: this participant's output has ended."""
+        return (f"{self.name} ended its output before {what}; "
+                f"it had sent: {self._pending()}")
 
     def _pending(self) -> str:
         if not self._buf:
@@ -136,7 +177,7 @@ class Endpoint:
         """Wait for a whole line equal to want (or matching a pattern); earlier lines are skipped."""
         def find(data: bytes):
             for line, end in self._lines(data):
-                if _matches(want, line):
+                if _matches(want, line, self.line_search):
                     return line, end
             return None
         return self._wait(find, f"a line {describe(want)}", timeout, hint)
@@ -146,7 +187,7 @@ class Endpoint:
         """The very next line must be want: nothing may come before it."""
         def find(data: bytes):
             for line, end in self._lines(data):
-                if not _matches(want, line):
+                if not _matches(want, line, self.line_search):
                     raise CheckFailure(f"expected the next line from {self.name} to be "
                                        f"{describe(want)}; it was \"{show(line.encode('utf-8', 'surrogateescape'))}\"", hint)
                 return line, end
@@ -175,18 +216,53 @@ class Endpoint:
             return hit[0], min(used, len(data))
         return self._wait(find, f"the text {describe(want)}", timeout, hint)
 
+    def allow_stray(self, stray: bytes, warning: str) -> None:
+        """Before the next awaited bytes, `stray` may come once: dropped, with a warning.
+
+        For a known debugging-mode artefact (the rest of a typed answer left in stdin's
+        buffer), which must cost no points.
+        """
+        self._stray = (stray, warning)
+
+    def _drop_stray(self, want: bytes) -> None:
+        if self._stray is None or not self._buf:
+            return
+        stray, warning = self._stray
+        if self._buf.startswith(stray) and not want.startswith(stray):
+            self._stray = None
+            self._consume(len(stray))
+            self.case.warn(warning)
+        elif len(self._buf) >= len(stray) or not stray.startswith(bytes(self._buf)):
+            self._stray = None       # what came first is not the stray
+
     def expect_bytes(self, want: bytes, timeout: Optional[float] = None,
                      hint: Optional[str] = None) -> bytes:
         """The next len(want) bytes must be exactly want."""
         def find(data: bytes):
+            if self._stray is not None:
+                self._drop_stray(want)
+                data = bytes(self._buf)
             common = min(len(data), len(want))
             if data[:common] != want[:common]:
                 i = next(k for k in range(common) if data[k] != want[k])
+                got = data[:len(want) + 1]
                 raise CheckFailure(
-                    f"{self.name} received different bytes from byte {i} on: expected "
-                    f"\"{show(want[i:i + 60])}\", got \"{show(data[i:i + 60])}\"", hint)
+                    f"{self.name} expected {len(want)} bytes \"{show(want)}\" and got "
+                    f"\"{show(got)}\"{'…' if len(data) > len(got) else ''} (they differ from "
+                    f"byte {i} on: \"{show(want[i:i + 20])}\" expected, \"{show(data[i:i + 20])}\" "
+                    "came)", hint)
             return (want, len(want)) if len(data) >= len(want) else None
         return self._wait(find, f"{len(want)} bytes \"{show(want, 60)}\"", timeout, hint)
+
+    def expect_lines(self, count: int, timeout: Optional[float] = None,
+                     hint: Optional[str] = None) -> list[str]:
+        """Wait for `count` more lines, whatever they say (for checks that count, not read)."""
+        def find(data: bytes):
+            ends = [end for _, end in self._lines(data)]
+            if len(ends) < count:
+                return None
+            return [line for line, _ in self._lines(data[:ends[count - 1]])], ends[count - 1]
+        return self._wait(find, f"{count} lines", timeout, hint)
 
     def expect_any(self, timeout: Optional[float] = None, hint: Optional[str] = None) -> bytes:
         """Wait for some output and return all that has arrived (e.g. one handshake packet).
@@ -197,17 +273,19 @@ class Endpoint:
         return self._wait(lambda data: (data, len(data)) if data else None, "some data",
                           timeout, hint)
 
-    def expect_wording(self, exact: str, tolerant: "re.Pattern[str]",
-                       hint: Optional[str] = None) -> "re.Match[str]":
-        """Wait for text the handout fixes, accepting the variants the spec leaves open.
+    def expect_wording(self, wording, tolerant: "Optional[re.Pattern[str]]" = None,
+                       hint: Optional[str] = None, timeout: Optional[float] = None):
+        """Wait for text the handout fixes, accepting the variants the one rule tolerates.
 
-        A variant passes with a warning (a failure under --strict) naming both spellings.
+        wording: a grader.wording.Wording (or a pattern made by one; the old form
+        expect_wording(exact, pattern) still works). A variant passes with a warning (a
+        failure under --strict) naming both spellings. Returns the WordingMatch.
         """
-        seen = self.expect(tolerant, hint=hint)
-        if seen.rstrip() != exact.rstrip():
-            self.case.deviation(f"{self.name} printed \"{seen.rstrip()}\"; "
-                                f"the handout's text is \"{exact.rstrip()}\"")
-        return tolerant.search(seen)
+        from .wording import lookup
+        found = lookup(tolerant if isinstance(wording, str) else wording)
+        if found is None:
+            raise TypeError("expect_wording needs a grader.wording.Wording")
+        return found.expect(self, hint=hint, timeout=timeout)
 
     def read_more(self, timeout: float) -> bool:
         """Take in output that arrives within timeout; False if none did."""
@@ -225,13 +303,19 @@ class Endpoint:
 
     def _wait_eof(self, find, timeout, hint) -> bytes:
         timeout = self.settings.expect_timeout if timeout is None else timeout
-        deadline = time.monotonic() + timeout
+        waiter = Waiter(self.case, timeout, own=self, grace=self.in_flight_grace)
         while not self._eof:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if waiter.remaining <= 0:
                 raise CheckFailure(f"expected {self.name}'s connection to close within "
                                    f"{timeout:g}s; it stayed open (pending: {self._pending()})", hint)
-            self._fill(remaining)
+            why = waiter.obstacle()
+            if why is not None:
+                self.take_available()
+                if not self._eof:
+                    raise CheckFailure(f"expected {self.name}'s connection to close, but {why}",
+                                       hint)
+            elif waiter.pump():
+                self._fill(0)
         return find(bytes(self._buf))[0] if self._buf else b""
 
     def expect_silence(self, hint: Optional[str] = None) -> None:
@@ -303,18 +387,34 @@ def first_of(waits: dict[str, tuple[Endpoint, Optional[Want]]], timeout: float,
     For protocols where a program may take one of two allowed paths (ask first, or answer at
     once) and the grader must follow whichever it takes without waiting out a deadline.
     """
-    deadline = time.monotonic() + timeout
+    case = next(iter(waits.values()))[0].case
+    waiter = Waiter(case, timeout)
+
+    def failure(why: str) -> CheckFailure:
+        seen = "; ".join(f"{e.name} sent {e._pending()}" for e, _ in waits.values())
+        wanted = " or ".join(f"{describe(w) if w is not None else 'anything'} from {e.name}"
+                             for e, w in waits.values())
+        return CheckFailure(f"expected {wanted}{why}; {seen}", hint)
+
+    def found() -> Optional[str]:
+        return next((key for key, (e, want) in waits.items() if e.has(want)), None)
+
     while True:
-        for key, (endpoint, want) in waits.items():
-            if endpoint.has(want):
-                return key
+        key = found()
+        if key is not None:
+            return key
         live = [e for e, _ in waits.values() if not e._eof]
-        remaining = deadline - time.monotonic()
-        if not live or remaining <= 0:
-            seen = "; ".join(f"{e.name} sent {e._pending()}" for e, _ in waits.values())
-            wanted = " or ".join(f"{describe(w) if w is not None else 'anything'} from {e.name}"
-                                 for e, w in waits.values())
-            raise CheckFailure(f"expected {wanted} within {timeout:g}s; {seen}", hint)
-        ready, _, _ = select.select(live, [], [], remaining)
+        if not live or waiter.remaining <= 0:
+            raise failure(f" within {timeout:g}s")
+        why = waiter.obstacle()
+        if why is not None:
+            for e in live:
+                e.take_available()
+            key = found()
+            if key is not None:
+                return key
+            raise failure(f", but {why}")
+        ready, _, _ = select.select(live, [], [], min(case.settings.stall_poll, waiter.remaining))
         for endpoint in ready:
             endpoint._fill(0)
+        waiter.pump(0)

@@ -6,6 +6,7 @@ from typing import Optional
 from .case import Case
 from .ports import free_port
 from .program import Completed, Program, run_to_exit
+from .screen import WindowedProgram
 from .session import Grading
 
 
@@ -30,10 +31,24 @@ class Student:
 
     def start(self, *args: str, name: str = "student", term: Optional[str] = None,
               dimensions: tuple[int, int] = (24, 80)) -> Program:
-        """Start the program in a pty; with no args, the assignment's usual argv."""
+        """Start the program in a pty; with no args, the assignment's usual argv.
+
+        When the check is run again windowed, the debugging flag is left out and what the
+        program shows is read off a terminal emulator.
+        """
+        flag = self.grading.assignment.debug_flag
+        kind = Program
+        if flag and flag in args:
+            if self.case.windowed:
+                i = args.index(flag)
+                args = args[:i] + args[i + 1:]
+                term, dimensions, kind = "xterm", self.grading.settings.windowed_size, \
+                    WindowedProgram
+            else:
+                self.case.used_debug_flag = True
         env = self.grading.env({"TERM": term} if term else None)
-        return Program(self.case, name, self.argv(args), cwd=str(self.case.workdir), env=env,
-                       launch=self.grading.launch(self.case), dimensions=dimensions)
+        return kind(self.case, name, self.argv(args), cwd=str(self.case.workdir), env=env,
+                    launch=self.grading.launch(self.case), dimensions=dimensions)
 
     def run(self, *args: str, stdin: bytes = b"", name: str = "student") -> Completed:
         """Run without a terminal until it exits (usage errors), stdout and stderr apart."""

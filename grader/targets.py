@@ -27,6 +27,7 @@ class Target:
     path: Optional[Path] = None     # the binary or directory
     trusted: bool = False           # runs as the grader's user (the operator's own command)
     env: dict[str, str] = field(default_factory=dict)
+    note: str = ""                  # how the target was found, when it is not what was named
 
 
 def makefile_in(d: Path) -> Optional[Path]:
@@ -37,6 +38,57 @@ def _looks_like_handin(d: Path, program: str) -> bool:
     return makefile_in(d) is not None or (d / program).is_file() or any(d.glob("*.c"))
 
 
+def _has_sources(d: Path, program: str) -> bool:
+    """Files of one handin right in d (sources or the program), not a folder of handins."""
+    return (d / program).is_file() or any(d.glob("*.c")) or any(d.glob("*.h"))
+
+
+_ELF_MACHINES = {3: "x86 (32-bit)", 8: "MIPS", 20: "PowerPC", 21: "PowerPC 64", 40: "ARM",
+                 62: "x86-64", 183: "ARM64 (aarch64)", 243: "RISC-V"}
+_MACH_O = (b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe",
+           b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe")
+
+
+def _elf_kind(header: bytes) -> Optional[tuple[int, int, int]]:
+    """(class, byte order, machine) of an ELF header, None if it is not one."""
+    if len(header) < 20 or header[:4] != b"\x7fELF":
+        return None
+    order = "little" if header[5] == 1 else "big"
+    return header[4], header[5], int.from_bytes(header[18:20], order)
+
+
+def _this_machine() -> Optional[tuple[int, int, int]]:
+    try:
+        with open(os.path.realpath(sys.executable), "rb") as f:
+            return _elf_kind(f.read(64))
+    except OSError:
+        return None
+
+
+def not_runnable(path: Path) -> Optional[str]:
+    """Why this executable file is not a program this machine can run, or None if it is."""
+    try:
+        with open(path, "rb") as f:
+            header = f.read(64)
+    except OSError as e:
+        return f"cannot be read ({e.strerror})"
+    if header.startswith(b"#!"):
+        return None
+    if header[:4] in _MACH_O:
+        return "a macOS program (Mach-O): build it on Linux, or hand in the source with a Makefile"
+    kind, here = _elf_kind(header), _this_machine()
+    if kind is None:
+        what = "an empty file" if not header else "neither a compiled program nor a script " \
+                                                  "starting with #!"
+        return f"{what}: give the compiled program, or the source directory with its Makefile"
+    if here is not None and kind != here:
+        machine = _ELF_MACHINES.get(kind[2], f"machine type {kind[2]}")
+        bits = {1: "32-bit", 2: "64-bit"}.get(kind[0], "")
+        return (f"a program for another machine ({machine}, {bits}): build it here with "
+                "`make`, or give the source directory")
+    return None
+
+
 def resolve(spec: str, assignment: Assignment, *, reference: bool = False,
             batch: Optional[bool] = None) -> Target:
     """Classify and validate the target; raise BadInput with advice when it cannot be graded."""
@@ -45,9 +97,18 @@ def resolve(spec: str, assignment: Assignment, *, reference: bool = False,
                       trusted=True, env={"PYTHONPATH": str(PROJECT_ROOT)})
     p = Path(spec).expanduser()
     if p.is_dir():
-        subdirs = [d for d in p.iterdir() if d.is_dir() and not d.name.startswith(".")]
+        subdirs = sorted(d for d in p.iterdir() if d.is_dir() and not d.name.startswith("."))
+        handins = [d for d in subdirs if _looks_like_handin(d, assignment.program)]
+        one_down = [d for d in subdirs if makefile_in(d) is not None]
+        if batch is None and makefile_in(p) is None and len(one_down) == 1 \
+                and len(handins) == 1 and not _has_sources(p, assignment.program):
+            # One handin whose Makefile sits one folder down (an unzipped archive): grade it.
+            inner = one_down[0]
+            return Target(str(inner), "source", path=inner.resolve(),
+                          note=f"the Makefile is in {inner}: grading that directory "
+                               "(use --batch if this is a class of one)")
         if batch or (batch is None and makefile_in(p) is None
-                     and any(_looks_like_handin(d, assignment.program) for d in subdirs)):
+                     and not _has_sources(p, assignment.program) and handins):
             if not subdirs:
                 raise BadInput(f"{spec}: no handin directories in it")
             return Target(spec, "batch", path=p.resolve())
@@ -60,6 +121,9 @@ def resolve(spec: str, assignment: Assignment, *, reference: bool = False,
             raise BadInput(f"{spec}: not a regular file")
         if not os.access(p, os.X_OK):
             raise BadInput(f"{spec}: not executable (try `chmod +x {spec}`, or build it first)")
+        why = not_runnable(p)
+        if why:
+            raise BadInput(f"{spec}: not a program this machine can run: {why}")
         return Target(spec, "binary", [str(p.resolve())], path=p.resolve())
     words = shlex.split(spec)
     if len(words) > 1:

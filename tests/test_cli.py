@@ -1,5 +1,11 @@
 """The `grade` command: bad input gives exit 2 and a clear message; options do what they say."""
+import io
 import json
+import os
+import re
+import shutil
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -131,3 +137,221 @@ def test_cases_run_under_plain_pytest(build_c, tmp_path):
     assert ok.returncode == 0, ok.stdout[-2000:]
     assert bad.returncode == 1 and "1 failed, 10 passed" in bad.stdout
     assert "skip the sender in the broadcast loop" in bad.stdout
+
+
+# ---- a CLI students and TAs like (issue 12) and no exit 3 for a user's input (issue 10)
+
+
+def test_version():
+    from grader.results import version
+    done = run_grade("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"grade (socket-grader) {version()}"
+
+
+def test_list_one_assignment():
+    done = run_grade("list", "MyTalk")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("asgn5") and "minichat" not in done.stdout
+    assert "client_chat_both_ways" in done.stdout and "usage_no_args" in done.stdout
+
+
+def test_did_you_mean_and_case_insensitive_ids(good_server):
+    one_line_error(run_grade("asgn55", str(good_server)), "did you mean asgn5?")
+    one_line_error(run_grade("minichat-srever", str(good_server)), "did you mean minichat-server?")
+    done = run_grade("MiniChat-Server", str(good_server), "-k", "listens")
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"just some text\n", "neither a compiled program nor a script"),
+    (b"\xcf\xfa\xed\xfe" + b"\0" * 60, "macOS"),
+    (None, "ARM64"),
+])
+def test_not_a_program_this_machine_can_run(tmp_path, content, words):
+    if content is None:            # this machine's own ELF header, for another processor
+        header = bytearray(open(sys.executable, "rb").read(64))
+        header[18:20] = (183 if header[18:20] != (183).to_bytes(2, "little") else 62) \
+            .to_bytes(2, "little")
+        content, words = bytes(header), ("ARM64" if header[18] == 183 else "x86-64")
+    program = tmp_path / "server"
+    program.write_bytes(content)
+    program.chmod(0o755)
+    done = run_grade("minichat-server", str(program))
+    one_line_error(done, "not a program this machine can run", words)
+    assert done.stdout == ""                   # before any check
+
+
+def test_bad_keyword_expression_is_bad_input(good_server):
+    for expression in ("(((", "a or", "not"):
+        done = run_grade("minichat-server", str(good_server), "-k", expression)
+        one_line_error(done, "-k", "not a valid expression")
+        assert done.stdout == ""
+
+
+@pytest.mark.parametrize("flag", ["--json", "--junit", "--gradescope", "--prairielearn"])
+def test_report_path_that_cannot_be_written(good_server, tmp_path, flag):
+    done = run_grade("minichat-server", str(good_server), flag, str(tmp_path))
+    one_line_error(done, flag, "is a directory")
+    assert done.stdout == ""
+    done = run_grade("minichat-server", str(good_server), flag, "/proc/no/such/result.json")
+    one_line_error(done, flag, "cannot write")
+    (tmp_path / "file").write_text("x")
+    done = run_grade("minichat-server", str(good_server), flag, str(tmp_path / "file" / "r.json"))
+    one_line_error(done, flag, "cannot write")
+
+
+def test_batch_out_that_cannot_be_written(tmp_path):
+    handins = tmp_path / "handin"
+    (handins / "a").mkdir(parents=True)
+    (handins / "a" / "Makefile").write_text("server:\n\ttrue\n")
+    (handins / "b").mkdir()
+    (handins / "b" / "Makefile").write_text("server:\n\ttrue\n")
+    (tmp_path / "results").write_text("a file")
+    done = run_grade("minichat-server", str(handins), "--out", str(tmp_path / "results"))
+    one_line_error(done, "--out", "is a file")
+    done = run_grade("minichat-server", str(handins), "--out", "/proc/results")
+    one_line_error(done, "--out", "cannot write")
+
+
+@pytest.mark.parametrize("option, value", [("--timeout-scale", "0"), ("--timeout-scale", "-1"),
+                                           ("--timeout-scale", "nan"), ("--budget", "0"),
+                                           ("--budget", "-5")])
+def test_non_positive_numbers_are_bad_input(good_server, option, value):
+    done = run_grade("minichat-server", str(good_server), option, value)
+    assert done.returncode == 2 and "above 0" in done.stderr, done.stderr
+
+
+def test_check_without_points_names_manifest_and_id(tmp_path, good_server):
+    """An instructor's first mistake: a new check, no points. Exit 2, not an internal error."""
+    tree = tmp_path / "tree"
+    for part in ("grader", "cases", "reference"):
+        shutil.copytree(ROOT / part, tree / part,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    manifest = tree / "cases" / "minichat-server" / "manifest.toml"
+    manifest.write_text(manifest.read_text().replace("no_echo = 2\n", ""))
+    env = dict(os.environ, PYTHONPATH=str(tree), NO_COLOR="1")
+    for args in (["minichat-server", str(good_server)], ["list"]):
+        done = subprocess.run([sys.executable, "-m", "grader", *args], cwd=tree, env=env,
+                              capture_output=True, text=True, timeout=120)
+        one_line_error(done, str(manifest), "'no_echo'", "no points")
+
+
+def test_keyword_accepts_the_ids_the_report_prints(grade):
+    g = grade("asgn5", "--reference", "-k", "client_chat_both_ways or usage_no_args")
+    assert g.code == 0, g.stdout + g.stderr
+    assert set(g.verdicts) == {"client_chat_both_ways", "usage_no_args"}
+    g = grade("asgn5", "--reference", "-k", "SERVER_CHAT_both_ways")
+    assert set(g.verdicts) == {"server_chat_both_ways"}
+
+
+def test_budget_cuts_checks_and_says_which(grade, good_server):
+    g = grade("minichat-server", str(good_server), "--budget", "0.001")
+    assert g.code == 1, g.stderr
+    cut = g.result["cut"]
+    assert cut and set(cut) == {c["id"] for c in g.result["checks"] if c["status"] == "skipped"}
+    assert all(c["max_points"] > 0 for c in g.result["checks"] if c["id"] in cut)
+    assert "budget" in g.stdout and cut[0] in g.stdout
+
+
+def test_reports_written_when_the_build_fails(tmp_path):
+    (tmp_path / "server.c").write_text("int main(void) { return missing_name; }\n")
+    (tmp_path / "Makefile").write_text("server: server.c\n\tgcc -o server server.c\n")
+    out = {k: tmp_path / "out" / f"{k}.json" for k in ("json", "junit", "gradescope", "prairielearn")}
+    done = run_grade("minichat-server", str(tmp_path), *(f"--{k}={v}" for k, v in out.items()))
+    one_line_error(done, "build failed")
+    result = json.loads(out["json"].read_text())
+    assert result["build"]["status"] == "failed" and "missing_name" in result["build"]["log"]
+    assert result["score"] == 0 and result["max_score"] == 21 and len(result["checks"]) == 11
+    assert json.loads(out["gradescope"].read_text())["score"] == 0
+    assert json.loads(out["prairielearn"].read_text())["gradable"] is False
+    assert ET.parse(out["junit"]).getroot().find("testsuite/testcase/failure") is not None
+
+
+def test_reports_written_when_the_grader_fails(tmp_path, good_server, monkeypatch, capsys):
+    from grader import cli, runner
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in the grader")
+    monkeypatch.setattr(runner, "grade", broken)
+    out = tmp_path / "r.json"
+    pl = tmp_path / "pl.json"
+    code = cli.main(["minichat-server", str(good_server), "--json", str(out),
+                     "--prairielearn", str(pl)])
+    assert code == 3 and "internal error" in capsys.readouterr().err
+    assert "a bug in the grader" in json.loads(out.read_text())["error"]
+    assert json.loads(pl.read_text())["gradable"] is False
+
+
+def test_result_records_version_and_time(grade, good_server):
+    from grader.results import version
+    g = grade("minichat-server", str(good_server), "-k", "listens")
+    assert g.result["grader_version"] == version()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", g.result["graded_at"])
+
+
+def test_color_follows_no_color_and_term(monkeypatch):
+    from grader.cli import use_color
+
+    class Tty:
+        def isatty(self):
+            return True
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    assert use_color(False, Tty())
+    monkeypatch.setenv("NO_COLOR", "")              # empty: no-color.org says colour stays on
+    assert use_color(False, Tty())
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not use_color(False, Tty())
+    monkeypatch.delenv("NO_COLOR")
+    monkeypatch.setenv("TERM", "dumb")
+    assert not use_color(False, Tty())
+    monkeypatch.setenv("TERM", "xterm")
+    assert not use_color(True, Tty()) and not use_color(False, io.StringIO())
+
+
+def test_lines_fit_the_terminal_width(build_c):
+    buggy = build_c([SERVER_C], ("BUG_ECHO_TO_SENDER",))
+    done = run_grade("minichat-server", str(buggy), env={"COLUMNS": "64"})
+    assert done.returncode == 1
+    assert max(len(line) for line in done.stdout.splitlines()) <= 64
+    assert any(len(line) > 56 for line in done.stdout.splitlines())
+
+
+def test_single_grading_shows_checks_in_order_then_the_score(good_server):
+    done = run_grade("minichat-server", str(good_server))
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("minichat-server") and "grading" in lines[0]
+    marks = [i for i, line in enumerate(lines) if line.startswith("✓ ")]
+    assert len(marks) == 11 and lines[-1].startswith("score 21/21") and marks[-1] < len(lines) - 1
+    assert "note:" not in done.stdout               # operator notes only with -v
+
+
+def test_dot_is_one_handin_and_a_makefile_one_folder_down_is_found(tmp_path):
+    src = tmp_path / "handin"
+    src.mkdir()
+    (src / "chat.c").write_text((FIXTURES / SERVER_C).read_text())
+    (src / "makefile").write_text("server: chat.c\n\tgcc -o server chat.c\n")
+    (src / "tests").mkdir()
+    (src / "tests" / "t.c").write_text("int main(void) { return 0; }\n")
+    done = run_grade("minichat-server", ".", "-k", "listens", cwd=src)
+    assert done.returncode == 0, done.stderr
+    assert "students have results" not in done.stdout
+    outer = tmp_path / "unzipped"
+    shutil.copytree(src, outer / "my-handin")
+    done = run_grade("minichat-server", str(outer), "-k", "listens")
+    assert done.returncode == 0, done.stderr
+    assert "note: the Makefile is in" in done.stderr and "my-handin" in done.stderr
+    (src / "makefile").unlink()
+    one_line_error(run_grade("minichat-server", ".", cwd=src), "without a Makefile")
+
+
+def test_help_documents_interrupt_status():
+    assert "130 interrupted" in run_grade("--help").stdout
+
+
+def test_failed_check_says_how_to_reproduce(build_c):
+    buggy = build_c([SERVER_C], ("BUG_ECHO_TO_SENDER",))
+    done = run_grade("minichat-server", str(buggy), "-k", "no_echo")
+    text = " ".join(done.stdout.split())
+    assert "reproduce by hand: in one terminal `./server 4000`, in another " \
+           "`python3 -m reference.minichat client 4000`" in text

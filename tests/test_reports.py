@@ -17,6 +17,7 @@ import pytest
 
 from grader.report import FORMATS, csv_report, gradescope, json_report, junit
 from grader.report import html as html_report
+from grader import report
 from grader.report import prairielearn, renderer, terminal, visible
 from grader.results import (BUILD_FAILED, ERROR, FAILED, GRADED, PASSED, SKIPPED,
                             STUDENT_ERROR, Batch, Build, Check, Run, StudentResult)
@@ -109,6 +110,8 @@ def test_terminal_explains_failures_only_unless_verbose():
     assert "    warning: printed 'connected'" in text          # warnings of passed checks too
     assert "    warning: warn " in text
     assert "note: no network isolation" in text
+    student = terminal.render(make_run(), color=False, notes=False).decode()
+    assert "note:" not in student and "no network isolation" not in student
     assert "build:" not in text                                # a good build is not news
     verbose = terminal.render(make_run(), color=False, verbose=True).decode()
     assert "build: ok" in verbose and "0.50s" in verbose
@@ -180,14 +183,16 @@ def test_junit_parses_and_counts_match():
     suite = root.find("testsuite")
     assert suite.get("name") == "asgn5"
     cases = suite.findall("testcase")
-    assert [c.get("name") for c in cases] == ["usage", "accept", "chat", "fds", "cpu", "partial"]
-    assert all(c.get("classname") == "asgn5" for c in cases)
+    run = make_run()
+    assert [c.get("name") for c in cases] == [visible(c.title) for c in run.checks]  # titles
+    assert [c.get("classname") for c in cases] == [f"asgn5.{c.id}" for c in run.checks]
     for element in (root, suite):
         assert element.get("tests") == "6"
         assert element.get("failures") == str(len(suite.findall("testcase/failure"))) == "2"
         assert element.get("errors") == str(len(suite.findall("testcase/error"))) == "1"
-        assert element.get("skipped") == str(len(suite.findall("testcase/skipped"))) == "1"
         assert float(element.get("time")) == pytest.approx(4.25)
+    assert suite.get("skipped") == str(len(suite.findall("testcase/skipped"))) == "1"
+    assert root.get("skipped") is None                  # junit-10.xsd: not on <testsuites>
     failure = cases[2].find("failure")
     assert failure.get("message").startswith('sent "hi\\n"')
     assert "hint: flush stdout" in failure.text and "0.020s student" in failure.text
@@ -205,10 +210,10 @@ def test_junit_build_failure_is_a_failing_testcase():
 def test_junit_forbidden_characters_stay_well_formed():
     run = make_run()
     run.assignment = "as\x00gn\x0b5"
-    run.checks[0].id = "id\x01\ufffe"
+    run.checks[0].title = "id\x01\ufffe\nnext"
     root = ET.fromstring(junit.render(run))
     assert root.find("testsuite").get("name") == "as\\x00gn\\x0b5"
-    assert root.find("testsuite/testcase").get("name") == "id\\x01\\ufffe"
+    assert root.find("testsuite/testcase").get("name") == "id\\x01\\ufffe\\nnext"
 
 
 # ---- Gradescope and PrairieLearn
@@ -254,8 +259,70 @@ def test_prairielearn_fields_and_sums():
 
 def test_prairielearn_build_failure_scores_zero():
     data = json.loads(prairielearn.render(make_build_failure()))
-    assert data["gradable"] is True and data["score"] == 0 and data["points"] == 0
+    # PrairieLearn's own example: a failed compile is not gradable, the attempt not used up.
+    assert data["gradable"] is False and data["score"] == 0 and data["points"] == 0
     assert "line 99" in data["output"]
+
+
+def test_grader_error_is_said_plainly_and_not_gradable():
+    run = make_run()
+    run.error = "Traceback (most recent call last):\n  KeyError: 'x'"
+    pl = json.loads(prairielearn.render(run))
+    assert pl["gradable"] is False and "grader itself failed" in pl["output"]
+    gs = json.loads(gradescope.render(run))
+    assert "not your score" in gs["output"] and "tell your instructor" in gs["output"]
+
+
+def test_student_facing_formats_hold_no_operator_notes():
+    run = make_run()
+    run.notes = ["student programs run as nobody", "process limit: pids cgroup per case (64)"]
+    for text in (gradescope.render(run), prairielearn.render(run),
+                 terminal.render(run, color=False, notes=False)):
+        assert b"nobody" not in text and b"cgroup" not in text
+
+
+def test_hidden_checks_keep_points_but_not_details():
+    run = make_run()
+    run.checks[2].visibility = "hidden"                   # the failed "chat" check
+    run.checks[5].visibility = "after_due_date"
+    gs = json.loads(gradescope.render(run))
+    assert [t["visibility"] for t in gs["tests"]] == [
+        "visible", "visible", "hidden", "visible", "visible", "after_due_date"]
+    assert "Chat both ways" not in gs["output"]
+    pl = json.loads(prairielearn.render(run))
+    assert pl["points"] == pytest.approx(3.5)
+    assert pl["tests"][2]["output"] == "" and "flush" not in json.dumps(pl["tests"][2])
+
+
+def test_junit_is_valid_against_junit_10_xsd_rules():
+    """The constraints of junit-10.xsd (Jenkins), element by element: allowed attributes,
+    required ones, and the order of children."""
+    allowed = {
+        "testsuites": ({"name", "time", "tests", "failures", "disabled", "errors"}, set()),
+        "testsuite": ({"name", "tests", "failures", "errors", "time", "disabled", "skipped",
+                       "timestamp", "hostname", "id", "package", "file", "log", "url",
+                       "version"}, {"name", "tests"}),
+        "properties": (set(), set()), "property": ({"name", "value"}, {"name", "value"}),
+        "testcase": ({"name", "assertions", "time", "classname", "status", "file", "line",
+                      "log", "group", "url"}, {"name"}),
+        "skipped": ({"message"}, set()), "failure": ({"message", "type"}, set()),
+        "error": ({"message", "type"}, set()), "system-out": (set(), set()),
+        "system-err": (set(), set()),
+    }
+    order = {"testsuite": ["properties", "testcase", "system-out", "system-err"],
+             "testcase": ["skipped", "error", "failure", "system-out", "system-err"]}
+    for run in (make_run(), make_build_failure()):
+        run.error = "boom"
+        root = ET.fromstring(junit.render(run))
+        for element in root.iter():
+            attrs, required = allowed[element.tag]
+            assert set(element.attrib) <= attrs, (element.tag, element.attrib)
+            assert required <= set(element.attrib), element.tag
+            if element.tag in order:
+                tags = [order[element.tag].index(child.tag) for child in element]
+                assert tags == sorted(tags), element.tag
+        suite = root.find("testsuite")
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", suite.get("timestamp"))
 
 
 # ---- CSV
@@ -275,7 +342,30 @@ def test_csv_round_trips_with_exact_header_sorted_by_name():
     assert zoe[1:5] == ["graded", "3.5", "9.5", ""] and zoe[5:] == ["1", "2", "0", "0", "0", "0.5", ""]
     dave = next(r for r in body if r[0] == "dave, jr.")
     assert dave[1] == STUDENT_ERROR and dave[2] == "0" and dave[5:] == [""] * 7
-    assert dave[4] == "timed out " + HOSTILE.replace("\udcff", "\ufffd")
+    assert dave[4] == "timed out " + visible(HOSTILE).replace("\n", "\\n")
+    assert not CONTROL.search(csv_report.render(batch).decode("utf-8").replace("\r\n", ""))
+
+
+@pytest.mark.parametrize("name", ["=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)",
+                                  "\tx", "\rx", "\uff1d1"])
+def test_csv_neutralises_formula_cells(name):
+    batch = Batch("asgn5", [StudentResult(name, BUILD_FAILED, reason="=cmd|' /C calc'!A0",
+                                          run=make_build_failure(name))], max_score=9.5)
+    rows = list(csv.reader(io.StringIO(csv_report.render(batch).decode("utf-8"), newline="")))
+    for cell in (rows[1][0], rows[1][4]):
+        assert cell[0] not in "=+-@\t\r\uff1d", cell
+        assert cell.startswith("'") or cell.startswith("\\")
+
+
+def test_csv_escapes_terminal_sequences_in_reasons():
+    reason = "make: \x1b]52;c;ZXZpbA==\x07 \x1b[2J\x1bc"
+    batch = Batch("asgn5", [StudentResult("eve\nfake,line", BUILD_FAILED, reason=reason,
+                                          run=make_build_failure("eve"))])
+    data = csv_report.render(batch)
+    assert b"\x1b" not in data and b"\x07" not in data
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    assert len(rows) == 2 and rows[1][0] == "eve\\nfake,line"
+    assert "\\x1b]52" in rows[1][4]
 
 
 def test_interop_csv_matrix():
@@ -287,7 +377,7 @@ def test_interop_csv_matrix():
     assert [r[0] for r in rows[1:]] == clients
     for row in rows[1:]:
         for server, cell in zip(rows[0][1:], row[1:]):
-            assert cell == batch.interop[(row[0], server)].replace("\udcff", "\ufffd")
+            assert cell == report.spreadsheet_cell(batch.interop[(row[0], server)])
 
 
 # ---- HTML
@@ -345,3 +435,80 @@ def test_every_registered_format_renders(name):
         out = render(make_run())
     assert isinstance(out, bytes) and out
     out.decode("utf-8", "strict")
+
+
+def test_html_histogram_worst_first_sticky_names_date_and_version():
+    from grader.results import version
+    batch = make_batch()
+    page = html_report.render(batch).decode("utf-8")
+    assert 'class="hist"' in page and page.count('class="col"') == html_report.HISTOGRAM_BINS
+    assert "position: sticky; left: 0" in page                  # the name column stays in view
+    assert re.search(r"generated \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+00:00 UTC", page)
+    assert f"socket-grader {version()}" in page and "median" in page
+    labels = re.findall(r'<span class="label"[^>]*>([^<]*)</span>', page)
+    shares = [int(m) for m in re.findall(r'class="count">(\d+) of', page)]
+    assert labels[0] == "chat" and shares == sorted(shares, reverse=True)
+
+
+def test_histogram_bins():
+    assert html_report.histogram([0, 0.5, 5, 9.99, 10], 10, bins=10) == [
+        (0.0, 1.0, 2), (1.0, 2.0, 0), (2.0, 3.0, 0), (3.0, 4.0, 0), (4.0, 5.0, 0),
+        (5.0, 6.0, 1), (6.0, 7.0, 0), (7.0, 8.0, 0), (8.0, 9.0, 0), (9.0, 10.0, 2)]
+    assert html_report.histogram([], 10) == [(i * 1.0, (i + 1) * 1.0, 0) for i in range(10)]
+
+
+def test_terminal_streams_checks_then_the_end():
+    run = make_run()
+    start = terminal.render_start("asgn5", "./my\ntalk", color=False, width=80).decode()
+    assert start.splitlines()[0].startswith("asgn5  ./my\\ntalk") and "grading" in start
+    lines = b"".join(terminal.render_check(c, color=False, width=80) for c in run.checks)
+    assert lines.decode() in terminal.render(run, color=False, width=80).decode()
+    end = terminal.render_end(run, color=False, width=80).decode().splitlines()
+    assert end[-1].startswith("score 3.5/9.5 — 2 passed") and end[-1].endswith("4.2s")
+    assert max(len(line) for line in end) <= 80
+
+
+def test_terminal_failed_check_ends_with_how_to_reproduce():
+    run = make_run()
+    run.checks[2].reproduce = ("reproduce by hand: in one terminal `python3 -m reference.mytalk "
+                               "-N -a 4000`, in another `./mytalk -N localhost 4000`")
+    text = terminal.render(run, color=False).decode()
+    chat = text[text.index("Chat both ways"):text.index("! No leaked descriptors")]
+    tail = " ".join(line.strip() for line in chat.rstrip().splitlines()[-2:])
+    assert tail.startswith("reproduce by hand:") and tail.endswith("`./mytalk -N localhost 4000`")
+    passed = make_run()
+    passed.checks[0].reproduce = "reproduce by hand: x"
+    assert "reproduce by hand: x" not in terminal.render(passed, color=False).decode()
+
+
+def test_reproduce_is_derived_from_the_transcript():
+    from grader import assignments, reproduce
+    transcript = "\n".join([
+        "  0.001s mytalk    · started: /tmp/grade-x/build/mytalk -N localhost 36401",
+        "  0.017s reference · accepted a connection from 127.0.0.1:56298",
+        '  0.017s reference ← "nobody\\x00"',
+        '  0.017s reference → "ok"',
+        '  0.018s mytalk    → "hello\\n"',
+        '  0.028s reference → "hi there\\n"'])
+    check = Check("client_chat_both_ways", "Chat", FAILED, 0, 3, transcript=transcript)
+    text = reproduce.describe(check, assignments.find("asgn5"))
+    assert text == ("reproduce by hand: in one terminal `python3 -m reference.mytalk -N -a 4000`,"
+                    " in another `./mytalk -N localhost 4000`; type \"hello\" in mytalk; "
+                    "type \"hi there\" in the reference")
+    server = Check("server_x", "x", FAILED, 0, 1, transcript=(
+        "  0.001s mytalk · started: /tmp/g/build/mytalk -N -a 41000\n"
+        '  0.002s reference → "ok\\n"'))
+    text = reproduce.describe(server, assignments.find("asgn5"))
+    assert text.startswith("reproduce by hand: in one terminal `./mytalk -N -a 4000`, in another "
+                           "`python3 -m reference.mytalk -N localhost 4000`")
+    usage = Check("usage_no_args", "x", FAILED, 0, 1,
+                  transcript="  0.002s student · ran: /tmp/g/bin/mytalk")
+    assert reproduce.describe(usage, assignments.find("asgn5")) == \
+        "reproduce by hand: run `./mytalk` and compare its output"
+    assert reproduce.describe(Check("x", "x", FAILED, 0, 1), assignments.find("asgn5")) == ""
+
+
+def test_one_line_keeps_names_on_their_line():
+    from grader.batch import describe
+    result = StudentResult("a\n[3/3] b: graded 60/60", GRADED, run=make_run("x"))
+    assert "\n" not in describe(result, 9.5, 1.0)

@@ -2,11 +2,14 @@
 
 Correct programs and the variants the spec allows pass every check; each planted bug fails
 the checks listed for it and passes all others. A check that no fixture fails is untested.
+A check listed in an entry's `warns` must pass and carry at least one warning: the program
+does something the handout leaves open (or only its debugging mode differs), and the
+grader must say so without taking points.
 """
 import pytest
 
 from grader import assignments
-from verdict_table import load, wrong_verdicts
+from verdict_table import check_table, load, missing_warnings, wrong_verdicts
 
 TABLE = load()
 
@@ -20,7 +23,23 @@ def test_fixture_gets_its_verdicts(entry, build_c, grade):
     details = {c["id"]: c["message"] for c in g.result["checks"] if c["id"] in wrong}
     assert not wrong, "\n".join(f"{cid}: expected {w}, got {got} — {details.get(cid, '')}"
                                 for cid, (w, got) in wrong.items())
+    unwarned = missing_warnings(entry, g.result["checks"])
+    assert not unwarned, "\n".join(f"{cid}: expected a pass with a warning, {what}"
+                                   for cid, what in unwarned.items())
     assert g.code == (1 if entry.fails else 0)
+
+
+def test_table_is_consistent():
+    assert not check_table(TABLE), "\n".join(check_table(TABLE))
+
+
+@pytest.mark.parametrize("entry", [e for e in TABLE if e.warns or e.fails],
+                         ids=[e.name for e in TABLE if e.warns or e.fails])
+def test_table_names_real_checks(entry):
+    """Every check id in fails/warns/skips exists in the assignment (a typo would pass silently)."""
+    known = set(assignments.find(entry.assignment).points)
+    unknown = sorted((entry.fails | entry.warns | entry.skips) - known)
+    assert not unknown, f"{entry.name}: no such check in {entry.assignment}: {unknown}"
 
 
 @pytest.mark.parametrize("assignment", [a.id for a in assignments.all_assignments()])

@@ -4,11 +4,16 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-import tomllib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from grader import talklib
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:                                 # Python 3.9 and 3.10: the same parser, as a backport
+    import tomli as tomllib
 
 TABLE_DIR = Path(__file__).resolve().parent / "verdicts"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -45,6 +50,9 @@ class Entry:
     talk: bool = False
     fails: frozenset[str] = frozenset()    # checks it must fail; every other check must pass
     skips: frozenset[str] = frozenset()    # checks that may be skipped on this machine
+    # checks that must pass AND carry at least one warning (a spelling or a mode the handout
+    # does not fix: the program is right, the grader says what differs)
+    warns: frozenset[str] = frozenset()
 
 
 def load() -> list[Entry]:
@@ -55,8 +63,21 @@ def load() -> list[Entry]:
                 entries.append(Entry(
                     name=e["name"], assignment=e["assignment"], sources=tuple(e["sources"]),
                     defines=tuple(e.get("defines", ())), talk=e.get("talk", False),
-                    fails=frozenset(e.get("fails", ())), skips=frozenset(e.get("skips", ()))))
+                    fails=frozenset(e.get("fails", ())), skips=frozenset(e.get("skips", ())),
+                    warns=frozenset(e.get("warns", ()))))
     return entries
+
+
+def check_table(entries: list[Entry]) -> list[str]:
+    """Mistakes in the table itself: a check listed as both failing and warning, duplicate names."""
+    problems, seen = [], set()
+    for e in entries:
+        if e.name in seen:
+            problems.append(f"{e.name}: listed twice")
+        seen.add(e.name)
+        for cid in sorted(e.fails & e.warns):
+            problems.append(f"{e.name}: {cid} is in both fails and warns")
+    return problems
 
 
 def wrong_verdicts(entry: Entry, verdicts: dict[str, str]) -> dict[str, tuple[str, str]]:
@@ -68,4 +89,21 @@ def wrong_verdicts(entry: Entry, verdicts: dict[str, str]) -> dict[str, tuple[st
             wrong[cid] = (want, got)
     for cid in entry.fails - set(verdicts):
         wrong[cid] = ("failed", "not run")
+    return wrong
+
+
+def missing_warnings(entry: Entry, checks: list[dict]) -> dict[str, str]:
+    """check id -> what is wrong, for every check in entry.warns that did not pass with a warning.
+
+    checks is the JSON result's "checks" list (id, status, warnings). A check that did not
+    pass is reported by wrong_verdicts already; here only a pass without any warning counts.
+    """
+    by_id = {c["id"]: c for c in checks}
+    wrong = {}
+    for cid in sorted(entry.warns):
+        c = by_id.get(cid)
+        if c is None:
+            wrong[cid] = "not run"
+        elif c["status"] == "passed" and not c.get("warnings"):
+            wrong[cid] = "passed without a warning"
     return wrong

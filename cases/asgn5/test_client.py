@@ -27,7 +27,7 @@ def test_client_sends_username(request_sent, student):
 def test_client_waiting_message(request_sent):
     """Prints "Waiting for response from HOST." while it waits."""
     me, _, _ = request_sent
-    me.expect_wording(ref.waiting_message(talk.HOST), talk.WAITING)
+    me.expect_wording(talk.WAITING_TEXT)
 
 
 @check(hint="when the answer is not \"ok\", print \"HOST declined connection.\", close, exit")
@@ -36,7 +36,7 @@ def test_client_declined(request_sent):
     me, conn, _ = request_sent
     conn.send(ref.DECLINE_REPLY)
     conn.leave()
-    me.expect_wording(ref.declined_message(talk.HOST), talk.DECLINED)
+    me.expect_wording(talk.DECLINED_TEXT)
     me.expect_exit(code=None)
 
 

@@ -1,7 +1,7 @@
 """MiniChat client: relays the keyboard to the server and the server to the screen."""
 import pytest
 
-from grader import check
+from grader import CheckFailure, check, wording
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def test_sends_typed_line(chat):
     """A line typed at the client reaches the server."""
     client, server = chat
     client.say("hello server")
-    server.expect_bytes(b"hello server\n")
+    wording.expect_exact(server, b"hello server\n")
 
 
 @check(hint="when the socket is readable, recv() and write() what arrived to stdout")
@@ -34,14 +34,22 @@ def test_prints_server_message(chat):
     """A message from the server appears on the client's stdout."""
     client, server = chat
     server.say("hello client")
-    client.expect_line("hello client")
+    client.expect_wording(wording.Wording("hello client"))
 
 
 @check(hint="after sending a typed line that starts with \"bye\", leave the loop and exit(0)")
 def test_bye_typed_ends(chat):
-    """Typing "bye" ends the client with status 0."""
+    """Typing "bye" sends it to the server, then ends the client with status 0."""
     client, server = chat
     client.say("bye")
+    try:
+        server.expect_bytes(b"bye")
+    except CheckFailure:
+        closed = ": the client closed the connection without sending it" if server.output_ended \
+            else ""
+        raise CheckFailure(f"the typed \"bye\" never reached the server{closed}",
+                           "send the typed line to the server first, then leave the loop: the "
+                           "others must see the \"bye\" too") from None
     client.expect_exit(0)
 
 

@@ -1,10 +1,12 @@
 """TCP client (figure 92): greets the server on port 10000 and prints its reply."""
-import re
-
 import pytest
 
-from grader import check
+from grader import CheckFailure, check, wording
 from reference.tcp import CLIENT_MSG, SERVER_MSG
+
+# The reply as printed, under the one tolerance rule: a label before it ("Reply: Hello, TCP
+# Client.") and a missing newline before the program exits are fine.
+REPLY = wording.Wording(SERVER_MSG.decode().strip())
 
 
 @pytest.fixture
@@ -16,26 +18,36 @@ def conversation(student, listen):
     return client, conn
 
 
+def _answer(server):
+    """Read the greeting (whatever it is: sends_hello judges it), then reply.
+
+    A client that sends nothing still gets the reply: printing it is this check's business.
+    """
+    try:
+        server.expect_any()
+    except CheckFailure:
+        server.case.note("no greeting arrived; replying anyway")
+    server.send(SERVER_MSG)
+
+
 @check(hint="send() \"Hello, TCP Server.\\n\" once connected")
 def test_sends_hello(conversation):
     """Sends "Hello, TCP Server." to the server."""
     _, server = conversation
-    server.expect_bytes(CLIENT_MSG)
+    wording.expect_exact(server, CLIENT_MSG)
 
 
 @check(hint="recv() the reply and write() it to stdout")
 def test_prints_reply(conversation):
     """Prints the server's reply."""
     client, server = conversation
-    server.expect_any()          # whatever the greeting: sends_hello judges it
-    server.send(SERVER_MSG)
-    client.expect_line(re.compile(r"Hello, TCP Client\.$"))
+    _answer(server)
+    client.expect_wording(REPLY)
 
 
 @check(hint="close the socket and return 0 from main()")
 def test_exits_cleanly(conversation):
     """Exits with status 0 after the reply."""
     client, server = conversation
-    server.expect_any()          # whatever the greeting: sends_hello judges it
-    server.send(SERVER_MSG)
+    _answer(server)
     client.expect_exit(0)

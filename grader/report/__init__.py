@@ -42,6 +42,23 @@ def visible(text: str) -> str:
     return _UNSAFE.sub(_escape, text)
 
 
+def one_line(text: str) -> str:
+    """visible(), with newlines and tabs escaped too: for names and cells that must stay one line
+    (a handin named "a\\n[3/3] b: graded" must not print a line of its own)."""
+    return visible(text).replace("\n", "\\n").replace("\t", "\\t")
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def spreadsheet_cell(text: str) -> str:
+    """A text cell a spreadsheet shows as text, never runs: one_line(), then, as OWASP's CSV
+    injection advice says, a leading ' when it starts like a formula (=, +, -, @, tab, CR)."""
+    if text.startswith(_FORMULA_START):
+        text = "'" + text
+    return one_line(text)
+
+
 def without_surrogates(text: str) -> str:
     """Text that encodes as UTF-8: lone surrogates become U+FFFD, for data formats (JSON, CSV)."""
     return _SURROGATE.sub("\ufffd", text)
@@ -73,7 +90,10 @@ def details(check: Check) -> str:
     parts.extend(f"warning: {w}" for w in check.warnings)
     if check.transcript:
         parts.append("transcript:\n" + check.transcript.rstrip("\n"))
+    if check.reproduce:
+        parts.append(check.reproduce)
     return "\n".join(parts)
+
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,10 @@
 """Spreadsheet summaries of a batch: summary.csv (a row per student) and interop.csv.
 
-Written with the csv module so that any student name (commas, quotes, newlines, non-ASCII)
-survives a round trip; plain UTF-8 without a byte-order mark, as other tools expect.
+Written with the csv module; plain UTF-8 without a byte-order mark, as other tools expect.
+Every text cell a student controls (names, reasons, interop outcomes) goes through
+`spreadsheet_cell()`: control characters (ESC, OSC 52, clear-screen) and newlines made visible,
+as in every other report, and a cell that starts like a formula (=, +, -, @, tab, CR)
+prefixed with ' as OWASP's CSV-injection advice says.
 """
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import csv
 import io
 
 from ..results import Batch
-from . import num, without_surrogates
+from . import num, spreadsheet_cell, without_surrogates
 
 HEADER = ["student", "status", "score", "max_score", "reason"]
 INTEROP_CORNER = "client\\server"
@@ -22,8 +25,8 @@ def render(batch: Batch) -> bytes:
         run = result.run
         max_score = batch.max_score or (run.max_score if run else 0.0)
         points = {c.id: num(c.points) for c in run.checks} if run else {}
-        rows.append([result.student, result.status, num(result.score), num(max_score),
-                     result.reason] + [points.get(check_id, "") for check_id in batch.check_ids])
+        rows.append([spreadsheet_cell(result.student), result.status, num(result.score),
+                     num(max_score), spreadsheet_cell(result.reason)] + [points.get(check_id, "") for check_id in batch.check_ids])
     return _write(rows)
 
 
@@ -32,7 +35,9 @@ def render_interop(batch: Batch) -> bytes:
     clients = sorted({c for c, _ in batch.interop}, key=lambda s: (s.casefold(), s))
     servers = sorted({s for _, s in batch.interop}, key=lambda s: (s.casefold(), s))
     rows = [[INTEROP_CORNER] + servers]
-    rows += [[client] + [batch.interop.get((client, server), "") for server in servers]
+    rows[0] = [INTEROP_CORNER] + [spreadsheet_cell(s) for s in servers]
+    rows += [[spreadsheet_cell(client)] + [spreadsheet_cell(batch.interop.get((client, server), ""))
+                                           for server in servers]
              for client in clients]
     return _write(rows)
 

@@ -2,6 +2,9 @@
 
 Gradescope shows `output` strings to the student; they are plain text (`output_format` "text")
 with control characters made visible, so a program's output cannot format or hide anything.
+Each test carries its check's visibility from the manifest (visible, hidden, after_due_date,
+after_published); the top-level output, which every student sees, names no hidden check and
+holds no operator notes (sandbox user, cgroups: they stay in result.json).
 """
 from __future__ import annotations
 
@@ -25,7 +28,8 @@ def render(run: Run) -> bytes:
         if not passed and check.status != FAILED:
             text = f"({check.status}) {text}".rstrip()
         tests.append(_test(check.title, 0 if build_failed else check.points, check.max_points,
-                           "passed" if passed else "failed", text))
+                           "passed" if passed else "failed", text,
+                           getattr(check, "visibility", "visible") or "visible"))
     score = 0 if build_failed else run.score
     return dumps({
         "score": score,
@@ -38,9 +42,10 @@ def render(run: Run) -> bytes:
     })
 
 
-def _test(name: str, score: float, max_score: float, status: str, output: str) -> dict[str, Any]:
+def _test(name: str, score: float, max_score: float, status: str, output: str,
+          visibility: str = "visible") -> dict[str, Any]:
     return {"name": visible(name), "score": score, "max_score": max_score, "status": status,
-            "output": visible(output), "visibility": "visible"}
+            "output": visible(output), "visibility": visibility}
 
 
 def _summary(run: Run, score: float) -> str:
@@ -50,6 +55,8 @@ def _summary(run: Run, score: float) -> str:
     if run.build.status == "failed":
         lines.append("The build failed, so no check could earn points.")
     if run.error:
-        lines.append(f"The grader itself failed: {run.error}")
-    lines += [f"note: {n}" for n in run.notes]
+        lines.append("The grader itself failed, so this is not your score: tell your "
+                     "instructor. " + (run.error.strip().splitlines() or [""])[0])
+    if run.cut:
+        lines.append(f"{len(run.cut)} checks were not run: the time budget ran out.")
     return "\n".join(lines)

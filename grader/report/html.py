@@ -11,8 +11,11 @@ from __future__ import annotations
 import html
 from typing import Optional
 
-from ..results import ERROR, FAILED, PASSED, SKIPPED, Batch, Check, StudentResult
+from ..results import (ERROR, FAILED, PASSED, SKIPPED, Batch, Check, StudentResult, now,
+                       version)
 from . import log_tail, num, visible
+
+HISTOGRAM_BINS = 10
 
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
        "base-uri 'none'; form-action 'none'")
@@ -39,7 +42,18 @@ table { border-collapse: collapse; width: 100%; }
 th, td { padding: 6px 10px; border-bottom: 1px solid var(--line); text-align: left;
   white-space: nowrap; }
 tbody tr:last-child td { border-bottom: none; }
-thead th { background: var(--head); font-weight: 600; position: sticky; top: 0; }
+thead th { background: var(--head); font-weight: 600; position: sticky; top: 0; z-index: 1; }
+#scores td:first-child, #scores th:first-child { position: sticky; left: 0; background: var(--bg);
+  z-index: 2; box-shadow: 1px 0 0 var(--line); }
+#scores thead th:first-child { background: var(--head); z-index: 3; }
+.hist { display: flex; align-items: flex-end; gap: 4px; height: 120px; padding: 8px 0;
+  border-bottom: 1px solid var(--line); }
+.hist .col { flex: 1; display: flex; flex-direction: column; align-items: center;
+  justify-content: flex-end; height: 100%; }
+.hist .bar { width: 100%; background: var(--accent); border-radius: 3px 3px 0 0; min-height: 1px; }
+.hist .n { font-size: 11px; color: var(--muted); }
+.hist-labels { display: flex; gap: 4px; } .hist-labels span { flex: 1; text-align: center;
+  font-size: 11px; color: var(--muted); font-variant-numeric: tabular-nums; }
 th button { all: unset; cursor: pointer; }
 th button:focus-visible { outline: 2px solid var(--accent); }
 th[aria-sort=ascending] button::after { content: " ▲"; font-size: 10px; }
@@ -130,8 +144,9 @@ def render(batch: Batch) -> bytes:
         f"<title>{_e(batch.assignment)} — grading report</title>",
         f"<style>{STYLE}</style></head><body>",
         f"<header><h1>{_e(batch.assignment)}</h1>{_meta(batch, students)}</header>",
+        "<h2>Score distribution</h2>", _histogram(batch, students),
         "<h2>Scores</h2>", _score_table(batch, students, titles),
-        "<h2>Failures per check</h2>", _bars(batch, students, titles),
+        "<h2>Failures per check (most failed first)</h2>", _bars(batch, students, titles),
         "<h2>Students</h2>", *(_student(i, r, batch) for i, r in enumerate(students)),
     ]
     if batch.interop:
@@ -154,14 +169,47 @@ def _max_score(batch: Batch, result: StudentResult) -> float:
     return batch.max_score or (result.run.max_score if result.run else 0.0)
 
 
+def histogram(scores: list[float], max_score: float,
+              bins: int = HISTOGRAM_BINS) -> list[tuple[float, float, int]]:
+    """(low, high, count) for `bins` equal ranges of 0..max_score; full marks in the last."""
+    if max_score <= 0:
+        return [(0.0, 0.0, len(scores))] if scores else []
+    step = max_score / bins
+    counts = [0] * bins
+    for score in scores:
+        counts[min(max(int(score / step), 0), bins - 1)] += 1
+    return [(i * step, (i + 1) * step, n) for i, n in enumerate(counts)]
+
+
+def _histogram(batch: Batch, students: list[StudentResult]) -> str:
+    scores = [r.score for r in students if r.run is not None]
+    bins = histogram(scores, batch.max_score)
+    if not bins:
+        return '<p class="meta">No scores.</p>'
+    top = max(n for _, _, n in bins) or 1
+    cols = "".join(
+        f'<div class="col" title="{num(lo)}–{num(hi)}: {n} students"><span class="n">{n}</span>'
+        f'<span class="bar" style="height:{100.0 * n / top:.1f}%"></span></div>'
+        for lo, hi, n in bins)
+    labels = "".join(f"<span>{num(lo)}–{num(hi)}</span>" for lo, hi, _ in bins)
+    return (f'<div class="hist" role="img" aria-label="score histogram">{cols}</div>'
+            f'<div class="hist-labels">{labels}</div>')
+
+
 def _meta(batch: Batch, students: list[StudentResult]) -> str:
+    stamp = (f'<p class="meta">generated {html.escape(now().replace("T", " "))} UTC by '
+             f"socket-grader {html.escape(version())}</p>")
     if not students:
-        return '<p class="meta">No students.</p>'
+        return '<p class="meta">No students.</p>' + stamp
     graded = sum(r.status == "graded" for r in students)
     mean = sum(r.score for r in students) / len(students)
     full = sum(1 for r in students if r.run and r.score >= _max_score(batch, r) > 0)
+    scores = sorted(r.score for r in students)
+    middle = len(scores) // 2
+    median = scores[middle] if len(scores) % 2 else (scores[middle - 1] + scores[middle]) / 2
     return (f'<p class="meta">{len(students)} students · {graded} graded · '
-            f"mean score {num(mean)}/{num(batch.max_score)} · {full} with full marks</p>")
+            f"mean score {num(mean)}/{num(batch.max_score)} · median {num(median)} · "
+            f"{full} with full marks</p>" + stamp)
 
 
 def _score_table(batch: Batch, students: list[StudentResult], titles: dict[str, str]) -> str:
@@ -197,10 +245,13 @@ def _check_cell(check: Optional[Check]) -> str:
 
 def _bars(batch: Batch, students: list[StudentResult], titles: dict[str, str]) -> str:
     rows = []
-    for cid in batch.check_ids:
+    stats = []
+    for order, cid in enumerate(batch.check_ids):
         ran = [c for r in students if r.run for c in r.run.checks if c.id == cid]
         failed = sum(c.status in (FAILED, ERROR) for c in ran)
         share = 100.0 * failed / len(ran) if ran else 0.0
+        stats.append((-share, -failed, order, cid, ran, failed, share))
+    for _, _, _, cid, ran, failed, share in sorted(stats):
         rows.append(
             f'<span class="label" title="{_e(titles.get(cid, cid))}">{_e(cid)}</span>'
             f'<span class="track"><span class="fill" style="width:{share:.1f}%"></span></span>'

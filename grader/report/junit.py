@@ -1,7 +1,10 @@
 """JUnit XML, the format CI systems (GitLab, Jenkins, GitHub actions) show as test results.
 
-One testsuite per run, one testcase per check. A failed build and an internal grader error get
-a testcase of their own so a CI page shows them instead of an empty, green suite. Strings pass
+One testsuite per run, one testcase per check, named by the check's title (its id is the
+classname's last part). A failed build and an internal grader error get a testcase of their own
+so a CI page shows them instead of an empty, green suite. The document is valid against
+junit-10.xsd (Jenkins' schema, which GitLab and GitHub readers accept): `skipped` is counted on
+<testsuite> only, never on <testsuites>. Strings pass
 through `visible()` because XML 1.0 cannot carry NUL and most other control characters at all.
 """
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from ..results import ERROR, FAILED, SKIPPED, Run
-from . import details, log_tail, num, visible
+from . import details, log_tail, num, one_line, visible
 
 
 def render(run: Run) -> bytes:
@@ -29,7 +32,7 @@ def render(run: Run) -> bytes:
         case = _case(suite, name, "grader", 0.0, counts)
         _outcome(case, "error", "the grader itself failed", run.error, counts)
     for check in run.checks:
-        case = _case(suite, name, check.id, check.duration_s, counts)
+        case = _case(suite, f"{name}.{visible(check.id)}", check.title, check.duration_s, counts)
         first_line = (check.message.strip().splitlines() or [check.title])[0]
         if check.status == FAILED:
             _outcome(case, "failure", first_line, details(check), counts)
@@ -48,7 +51,10 @@ def render(run: Run) -> bytes:
     attrs = {k: str(v) for k, v in counts.items()}
     attrs["time"] = f"{run.duration_s:.3f}"
     suite.attrib.update(attrs)
-    root = ET.Element("testsuites", name=name, **attrs)
+    if run.graded_at:
+        suite.set("timestamp", run.graded_at[:19])
+    root = ET.Element("testsuites", name=name,
+                      **{k: v for k, v in attrs.items() if k != "skipped"})
     root.append(suite)
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
@@ -57,7 +63,7 @@ def render(run: Run) -> bytes:
 def _case(suite: ET.Element, classname: str, name: str, seconds: float,
           counts: dict[str, int]) -> ET.Element:
     counts["tests"] += 1
-    return ET.SubElement(suite, "testcase", classname=classname, name=visible(name),
+    return ET.SubElement(suite, "testcase", classname=classname, name=one_line(name),
                          time=f"{seconds:.3f}")
 
 

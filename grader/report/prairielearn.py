@@ -2,6 +2,9 @@
 
 PrairieLearn wants the score as a fraction of 1 and shows `message`/`output` to the student as
 text; control characters are made visible for the same reason as in every other report.
+A failed build and a grader failure are `gradable: false` (the student's attempt is not used up;
+the build's output is shown, as in PrairieLearn's own example). Hidden checks (manifest
+visibility other than "visible") keep their points but not their details; no operator notes.
 """
 from __future__ import annotations
 
@@ -20,6 +23,13 @@ def render(run: Run) -> bytes:
     tests: list[dict[str, Any]] = []
     for check in run.checks:
         passed = check.status == PASSED and not build_failed
+        if getattr(check, "visibility", "visible") not in ("visible", ""):
+            tests.append({"name": visible(check.title), "description": visible(check.id),
+                          "points": 0 if build_failed else check.points,
+                          "max_points": check.max_points,
+                          "message": "" if passed else "hidden check: no details",
+                          "output": ""})
+            continue
         tests.append({
             "name": visible(check.title),
             "description": visible(check.id),
@@ -32,11 +42,13 @@ def render(run: Run) -> bytes:
     if build_failed:
         output.append("The build failed:\n" + log_tail(run.build.log))
     if run.error:
-        output.append(f"The grader itself failed: {run.error}")
-    output += [f"note: {n}" for n in run.notes]
+        output.append("The grader itself failed, so this submission was not graded: tell your "
+                      "instructor. " + (run.error.strip().splitlines() or [""])[0])
+    if run.cut:
+        output.append(f"{len(run.cut)} checks were not run: the time budget ran out.")
     passed_count = sum(c.status == PASSED for c in run.checks)
     return dumps({
-        "gradable": True,
+        "gradable": not (build_failed or run.error),
         "score": round(fraction, 4),
         "points": points,
         "max_points": run.max_score,

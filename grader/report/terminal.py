@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ..results import ERROR, FAILED, PASSED, SKIPPED, Check, Run
-from . import log_tail, num, visible
+from . import log_tail, num, one_line, visible
 
 MARKS = {PASSED: ("✓", "bold green"), FAILED: ("✗", "bold red"),
          ERROR: ("!", "bold magenta"), SKIPPED: ("-", "dim")}
@@ -24,30 +24,58 @@ TRANSCRIPT_INDENT = 6
 MIN_WRAP = 20           # even a narrow console gets this many cells of text per line
 
 
-def render(run: Run, *, color: bool, verbose: bool = False, width: int = 100) -> bytes:
-    """The run as text lines of at most `width` cells, UTF-8 encoded."""
-    buffer = io.StringIO()
-    console = Console(
+def _console(buffer: io.StringIO, color: bool, width: int) -> Console:
+    return Console(
         file=buffer, width=width, force_terminal=color,
         color_system="standard" if color else None, no_color=False,
         markup=False, emoji=False, highlight=False, soft_wrap=True, legacy_windows=False,
     )
-    for line in _lines(run, verbose, console):
+
+
+def _print(lines: list[Text], color: bool, width: int) -> bytes:
+    buffer = io.StringIO()
+    console = _console(buffer, color, width)
+    for line in lines:
         console.print(line)
     return buffer.getvalue().encode("utf-8")
 
 
-def _lines(run: Run, verbose: bool, console: Console) -> list[Text]:
+def render(run: Run, *, color: bool, verbose: bool = False, width: int = 100,
+           notes: bool = True) -> bytes:
+    """The run as text lines of at most `width` cells, UTF-8 encoded.
+
+    notes=False leaves out the operator's notes (sandbox user, cgroups, isolation): what a
+    student is handed (feedback.txt) has no use for them.
+    """
+    console = _console(io.StringIO(), color, width)
+    return _print(_lines(run, verbose, console, notes), color, width)
+
+
+# A single grading shows each check as it finishes: the start line, each check, the end.
+
+def render_start(assignment: str, target: str, *, color: bool, width: int = 100) -> bytes:
+    left = Text.assemble((one_line(assignment), "bold"), "  ", one_line(target))
+    return _print([_spread(left, Text("grading…", style="dim"), width), Text("")], color, width)
+
+
+def render_check(check: Check, *, color: bool, verbose: bool = False, width: int = 100) -> bytes:
+    console = _console(io.StringIO(), color, width)
+    return _print(_check(check, verbose, console), color, width)
+
+
+def render_end(run: Run, *, color: bool, verbose: bool = False, width: int = 100,
+               notes: bool = True) -> bytes:
+    """Everything render() shows but the checks, the score line last."""
+    console = _console(io.StringIO(), color, width)
+    out = _preamble(run, verbose, console, notes)
+    out.append(Text(""))
+    out.append(_spread(Text(_summary(run)), Text(f"{run.duration_s:.1f}s"), width))
+    return _print(out, color, width)
+
+
+def _lines(run: Run, verbose: bool, console: Console, notes: bool = True) -> list[Text]:
     out = [_header(run, console.width)]
-    if run.student:
-        out += _block(visible(run.student), 0, console, label=("student: ", "dim"))
-    for note in run.notes:
-        out += _block(visible(note), 0, console, style="dim", label=("note: ", "dim"))
-    if run.build.status == "failed" or (verbose and run.build.status != "skipped"):
-        out += _build(run, console, verbose)
-    if run.error:
-        out.append(Text("grader error:", style="bold magenta"))
-        out += _block(visible(run.error), INDENT, console)
+    out += _preamble(run, verbose, console, notes)
     if run.checks:
         out.append(Text(""))
     for check in run.checks:
@@ -57,8 +85,25 @@ def _lines(run: Run, verbose: bool, console: Console) -> list[Text]:
     return out
 
 
+def _preamble(run: Run, verbose: bool, console: Console, notes: bool) -> list[Text]:
+    out: list[Text] = []
+    if run.student:
+        out += _block(one_line(run.student), 0, console, label=("student: ", "dim"))
+    for note in run.notes if notes else []:
+        out += _block(visible(note), 0, console, style="dim", label=("note: ", "dim"))
+    if run.build.status == "failed" or (verbose and run.build.status != "skipped"):
+        out += _build(run, console, verbose)
+    if run.error:
+        out.append(Text("grader error:", style="bold magenta"))
+        out += _block(visible(run.error), INDENT, console)
+    if run.cut:
+        out += _block(f"the time budget ran out; not run: {', '.join(run.cut)}", 0, console,
+                      style="yellow", label=("budget: ", "bold yellow"))
+    return out
+
+
 def _header(run: Run, width: int) -> Text:
-    left = Text.assemble((visible(run.assignment), "bold"), "  ", visible(run.target))
+    left = Text.assemble((one_line(run.assignment), "bold"), "  ", one_line(run.target))
     if run.max_score and run.score >= run.max_score:
         style = "bold green"
     elif run.score > 0:
@@ -81,7 +126,7 @@ def _build(run: Run, console: Console, verbose: bool) -> list[Text]:
 
 def _check(check: Check, verbose: bool, console: Console) -> list[Text]:
     mark, style = MARKS.get(check.status, ("?", "bold"))
-    left = Text.assemble((mark, style), " ", visible(check.title))
+    left = Text.assemble((mark, style), " ", one_line(check.title))
     points = f"{num(check.points)}/{num(check.max_points)}"
     if verbose:
         points = f"{check.duration_s:.2f}s  {points}"
@@ -96,6 +141,8 @@ def _check(check: Check, verbose: bool, console: Console) -> list[Text]:
     if check.transcript and explain:
         out.append(Text(" " * INDENT + "transcript:", style="dim"))
         out += _block(visible(check.transcript.rstrip("\n")), TRANSCRIPT_INDENT, console)
+    if check.reproduce and explain:
+        out += _block(visible(check.reproduce), INDENT, console, style="cyan")
     return out
 
 

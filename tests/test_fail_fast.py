@@ -1,0 +1,106 @@
+"""A program that dies or hangs is judged at once, by what it did, with what it said in view.
+
+No timing is asserted here (bench/broken.py measures it): each test asserts the reason a
+check gives, which is only reachable when the wait ended on the event, not its deadline.
+"""
+import subprocess
+
+import pytest
+
+REFUSED = r"""
+#include <stdio.h>
+#include <stdlib.h>
+int main(void) { fprintf(stderr, "connect: Connection refused\n"); exit(1); }
+"""
+PAUSE = r"""
+#include <unistd.h>
+int main(void) { pause(); return 0; }
+"""
+ABORT = r"""
+#include <stdlib.h>
+int main(void) { abort(); }
+"""
+# A server that takes the name, answers "ok" and then resets the connection at once.
+RESET = r"""
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+int main(int argc, char *argv[]) {
+    int port = atoi(argv[argc - 1]), one = 1, s, c;
+    char buf[256];
+    struct sockaddr_in a;
+    struct linger off = {1, 0};
+    if (argc != 3) return 1;                 /* only the server role: mytalk -N PORT */
+    s = socket(AF_INET, SOCK_STREAM, 0);
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET; a.sin_port = htons(port); a.sin_addr.s_addr = INADDR_ANY;
+    if (bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, 5)) { perror("bind"); return 1; }
+    c = accept(s, NULL, NULL);
+    recv(c, buf, sizeof buf, 0);
+    send(c, "ok", 2, 0);
+    setsockopt(c, SOL_SOCKET, SO_LINGER, &off, sizeof off);
+    close(c);
+    pause();
+    return 0;
+}
+"""
+
+
+@pytest.fixture
+def compile_c(tmp_path):
+    def build(name: str, source: str) -> str:
+        c = tmp_path / f"{name}.c"
+        c.write_text(source)
+        out = tmp_path / name
+        subprocess.run(["gcc", "-o", str(out), str(c)], check=True)
+        out.chmod(0o755)
+        return str(out)
+    return build
+
+
+def check(g, cid):
+    return next(c for c in g.result["checks"] if c["id"] == cid)
+
+
+def test_exit_ends_the_wait_and_its_words_are_in_the_transcript(compile_c, grade):
+    g = grade("asgn5", compile_c("mytalk", REFUSED), "-k", "client_chat_both_ways")
+    assert g.code == 1, g.stderr
+    c = check(g, "client_chat_both_ways")
+    assert c["status"] == "failed"
+    assert "exited with status 1" in c["message"]
+    assert "connect: Connection refused" in c["transcript"]
+    # Said before it exited, and the exit is where it happened in the transcript.
+    assert c["transcript"].index("Connection refused") < c["transcript"].index("exit status 1")
+
+
+def test_a_program_in_pause_is_judged_stuck_not_slow(compile_c, grade):
+    g = grade("asgn5", compile_c("mytalk", PAUSE), "-k", "client_sends_username or server_listens")
+    assert g.code == 1, g.stderr
+    for cid in ("client_sends_username", "server_listens"):
+        c = check(g, cid)
+        assert c["status"] == "failed"
+        assert "waiting in pause()" in c["message"], c["message"]
+        assert "within" not in c["message"], c["message"]      # not its deadline
+
+
+def test_a_program_that_aborts_fails_every_check_by_its_signal(compile_c, grade):
+    g = grade("asgn5", compile_c("mytalk", ABORT))
+    assert g.code == 1, g.stderr
+    statuses = {c["status"] for c in g.result["checks"]}
+    assert statuses == {"failed"}
+    assert all("SIGABRT" in c["message"] for c in g.result["checks"]), \
+        [c["message"] for c in g.result["checks"] if "SIGABRT" not in c["message"]]
+
+
+def test_a_reset_after_the_handshake_is_the_program_closing(compile_c, grade):
+    g = grade("asgn5", compile_c("mytalk", RESET), "-k", "server_chat_both_ways or server_fd_stable")
+    assert g.code == 1, g.stderr
+    for cid in ("server_chat_both_ways", "server_fd_stable"):
+        c = check(g, cid)
+        assert c["status"] == "failed", c
+        assert "internal error" not in c["message"]

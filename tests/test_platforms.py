@@ -1,0 +1,169 @@
+"""`grade export`: each platform's autograder run in that platform's own layout, on this machine.
+
+A private mount namespace (`unshare -m`, as root) binds a scratch directory at /autograder
+(Gradescope) or /grade (PrairieLearn), so the exported scripts run with the very paths the
+platform gives them. The platform's image set-up (apt, a virtual environment with the wheel) is
+stood in for by a venv-shaped wrapper that runs this checkout's Python; setup.sh itself is
+checked for what it installs, and the wheel is installed for real into a scratch target.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_grade
+
+GOOD = ROOT / "examples" / "asgn5" / "good"
+needs_root_namespaces = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("unshare") is None,
+    reason="binding /autograder or /grade needs root and unshare -m")
+
+
+def broken_handin(tmp_path: Path) -> Path:
+    d = tmp_path / "broken"
+    shutil.copytree(GOOD, d)
+    with open(d / "chat.c", "a") as f:
+        f.write("\nint broken(void) { return undefined_name }\n")
+    return d
+
+
+def fake_venv(bin_dir: Path) -> None:
+    """bin/python of a venv that runs this checkout (what setup.sh would have installed)."""
+    bin_dir.mkdir(parents=True)
+    python = bin_dir / "python"
+    python.write_text(f'#!/bin/sh\nPYTHONPATH={ROOT} exec {sys.executable} "$@"\n')
+    python.chmod(0o755)
+
+
+def in_namespace(scratch: Path, mountpoint: str, command: str) -> subprocess.CompletedProcess:
+    """Run `command` with scratch bound at mountpoint, in a mount namespace of its own."""
+    created = not os.path.exists(mountpoint)
+    os.makedirs(mountpoint, exist_ok=True)
+    try:
+        script = (f"mount --make-rprivate / && mount --bind {scratch} {mountpoint} && "
+                  f"{command}")
+        return subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True,
+                              text=True, timeout=300, stdin=subprocess.DEVNULL,
+                              env=dict(os.environ, NO_COLOR="1"))
+    finally:
+        if created:
+            try:
+                os.rmdir(mountpoint)
+            except OSError:
+                pass
+
+
+def test_export_refuses_a_bad_out(tmp_path):
+    done = run_grade("export", "gradescope", "asgn5", "--out", str(tmp_path / "x.tar"))
+    assert done.returncode == 2 and ".zip" in done.stderr
+    (tmp_path / "d.zip").mkdir()
+    done = run_grade("export", "gradescope", "asgn5", "--out", str(tmp_path / "d.zip"))
+    assert done.returncode == 2 and "directory" in done.stderr
+    done = run_grade("export", "prairielearn", "asgn55", "--out", str(tmp_path / "pl"))
+    assert done.returncode == 2 and "did you mean asgn5" in done.stderr
+
+
+def test_gradescope_zip_contents_and_wheel_installs(tmp_path):
+    zip_path = tmp_path / "autograder.zip"
+    done = run_grade("export", "gradescope", "asgn5", "--out", str(zip_path))
+    assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(zip_path) as z:
+        names = set(z.namelist())
+        setup = z.read("setup.sh").decode()
+        run = z.read("run_autograder").decode()
+        modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in z.infolist()}
+        z.extractall(tmp_path / "source")
+    wheel = next(n for n in names if n.endswith(".whl"))
+    assert {"setup.sh", "run_autograder"} <= names
+    assert modes["setup.sh"] & 0o100 and modes["run_autograder"] & 0o100
+    for package in ("gcc", "make", "libncurses-dev", "iproute2", "python3-venv"):
+        assert package in setup
+    assert "python3 -m venv /autograder/venv" in setup and f"./{wheel}" in setup
+    assert "/autograder/submission" in run and "/autograder/results/results.json" in run
+    assert "--budget 510" in run             # below Gradescope's default 600 s limit
+    for script in ("setup.sh", "run_autograder"):
+        subprocess.run(["bash", "-n", str(tmp_path / "source" / script)], check=True)
+    # The wheel installs (without its dependencies: no network here) and holds the cases.
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                    "--disable-pip-version-check", "--target", str(target),
+                    str(tmp_path / "source" / wheel)], check=True)
+    assert (target / "cases" / "asgn5" / "manifest.toml").is_file()
+    assert (target / "grader" / "launcher.c").is_file()
+    assert (target / "reference" / "talk" / "talk.c").is_file()
+    assert (target / "grader" / "export" / "autograde.py").is_file()
+
+
+@needs_root_namespaces
+def test_gradescope_autograder_in_its_layout(tmp_path):
+    zip_path = tmp_path / "autograder.zip"
+    assert run_grade("export", "gradescope", "asgn5", "--out", str(zip_path)).returncode == 0
+    results = {}
+    for name, handin in (("good", GOOD), ("broken", broken_handin(tmp_path))):
+        root = tmp_path / f"autograder-{name}"
+        with zipfile.ZipFile(zip_path) as z:
+            z.extractall(root / "source")
+        shutil.copytree(handin, root / "submission")
+        (root / "results").mkdir()
+        fake_venv(root / "venv" / "bin")
+        # As Gradescope does: run_autograder copied to /autograder and run from there.
+        shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
+        (root / "run_autograder").chmod(0o755)
+        done = in_namespace(root, "/autograder", "cd /autograder && ./run_autograder")
+        assert done.returncode == 0, done.stderr
+        results[name] = json.loads((root / "results" / "results.json").read_text())
+    good, broken = results["good"], results["broken"]
+    assert good["score"] == 60 and len(good["tests"]) == 35
+    assert all(t["status"] == "passed" for t in good["tests"])
+    assert broken["score"] == 0
+    assert broken["tests"][0]["name"] == "Build" and "undefined_name" in broken["tests"][0]["output"]
+    assert "nobody" not in broken["output"] and "cgroup" not in good["output"]
+
+
+@needs_root_namespaces
+def test_gradescope_results_even_when_the_grader_cannot_start(tmp_path):
+    root = tmp_path / "ag"
+    zip_path = tmp_path / "autograder.zip"
+    assert run_grade("export", "gradescope", "asgn5", "--out", str(zip_path)).returncode == 0
+    with zipfile.ZipFile(zip_path) as z:
+        z.extractall(root / "source")
+    shutil.copytree(GOOD, root / "submission")
+    shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
+    (root / "run_autograder").chmod(0o755)          # no venv: setup.sh "failed"
+    done = in_namespace(root, "/autograder", "cd /autograder && ./run_autograder")
+    assert done.returncode == 0
+    data = json.loads((root / "results" / "results.json").read_text())
+    assert data["score"] == 0 and "autograder itself failed" in data["output"]
+
+
+@needs_root_namespaces
+def test_prairielearn_entrypoint_in_its_layout(tmp_path):
+    export = tmp_path / "export"
+    done = run_grade("export", "prairielearn", "asgn5", "--out", str(export))
+    assert done.returncode == 0, done.stderr
+    info = json.loads((export / "info.json").read_text())
+    options = info["externalGradingOptions"]
+    assert options["enabled"] is True and options["timeout"] == 60
+    assert options["serverFilesCourse"] == ["socket_grader/"]
+    assert options["entrypoint"] == "/grade/serverFilesCourse/socket_grader/run.sh"
+    assert info["gradingMethod"] == "External" and options["image"]
+    results = {}
+    for name, handin in (("good", GOOD), ("broken", broken_handin(tmp_path))):
+        root = tmp_path / f"grade-{name}"
+        shutil.copytree(export, root)
+        shutil.copytree(handin, root / "student")
+        (root / "results").mkdir()
+        fake_venv(root / "serverFilesCourse" / "socket_grader" / "venv" / "bin")
+        done = in_namespace(root, "/grade", options["entrypoint"])
+        assert done.returncode == 0, done.stderr
+        results[name] = json.loads((root / "results" / "results.json").read_text())
+    good, broken = results["good"], results["broken"]
+    assert good["gradable"] is True and good["score"] == 1 and good["points"] == 60
+    assert broken["gradable"] is False and "undefined_name" in broken["output"]

@@ -1,0 +1,252 @@
+"""The one tolerance rule for wording (grader/wording.py), on spellings real students print."""
+from __future__ import annotations
+
+import re
+import select
+import socket
+import time
+from typing import Optional
+
+import pytest
+
+from grader import settings, talk, wording
+from grader.case import Case, CheckFailure
+from grader.streams import Endpoint, describe
+from grader.transcript import Transcript, show
+
+NEW_CONNECTION = wording.Wording("New Connection:  {peer}:{peer_port}->{local}:{local_port}",
+                                 peer=wording.address(), peer_port=wording.number(),
+                                 local=wording.address(), local_port=wording.number())
+MESSAGE_FROM = wording.Wording("Message from <{addr}:{port}>:", addr=wording.address(),
+                               port=wording.number())
+REPLY = wording.Wording("Hello, Client")
+
+
+class Scripted(Endpoint):
+    """An endpoint whose output arrives in the given chunks, one read each, then (optionally)
+    ends. A chunk is written only once the one before it was read, so boundaries hold."""
+
+    def __init__(self, chunks, ends: bool = True, crlf: bool = False):
+        super().__init__(Case(settings.Settings(expect_timeout=0.3)), "mytalk")
+        self.chunks, self.ends, self.crlf = list(chunks), ends, crlf
+        self._r, self._w = socket.socketpair()
+        self._feed()
+
+    def _feed(self) -> None:
+        if self.chunks:
+            self._w.send(self.chunks.pop(0))
+        elif self.ends:
+            self._w.shutdown(socket.SHUT_WR)
+
+    def _read(self, timeout: float) -> Optional[bytes]:
+        ready, _, _ = select.select([self._r], [], [], max(timeout, 0))
+        if not ready:
+            return None
+        data = self._r.recv(65536)
+        if data:
+            self._feed()
+        return data
+
+    def fileno(self) -> int:
+        return self._r.fileno()
+
+
+def found(w: wording.Wording, text: str):
+    m = w.search(text)
+    return (m.text, m.fields, m.is_exact) if m else None
+
+
+# -- what passes, and whether it is a warning ---------------------------------------------------
+
+@pytest.mark.parametrize("text, exact", [
+    ("Mytalk request from peeruser@localhost.  Accept (y/n)? ", True),
+    ("Mytalk request from peeruser@127.0.0.1.  Accept (y/n)? ", True),      # an address: fine
+    ("Mytalk request from peeruser@localhost. Accept (y/n)?", False),       # one space
+    ("Mytalk request from peeruser@localhost.  Accept(y/n)?", False),       # "Accept(y/n)?"
+    ("Mytalk request from peeruser@localhost.  Accept (y/n): ", False),     # ":" for "?"
+    ("mytalk request from peeruser@localhost  accept (y/n)?\n", False),     # case, no period
+    ("Mytalk request from peeruser@::ffff:127.0.0.1.  Accept (y/n)? ", False),
+])
+def test_prompt_variants_pass(text, exact):
+    m = talk.PROMPT_TEXT.search(text)
+    assert m is not None and m["user"] == "peeruser" and m.is_exact == exact
+    assert m["host"] in ("localhost", "127.0.0.1")
+
+
+def test_prompt_wrong_user_is_substance_not_wording():
+    m = talk.PROMPT_TEXT.search("Mytalk request from root@localhost.  Accept (y/n)?")
+    assert m["user"] == "root"
+    assert talk.PROMPT_TEXT.search("Mytalk request from @localhost.  Accept (y/n)?")["user"] == ""
+
+
+@pytest.mark.parametrize("text", [
+    "Mytalk request from peeruser@localhost.   Accept (y/n)?",    # three spaces
+    "Mytalk request from peeruser@localhost.Accept (y/n)?",       # none
+    "Mytalk request peeruser@localhost.  Accept (y/n)?",          # a word missing
+])
+def test_prompt_misspellings_fail(text):
+    assert talk.PROMPT_TEXT.search(text) is None
+
+
+@pytest.mark.parametrize("w, text, want", [
+    (talk.WAITING_TEXT, "Waiting for response from localhost.", ("localhost", True)),
+    (talk.WAITING_TEXT, "Waiting for response from localhost", ("localhost", False)),
+    (talk.WAITING_TEXT, "waiting for response from 127.0.0.1...\n", ("127.0.0.1", False)),
+    (talk.DECLINED_TEXT, "localhost declined connection.", ("localhost", True)),
+    (talk.DECLINED_TEXT, "Error: localhost declined connection\n", ("localhost", False)),
+    (talk.DECLINED_TEXT, "LOCALHOST  declined connection.", ("localhost", False)),
+])
+def test_client_messages(w, text, want):
+    m = w.search(text)
+    assert m is not None and (m["host"], m.is_exact) == want
+
+
+def test_client_messages_need_the_host_given():
+    assert talk.WAITING_TEXT.search("Waiting for response from otherhost.") is None
+    assert talk.DECLINED_TEXT.search("xlocalhost declined connection.") is None
+
+
+@pytest.mark.parametrize("text, exact", [
+    ("Connection closed.  ^C to terminate.\n", True),
+    ("Connection closed. ^C to terminate.", False),
+    ("Connection Closed by peer.  ^C to terminate.", False),
+    ("connection closed\n", False),
+    ("Connection closed", False),
+])
+def test_close_message(text, exact):
+    m = talk.CLOSED_TEXT.search(text)
+    assert m is not None and m.is_exact == exact
+
+
+def test_asks():
+    for text in ("Accept (y/n)?", "accept?", "(Y/N)", "Mytalk request ... Accept(y/n)"):
+        assert talk.ASKS.search(text)
+    assert not talk.ASKS.search("Waiting for response")
+
+
+@pytest.mark.parametrize("text, fields, exact", [
+    ("New Connection:  127.0.0.1:40000->127.0.0.1:10000\n",
+     ("127.0.0.1", "40000", "127.0.0.1", "10000"), True),
+    ("New Connection: 127.0.0.1:40000->127.0.0.1:10000\n",
+     ("127.0.0.1", "40000", "127.0.0.1", "10000"), False),
+    ("new connection:  127.0.0.1:40000 -> 127.0.0.1:10000\n",
+     ("127.0.0.1", "40000", "127.0.0.1", "10000"), False),
+    ("New Connection:  ::ffff:127.0.0.1:40000->::ffff:127.0.0.1:10000\n",
+     ("127.0.0.1", "40000", "127.0.0.1", "10000"), False),
+])
+def test_new_connection(text, fields, exact):
+    m = NEW_CONNECTION.search(text)
+    assert m is not None and m.is_exact == exact
+    assert (m["peer"], m["peer_port"], m["local"], m["local_port"]) == fields
+
+
+def test_message_from_and_reply():
+    assert MESSAGE_FROM.search("Message from <127.0.0.1:12345>: Hello, Server")["port"] == "12345"
+    assert MESSAGE_FROM.search("Message from <::FFFF:127.0.0.1:12345>: ")["addr"] == "127.0.0.1"
+    assert REPLY.search("Reply: Hello, Client").is_exact          # a label is not a deviation
+    assert not REPLY.search("hello,  client").is_exact
+    assert REPLY.search("Hello,Client") is None
+
+
+def test_unmap():
+    assert wording.unmap("::ffff:127.0.0.1") == "127.0.0.1"
+    assert wording.unmap("0:0:0:0:0:ffff:10.0.0.1") == "10.0.0.1"
+    assert wording.unmap("127.0.0.1") == "127.0.0.1"
+    assert wording.unmap("::1") == "::1"
+
+
+# -- words for students -------------------------------------------------------------------------
+
+REGEX_SYNTAX = re.compile(r"\\[sdwSbB.]|\(\?|\[\^|\{\d|/\S+/")
+
+
+@pytest.mark.parametrize("w", [talk.PROMPT_TEXT, talk.ASKS_TEXT, talk.WAITING_TEXT,
+                               talk.DECLINED_TEXT, talk.CLOSED_TEXT, NEW_CONNECTION,
+                               MESSAGE_FROM, REPLY])
+def test_descriptions_are_plain_words(w):
+    text = w.describe()
+    assert not REGEX_SYNTAX.search(text), text
+    assert describe(w.regex) == text          # messages that name the pattern use the words
+
+
+def test_description_names_the_variants():
+    text = talk.PROMPT_TEXT.describe()
+    assert '"Mytalk request from USER@HOST.  Accept (y/n)?"' in text
+    for words in ("any case", "one or two spaces", 'a space before "(" or none',
+                  'a "." ending a sentence may be left out', '"?" may be ":" or left out'):
+        assert words in text
+    assert '"by peer" may be added' in talk.CLOSED_TEXT.describe()
+    assert '"^C to terminate." may be left out' in talk.CLOSED_TEXT.describe()
+    assert 'spaces around "->" or none' in NEW_CONNECTION.describe()
+
+
+def test_other_patterns_are_spelled_without_syntax():
+    assert describe(re.compile(r"Hello, TCP Client\.$")) == 'text like "Hello, TCP Client."'
+    assert describe("plain") == '"plain"'
+    assert "\\udc" not in describe("a\udcffb")
+
+
+# -- waiting for a wording in a stream ----------------------------------------------------------
+
+def test_expect_finds_a_label_and_a_missing_newline_before_exit():
+    ep = Scripted([b"Reply: Hello, Cli", b"ent"], ends=True)
+    m = ep.expect_wording(REPLY)
+    assert m.text == "Hello, Client" and ep.case.deviations == []
+
+
+def test_expect_takes_an_open_ended_waiting_message_at_once():
+    ep = Scripted([b"Waiting for response from localhost."], ends=False)
+    start = time.monotonic()
+    ep.expect_wording(talk.WAITING_TEXT)
+    assert time.monotonic() - start < 0.1
+
+
+def test_expect_reports_a_variant_as_a_deviation():
+    ep = Scripted([b"localhost declined connection\r\n"], crlf=True)
+    ep.expect_wording(talk.DECLINED_TEXT)
+    assert ep.case.deviations == ['mytalk printed "localhost declined connection"; the '
+                                  'handout\'s text is "localhost declined connection."']
+
+
+def test_expect_waits_for_the_rest_of_a_split_message():
+    ep = Scripted([b"Connection closed.", b"  ^C to terminate.\n"], ends=False)
+    m = ep.expect_wording(talk.CLOSED_TEXT)
+    assert m.is_exact and ep.case.deviations == []
+
+
+def test_expect_accepts_an_unterminated_message_after_the_quiet_period():
+    ep = Scripted([b"Connection closed"], ends=False)
+    assert ep.expect_wording(talk.CLOSED_TEXT).text == "Connection closed"
+
+
+def test_old_call_form_still_works():
+    ep = Scripted([b"Connection closed.  ^C to terminate.\n"])
+    assert ep.expect_wording("Connection closed.  ^C to terminate.", talk.CLOSED).is_exact
+
+
+def test_failure_says_what_was_expected_in_words_and_picks_the_hint():
+    ep = Scripted([b"\xffConnectionclosed.^Ctoterminate.\n"])
+    with pytest.raises(CheckFailure) as e:
+        ep.expect_wording(talk.CLOSED_TEXT, hint="print the close message")
+    msg = str(e.value)
+    assert "closed its output without printing" in msg and "\\xff" in msg
+    assert "\\udc" not in msg and not REGEX_SYNTAX.search(msg)
+    assert "right words" in e.value.hint                   # chosen by what went wrong
+
+    ep = Scripted([])
+    with pytest.raises(CheckFailure) as e:
+        ep.expect_wording(talk.CLOSED_TEXT, hint="print the close message")
+    assert "it printed nothing" in str(e.value) and e.value.hint == "print the close message"
+
+
+def test_show_never_leaks_surrogate_escapes():
+    assert show("a\udcffb") == "a\\xffb"
+    assert show(b"a\xffb") == "a\\xffb"
+    assert show("\ud800") == "?"
+
+
+def test_transcript_has_a_legend():
+    t = Transcript()
+    t.add("mytalk", "←", '"hi"')
+    first = t.render().splitlines()[0]
+    assert "→" in first and "←" in first and "your program" in first

@@ -28,9 +28,9 @@ from typing import Callable, Optional, Sequence
 
 from . import assignments, sandbox, targets
 from .assignments import Assignment
-from .report import num, one_line, renderer
+from .report import num, one_line, renderer, visible
 from .report.json_report import dumps
-from .results import (BUILD_FAILED, ERROR, GRADED, SKIPPED, STUDENT_ERROR, Batch, Build, Check,
+from .results import (BUILD_FAILED, ERROR, GRADED, STUDENT_ERROR, Batch, Build, Check,
                       Run, StudentResult)
 from .settings import Settings
 from .worker import Job, Outcome, Pool, StopRequest
@@ -99,14 +99,15 @@ def write_student(directory: Path, result: StudentResult, *, error_text: str = "
     files = {
         "result.json": renderer("json")(run),
         "feedback.txt": renderer("terminal")(run, color=False, verbose=options.verbose,
-                                             notes=False),
-        "build.log": run.build.log.encode("utf-8", "replace"),
+                                             student=True),
+        # make's output is the student's text too: escaped like every report, so `cat` is safe.
+        "build.log": visible(run.build.log).encode("utf-8", "replace"),
         "results.json": renderer("gradescope")(run),
     }
     for fmt in options.formats:
         files[EXTRA_FORMATS[fmt]] = renderer(fmt)(run)
     if result.status == STUDENT_ERROR:
-        files["error.txt"] = (error_text or result.reason).encode("utf-8", "replace") + b"\n"
+        files["error.txt"] = visible(error_text or result.reason).encode("utf-8", "replace") + b"\n"
     directory.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
         (directory / name).parent.mkdir(parents=True, exist_ok=True)
@@ -282,8 +283,8 @@ def write_summaries(out: Path, batch: Batch) -> None:
 class Progress:
     """A bar on a terminal; one plain line per finished student otherwise (CI, logs).
 
-    The bar names who is being graded now and an ETA that moves every redraw: the mean time
-    per finished student times those left, spread over the workers, less the time since.
+    The bar names who is being graded now and an ETA that moves every redraw: the wall time
+    per finished student so far (all workers together) times those left, less the time since.
     """
 
     def __init__(self, total: int, label: str, jobs: int = 1):

@@ -1,32 +1,67 @@
-"""Building a handin: a scratch copy, `make TARGET` (else plain `make`), a time limit, a log."""
+"""Building a handin: a safe scratch copy, `make TARGET` (else plain `make`), a deadline, a log.
+
+`make` is as untrusted as the program it builds: it starts through the launcher like every
+student process (private view, the grading's uid, its own pids cgroup), its output is read
+into a capped buffer as it comes, and its deadline holds even if something it started keeps
+the pipe open. Whatever the build started is killed when it ends, whatever the outcome.
+
+The build's view resembles the course machine: ~pn-cs357/Given/Talk names our talk library in
+the course layout (include/talk.h, include/include -> include, lib64/ and lib/libtalk.a), for
+make's own ~user expansion and the shell's alike, and CPATH/LIBRARY_PATH find it too.
+"""
 from __future__ import annotations
 
+import errno
 import os
 import re
+import select
 import shutil
 import signal
+import stat
 import subprocess
+import time
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
-from . import talklib
+from . import sandbox, talklib
 from .assignments import Assignment
 from .results import Build
-from .sandbox import Policy
-from .targets import makefile_in
+from .sandbox import CaseCgroup, Policy
+from .targets import BadInput, makefile_in
 
-LOG_CAP = 256 * 1024
+LOG_CAP = 256 * 1024          # bytes of make's output kept: the first and the last half
+COPY_CHUNK = 1 << 16
 _ERROR = re.compile(r"^.*\b(error|Error \d+|undefined reference)\b.*$", re.MULTILINE)
+_COMPILER_ERROR = re.compile(r"^.*(\berror:|undefined reference|No such file or directory"
+                             r"|No rule to make target).*$", re.MULTILINE)
+_EAGAIN = re.compile(r"(v?fork|grader launcher).*Resource temporarily unavailable")
+_ENVIRONMENT = re.compile(r"grader launcher: |No space left on device|Cannot allocate memory")
+
+Launch = Callable[[Optional[CaseCgroup], Path], list]
 
 
 class BuildFailed(Exception):
+    """The handin did not build: the message says why, from the handin's own log."""
+
+    def __init__(self, build: Build, summary: str, cause: str = "handin"):
+        super().__init__(summary)
+        self.build = build
+        self.cause = cause            # "handin": the student's to fix
+
+
+class BuildEnvironmentFailed(BadInput):
+    """The build could not run here (our machine's problem, not the handin's): exit 2, with a
+    message that says so; a batch records the student as an error of the grader, not a
+    failed build."""
+
     def __init__(self, build: Build, summary: str):
         super().__init__(summary)
         self.build = build
+        self.cause = "environment"
 
 
 def first_error(log: str) -> str:
-    m = _ERROR.search(log)
+    m = _COMPILER_ERROR.search(log) or _ERROR.search(log)
     return m.group(0).strip() if m else (log.strip().splitlines() or ["(no output)"])[-1]
 
 
@@ -34,44 +69,289 @@ def log_tail(log: str, lines: int = 15) -> str:
     return "\n".join(log.rstrip().splitlines()[-lines:])
 
 
-def _make(workdir: Path, goal: Optional[str], env: dict[str, str], policy: Policy,
-          timeout: float) -> tuple[int, str]:
-    argv = ["make", "--no-print-directory"] + ([goal] if goal else [])
-    proc = subprocess.Popen(argv, cwd=workdir, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            preexec_fn=policy.preexec(None))
+# -- copying the handin ------------------------------------------------------------------
+
+def _refusal(path: Path, shown: str, st: os.stat_result, root: Optional[Path]) -> Optional[str]:
+    if stat.S_ISLNK(st.st_mode):
+        target = os.readlink(path)
+        if root is not None and not os.path.isabs(target):
+            inside = os.path.normpath(os.path.join(os.path.dirname(path), target))
+            if inside == str(root) or inside.startswith(str(root) + os.sep):
+                return None           # a link within the handin is copied as a link
+        return (f"{shown} is a symbolic link to {target}: the grader does not follow links "
+                "out of a handin; put the file itself in the handin")
+    if stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode):
+        return None
+    kind = ("a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else
+            "a fifo" if stat.S_ISFIFO(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode)
+            else "not a regular file")
+    return f"{shown} is {kind}: a handin may hold only regular files and directories"
+
+
+def _foreign(st: os.stat_result, owner: Optional[int]) -> bool:
+    """A file the handin's owner could not read itself (e.g. a hard link to a root-only file):
+    copying it as the grader would hand it to the student's program."""
+    return owner is not None and st.st_uid != owner and not st.st_mode & stat.S_IROTH
+
+
+def _copy_regular(src: Path, dst: Path, shown: str, owner: Optional[int] = None) -> None:
+    """Copy one file without following a link, and only if it is a regular file that the
+    handin's owner (`owner`, the uid owning the handin) could read."""
     try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        return -1, out[-LOG_CAP:].decode("utf-8", "replace") + f"\n(make stopped after {timeout:g}s)\n"
-    return proc.returncode, out[-LOG_CAP:].decode("utf-8", "replace")
+        fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise BadInput(f"{shown} is a symbolic link: the grader does not follow links "
+                           "in a handin; give the file itself")
+        raise BadInput(f"{shown}: cannot read it ({e.strerror})")
+    try:
+        st = os.fstat(fd)
+        why = _refusal(src, shown, st, None)
+        if why:
+            raise BadInput(why)
+        if _foreign(st, owner):
+            raise BadInput(f"{shown} belongs to another user and is not readable by the "
+                           "handin's owner: the grader copies only the student's own files")
+        out = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                      0o600)
+        try:
+            while True:
+                chunk = os.read(fd, COPY_CHUNK)
+                if not chunk:
+                    break
+                os.write(out, chunk)
+            os.fchmod(out, stat.S_IMODE(st.st_mode) & 0o755 | 0o600)
+        finally:
+            os.close(out)
+    finally:
+        os.close(fd)
+
+
+def copy_handin_file(src: Path, dst: Path, shown: str) -> None:
+    """A handin's program, copied for grading: refused if a link, a device or a fifo."""
+    try:
+        st = os.lstat(src)
+    except OSError as e:
+        raise BadInput(f"{shown}: {e.strerror}")
+    why = _refusal(src, shown, st, None)
+    if why:
+        raise BadInput(why)
+    _copy_regular(src, dst, shown, os.lstat(src.parent).st_uid)
+
+
+def copy_handin(source: Path, workdir: Path) -> None:
+    """Copy a handin directory without following any link out of it; refuse special files."""
+    root = Path(os.path.normpath(source))
+    owner = os.lstat(root).st_uid
+    workdir.mkdir(mode=0o755)
+    for here, dirs, files in os.walk(root):
+        rel = os.path.relpath(here, root)
+        target_dir = workdir if rel == "." else workdir / rel
+        for name in sorted(dirs + files):
+            path = Path(here) / name
+            shown = os.path.normpath(os.path.join(rel, name))
+            st = os.lstat(path)
+            why = _refusal(path, shown, st, root)
+            if why:
+                raise BadInput(why)
+            dst = target_dir / name
+            if stat.S_ISLNK(st.st_mode):
+                os.symlink(os.readlink(path), dst)
+                if name in dirs:
+                    dirs.remove(name)           # walked through the link's target already
+            elif stat.S_ISDIR(st.st_mode):
+                dst.mkdir(mode=0o755)
+            else:
+                _copy_regular(path, dst, shown, owner)
+
+
+# -- running make ------------------------------------------------------------------------
+
+class _Capped:
+    """The first and last LOG_CAP/2 bytes of a stream; the middle is counted, not kept."""
+
+    def __init__(self, cap: int = LOG_CAP):
+        self.half = cap // 2
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.dropped = 0
+
+    def add(self, chunk: bytes) -> None:
+        room = self.half - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        if chunk:
+            self.tail += chunk
+            if len(self.tail) > self.half:
+                cut = len(self.tail) - self.half
+                self.dropped += cut
+                del self.tail[:cut]
+
+    def text(self) -> str:
+        middle = (f"\n[... {self.dropped} bytes of output left out ...]\n".encode()
+                  if self.dropped else b"")
+        return bytes(self.head + middle + self.tail).decode("utf-8", "replace")
+
+
+def _make(workdir: Path, goal: Optional[str], env: dict[str, str], policy: Policy,
+          timeout: float, launch: Optional[Launch]) -> tuple[int, str]:
+    """Run make once; (exit status or -1 on timeout, its output)."""
+    argv = ["make", "--no-print-directory"] + ([goal] if goal else [])
+    settings = policy.settings
+    cgroup = None
+    if policy.cgroup_parent:
+        try:
+            cgroup = CaseCgroup(policy.cgroup_parent, settings.max_processes)
+        except OSError:
+            cgroup = None
+    prefix = launch(cgroup, workdir) if launch is not None else []
+    out = _Capped()
+    try:
+        proc = subprocess.Popen(prefix + argv, cwd=workdir, env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    except BaseException:
+        if cgroup is not None:
+            cgroup.destroy(settings.exit_timeout)
+        raise
+    pidfd = os.pidfd_open(proc.pid)
+    deadline = time.monotonic() + timeout
+    drain_until = None
+    pipe = proc.stdout.fileno()
+    os.set_blocking(pipe, False)
+    timed_out = False
+    try:
+        while True:
+            now = time.monotonic()
+            end = deadline if drain_until is None else min(deadline, drain_until)
+            if now >= end:
+                timed_out = drain_until is None
+                break
+            ready, _, _ = select.select([pipe, pidfd], [], [], end - now)
+            if pipe in ready:
+                try:
+                    chunk = os.read(pipe, 65536)
+                except BlockingIOError:
+                    chunk = None
+                if chunk == b"":            # everyone closed the pipe: wait for make alone
+                    if drain_until is None:
+                        left = deadline - time.monotonic()
+                        if not select.select([pidfd], [], [], max(left, 0))[0]:
+                            timed_out = True
+                    break
+                if chunk:
+                    out.add(chunk)
+            if pidfd in ready and drain_until is None:
+                # make has ended; what it started may still hold the pipe: a moment for the
+                # last output, then it is cut.
+                drain_until = time.monotonic() + settings.build_drain
+    finally:
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                proc.kill()
+        code = proc.wait()
+        os.close(pidfd)
+        proc.stdout.close()
+        if cgroup is not None:
+            cgroup.destroy(settings.exit_timeout)
+    log = out.text()
+    if timed_out:
+        return -1, log + f"\n(make stopped after {timeout:g}s)\n"
+    return code, log
+
+
+def _start_make(workdir: Path, goal: Optional[str], env: dict[str, str], policy: Policy,
+                timeout: float, launch: Optional[Launch]) -> tuple[int, str, bool]:
+    """make, tried again while forking it fails for lack of processes; (code, log, gave_up)."""
+    settings = policy.settings
+    log = ""
+    for attempt in range(settings.build_retries + 1):
+        if attempt:
+            time.sleep(settings.build_retry_pause)   # for processes to end; nothing to wait on
+        try:
+            code, out = _make(workdir, goal, env, policy, timeout, launch)
+        except OSError as e:
+            if e.errno not in (errno.EAGAIN, errno.ENOMEM):
+                raise
+            log = f"starting make failed: {e.strerror}\n"
+            continue
+        if code != 0 and _EAGAIN.search(out):
+            log = out
+            continue
+        return code, out, False
+    return -1, log, True
+
+
+def _explicit_rule(workdir: Path, goal: str) -> bool:
+    makefile = makefile_in(workdir)
+    if makefile is None:
+        return False
+    try:
+        text = makefile.read_text(errors="replace")
+    except OSError:
+        return False
+    return re.search(rf"^[^#\t=]*(?<![\w.$/-]){re.escape(goal)}(?![\w.-])[^=\n]*::?(?!=)",
+                     text, re.MULTILINE) is not None
+
+
+def _mentions(workdir: Path, word: str) -> bool:
+    makefile = makefile_in(workdir)
+    try:
+        return makefile is not None and word in makefile.read_text(errors="replace")
+    except OSError:
+        return False
 
 
 def build(source: Path, workdir: Path, assignment: Assignment, policy: Policy,
-          talk_lib: Optional[Path] = None) -> tuple[Build, Path]:
-    """Build a copy of source in workdir; return the log and the program, or raise BuildFailed."""
-    shutil.copytree(source, workdir, symlinks=True)
-    policy.give_dir(str(workdir))
+          talk_lib: Optional[Path] = None, launch: Optional[Launch] = None,
+          course_home: Optional[Path] = None) -> tuple[Build, Path]:
+    """Build a copy of source in workdir; return the log and the program, or raise BuildFailed
+    (the handin's fault) or BuildEnvironmentFailed (ours)."""
+    try:
+        copy_handin(source, workdir)
+    except BadInput as e:
+        raise BuildFailed(Build("failed", f"{e}\n"), str(e))
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir),
            "LANG": "C.UTF-8"}
     if assignment.talk_library:
+        into = (course_home or workdir.parent / "pn-cs357") / "Given" / "Talk"
         try:
-            env.update(talklib.build_env(talk_lib, workdir.parent / "talk"))
+            env.update(talklib.build_env(talk_lib, into))
         except talklib.TalkLibraryError as e:
-            raise BuildFailed(Build("failed", str(e)), str(e))
+            raise BuildEnvironmentFailed(Build("failed", str(e)), str(e))
+        beside = workdir / "libtalk.a"
+        if _mentions(workdir, "libtalk.a") and not os.path.lexists(beside):
+            shutil.copy(into / "lib64" / "libtalk.a", beside)   # a Makefile expecting it here
+    policy.give_dir(str(workdir))
     env = policy.env(env)
     timeout = policy.settings.build_timeout
-    log = f"$ make {assignment.make_target}\n".replace(" \n", "\n")
-    code, out = _make(workdir, assignment.make_target or None, env, policy, timeout)
+    goal = assignment.make_target or None
+    log = f"$ make {goal or ''}".rstrip() + "\n"
+    code, out, gave_up = _start_make(workdir, goal, env, policy, timeout, launch)
     log += out
-    if code != 0 and assignment.make_target and "No rule to make target" in out:
+    if code != 0 and not gave_up and goal and (
+            "No rule to make target" in out or not _explicit_rule(workdir, goal)):
+        # `make mytalk` with a Makefile that only has `all:` runs make's built-in rule.
         log += "$ make\n"
-        code, out = _make(workdir, None, env, policy, timeout)
+        code, out, gave_up = _start_make(workdir, None, env, policy, timeout, launch)
         log += out
+    if gave_up:
+        msg = ("the grading machine could not start the build (no processes left: "
+               "Resource temporarily unavailable, tried "
+               f"{policy.settings.build_retries + 1} times); this is not a problem of the "
+               "handin: grade it again later, or ask the course staff")
+        raise BuildEnvironmentFailed(Build("failed", log + msg + "\n"), msg)
     program = workdir / assignment.program
     if code != 0:
+        if code > 0 and _ENVIRONMENT.search(log) and not _COMPILER_ERROR.search(log):
+            msg = (f"the build could not run on the grading machine ({first_error(log)}); "
+                   "this is not a problem of the handin")
+            raise BuildEnvironmentFailed(Build("failed", log + msg + "\n"), msg)
+        if code < 0:
+            raise BuildFailed(Build("failed", log),
+                              f"make did not finish within {timeout:g}s")
         raise BuildFailed(Build("failed", log), f"make failed: {first_error(log)}")
     if not (program.is_file() and os.access(program, os.X_OK)):
         found = [p.name for p in workdir.iterdir()

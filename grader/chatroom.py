@@ -10,10 +10,11 @@ from typing import Callable, Optional
 
 import psutil
 
-from . import ports, sockdiag
+from . import sockdiag
 from .case import Case, CheckFailure
 from .peers import TcpPeer
 from .program import Program
+from .waiting import Waiter
 
 
 class ChatRoom:
@@ -42,12 +43,14 @@ class ChatRoom:
 
     def wait_accepted(self, peers: list[TcpPeer], hint: Optional[str] = None) -> None:
         wanted = {p.port for p in peers}
-        s = self.case.settings
-        if not ports.wait_until(lambda: wanted <= self._accepted_ports(), s.expect_timeout,
-                                s.poll_interval, lambda: self.server.alive):
+        try:
+            Waiter(self.case, self.case.settings.expect_timeout).until(
+                lambda: wanted <= self._accepted_ports(),
+                f"the server to accept the connections from port(s) "
+                f"{', '.join(map(str, sorted(wanted)))}")
+        except CheckFailure as e:
             missing = sorted(wanted - self._accepted_ports())
-            raise CheckFailure(f"the server did not accept the connections from port(s) "
-                               f"{', '.join(map(str, missing))} within {s.expect_timeout:g}s",
+            raise CheckFailure(f"{e} (not accepted: {', '.join(map(str, missing))})",
                                hint or "accept new connections whenever the listener is readable")
 
     def _barrier_for(self, target: TcpPeer) -> str:

@@ -107,7 +107,7 @@ def _grade_parser() -> argparse.ArgumentParser:
     b.add_argument("--batch", action="store_true", help="treat TARGET as a batch even if unsure")
     b.add_argument("-j", "--jobs", type=_positive_int, default=os.cpu_count() or 1,
                    help="students graded at once (default: number of cores)")
-    b.add_argument("--out", type=Path, default=Path("grade-results"),
+    b.add_argument("--out", type=Path, default=None,
                    help="results directory (default ./grade-results)")
     b.add_argument("--resume", action="store_true", help="grade only students without a result")
     b.add_argument("--shard", type=_shard, metavar="K/N", help="grade a stable 1/N of the students")
@@ -167,6 +167,26 @@ def _try_writing(option: str, directory: Path) -> None:
         raise UsageError(f"{option}: cannot write in {directory} ({e.strerror or e})")
 
 
+class _Stdout:
+    """stdout that a closed pipe (`grade ... | head`) silences instead of failing the grading."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        if self.closed:
+            return
+        try:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            self.closed = True
+            try:          # no second error when Python flushes stdout at exit
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            except OSError:
+                pass
+
+
 def _write(path: Optional[str], data: bytes) -> None:
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -183,6 +203,18 @@ def _write_reports(args: argparse.Namespace, run) -> None:
     _write(args.prairielearn, prairielearn.render(run))
 
 
+def _check_keyword(assignment: assignments.Assignment, keyword: str) -> None:
+    """-k must select a check (exit 2 before grading otherwise, with a "did you mean")."""
+    import difflib
+    from .runner import collect_items
+    if collect_items([assignment.path], keyword):
+        return
+    close = difflib.get_close_matches(keyword.strip(), list(assignment.points), n=1)
+    guess = f"did you mean {close[0]}? " if close else ""
+    raise UsageError(f"no check matches -k {keyword!r}: {guess}(`grade list {assignment.id}` "
+                     "shows the ids)")
+
+
 def _grade_one(args: argparse.Namespace, assignment: assignments.Assignment,
                target: targets.Target) -> int:
     from .report import terminal
@@ -190,19 +222,16 @@ def _grade_one(args: argparse.Namespace, assignment: assignments.Assignment,
     from .runner import grade, planned_checks
 
     color, cols = use_color(args.no_color), width()
-    started = []
+    out = _Stdout()
 
     def show(check) -> None:           # each check as it finishes: a student sees progress
-        if not started:
-            started.append(True)
-            sys.stdout.buffer.write(terminal.render_start(assignment.id, target.spec,
-                                                          color=color, width=cols))
-        sys.stdout.buffer.write(terminal.render_check(check, color=color, verbose=args.verbose,
-                                                      width=cols))
-        sys.stdout.flush()
+        out.write(terminal.render_check(check, color=color, verbose=args.verbose, width=cols))
 
+    if args.keyword:
+        _check_keyword(assignment, args.keyword)
     if target.note:
         sys.stderr.write(f"grade: note: {target.note}\n")
+    out.write(terminal.render_start(assignment.id, target.spec, color=color, width=cols))
     try:
         run = grade(assignment, target, _settings(args), strict=args.strict,
                     keyword=args.keyword, transcripts=args.verbose, talk_lib=args.talk_lib,
@@ -213,7 +242,9 @@ def _grade_one(args: argparse.Namespace, assignment: assignments.Assignment,
             run.checks = planned_checks(assignment, args.keyword, "not run: the build failed")
         finally:
             _write_reports(args, run)
-        sys.stderr.write(f"grade: build failed: {e}\n{build.log_tail(e.build.log)}\n"
+        from .report import one_line, visible
+        sys.stderr.write(f"grade: build failed: {one_line(str(e))}\n"
+                         f"{visible(build.log_tail(e.build.log))}\n"
                          "grade: fix the build (run `make` in the handin directory), then try again\n")
         return EXIT_USAGE
     except (UsageError, targets.BadInput, assignments.UnknownAssignment,
@@ -224,18 +255,13 @@ def _grade_one(args: argparse.Namespace, assignment: assignments.Assignment,
         _write_reports(args, Run(assignment.id, target.spec, error=traceback.format_exc()))
         raise
     if not run.checks and not run.error:
-        raise UsageError(f"no check matches -k {args.keyword!r} (see `grade list "
-                         f"{assignment.id}` for the ids)" if args.keyword
-                         else "no checks were collected")
+        raise UsageError("no checks were collected")
     _write_reports(args, run)
-    if not started:
-        sys.stdout.buffer.write(terminal.render_start(assignment.id, target.spec, color=color,
-                                                      width=cols))
-    sys.stdout.buffer.write(terminal.render_end(run, color=color, verbose=args.verbose,
-                                                width=cols, notes=args.verbose))
-    sys.stdout.flush()
+    out.write(terminal.render_end(run, color=color, verbose=args.verbose, width=cols,
+                                  notes=args.verbose))
     if run.error:
-        sys.stderr.write(f"grade: internal error: {run.error.splitlines()[0]}\n")
+        from .report import one_line
+        sys.stderr.write(f"grade: internal error: {one_line(run.error.splitlines()[0])}\n")
     return run.exit_code
 
 
@@ -249,8 +275,14 @@ def _main_grade(argv: Sequence[str]) -> int:
         compile_keyword(args.keyword)
     for flag in ("json", "junit", "gradescope", "prairielearn"):
         writable_file(f"--{flag}", getattr(args, flag))
+    # Options only a batch has say it is one (a class of one is not a handin one folder down).
+    batch_only = args.batch or args.out is not None or args.resume or args.shard \
+        or args.interop or bool(args.formats)
     target = targets.resolve(args.target or "", assignment, reference=args.reference,
-                             batch=True if args.batch else None)
+                             batch=True if args.batch else None,
+                             one_down=not batch_only)
+    if args.out is None:
+        args.out = Path("grade-results")
     if target.kind == "batch":
         from . import batch
         writable_dir("--out", args.out)

@@ -14,7 +14,7 @@ import textwrap
 from dataclasses import dataclass
 from typing import Optional
 
-from . import netns, sandbox
+from . import contain, netns, sandbox, talklib
 from . import settings as settings_mod
 from .settings import Settings
 
@@ -76,7 +76,8 @@ def _user(s: Settings) -> Row:
     uid, gid, why = sandbox.sandbox_user(s)
     if uid is not None:
         return Row(True, "unprivileged user",
-                   f"student programs run as {s.sandbox_user} (uid {uid}, gid {gid}) in scratch "
+                   "student programs and builds never run as root: as the grading's own uid "
+                   f"(below), else as {s.sandbox_user} (uid {uid}, gid {gid}), in scratch "
                    "directories that user owns")
     if os.geteuid() == 0:
         return Row(False, "unprivileged user",
@@ -97,6 +98,56 @@ def _network() -> Row:
         "; it needs network namespaces, and as a normal user also unprivileged user "
         "namespaces (sysctl kernel.unprivileged_userns_clone=1 or user.max_user_namespaces)")
     return Row(False, "network isolation", netns.without(why) + advice)
+
+
+def _view() -> Row:
+    ok, why = contain.probe()
+    if ok:
+        how = ("as root" if os.geteuid() == 0 else
+               "in a user namespace of the launcher's own (as a normal user)")
+        return Row(True, "private view",
+                   f"every program and build ({how}) gets a mount namespace with fresh /tmp, "
+                   "/var/tmp and /dev/shm (nothing left there outlives it), the run's files "
+                   "read-only but its own directory, its own /etc/passwd and /etc/group "
+                   "(getpwuid() and getlogin() name its user; ~pn-cs357 is our talk library), "
+                   "and a private IPC namespace (System V objects die with it)")
+    return Row(False, "private view",
+               f"no mount or IPC namespace for programs ({why}): they share /tmp, /var/tmp, "
+               "/dev/shm and System V IPC with the machine, files they leave there outlive "
+               "the grading, getlogin() may fail, and a Makefile naming ~pn-cs357 builds only "
+               "where that account exists; as a normal user this needs unprivileged user "
+               "namespaces")
+
+
+def _pid_namespace() -> Row:
+    ok, why = contain.probe_pid_namespace()
+    if ok:
+        return Row(True, "PID namespace",
+                   "each grading's programs share a PID namespace of their own: kill(-1) "
+                   "reaches nothing outside it, and all of it dies with the grader")
+    return Row(False, "PID namespace",
+               f"no PID namespace ({why}): kill(-1) from a program reaches every process its "
+               "user may signal")
+
+
+def _own_users(s: Settings) -> Row:
+    if os.geteuid() != 0:
+        return Row(False, "a user per student",
+                   "not root: every program runs as you, so students graded at once share a "
+                   "user and could signal or trace each other's programs")
+    lease, why = contain.lease_uid(s, talklib.cache_root() / "uids")
+    if lease is not None:
+        lease.release()
+        if contain.probe()[0]:
+            return Row(True, "a user per student",
+                       f"each grading runs its programs as a uid of its own from "
+                       f"{s.sandbox_uid_first}-{s.sandbox_uid_first + s.sandbox_uid_count - 1} "
+                       "(named student<N> in their view): students graded in parallel cannot "
+                       "signal, trace or read each other")
+        why = "it needs the private view, which is off"
+    return Row(False, "a user per student",
+               f"{why}: every grading runs as {s.sandbox_user}, so students graded at once "
+               "could signal or trace each other's programs")
 
 
 def _limits(s: Settings) -> Row:
@@ -144,7 +195,7 @@ def rows(settings: Optional[Settings] = None) -> list[Row]:
     """Every protection, in the order the README's security model lists them."""
     s = settings or settings_mod.load()
     return [_containment(), _watchdog(), _process_limit(s), _limits(s), _output(s),
-            _user(s), _network(), _scratch(s)]
+            _user(s), _own_users(s), _view(), _pid_namespace(), _network(), _scratch(s)]
 
 
 def report(settings: Optional[Settings] = None) -> str:
@@ -157,7 +208,8 @@ def report(settings: Optional[Settings] = None) -> str:
     for r in found:
         lines.append(textwrap.fill(f"  {'ok' if r.active else 'NO'}  {r.name:<{width}}  {r.detail}",
                                    WIDTH, subsequent_indent=indent, break_on_hyphens=False))
-    overrides = [v for v in (netns.DISABLE, sandbox.NO_CGROUP) if os.environ.get(v)]
+    overrides = [v for v in (netns.DISABLE, sandbox.NO_CGROUP, contain.NO_VIEW)
+                 if os.environ.get(v)]
     if overrides:
         lines += ["", "Turned off by the environment: " + ", ".join(overrides)]
     missing = sum(not r.active for r in found)

@@ -24,7 +24,7 @@ from .case import Case, CheckFailure
 from .ports import free_port
 from .program import Program
 from .report.csv_report import INTEROP_CORNER
-from .report import visible
+from .report import one_line
 from .settings import Settings
 from .streams import first_of
 from .targets import Target
@@ -153,7 +153,7 @@ def run(handins: list["Handin"], assignment: Assignment, settings: Settings, opt
             if outcome.ok and program.is_file():
                 built[outcome.job.key] = program
             shutil.rmtree(outcome.job.staging, ignore_errors=True)
-            progress.line(f"interop build {visible(outcome.job.key)}: "
+            progress.line(f"interop build {one_line(outcome.job.key)}: "
                           + ("ok" if outcome.job.key in built else "failed"),
                           important=outcome.job.key not in built)
 
@@ -178,7 +178,7 @@ def run(handins: list["Handin"], assignment: Assignment, settings: Settings, opt
                 matrix[(client, server)] = done.get(server, why)
             shutil.rmtree(outcome.job.staging, ignore_errors=True)
             good = sum(done.get(s) == OK for s in names)
-            progress.line(f"interop client {visible(client)}: {good} of {len(names)} servers ok",
+            progress.line(f"interop client {one_line(client)}: {good} of {len(names)} servers ok",
                           important=good < len(names))
 
         budget = len(servers) * pair_bound(settings) + 10

@@ -1,36 +1,212 @@
-/* Starts one student program on the terminal it was given as stdin/stdout/stderr.
+/* Starts one untrusted program (a check's program, a usage run, make) inside its containment.
  *
- *   launcher PARENT CGROUP_PROCS UID GID RESOURCE=LIMIT... -- PROGRAM ARGS...
+ *   launcher [OPTIONS] -- PROGRAM ARGS...
+ *   launcher -I PARENT                       (the run's PID-namespace init: reaps, never exits)
  *
- * CGROUP_PROCS, UID and GID may be "-". In order: default signal handling, a session of its
- * own with the terminal as controlling tty, the case's cgroup, resource limits, no new
- * privileges, the unprivileged user, and death with the grader; then exec. The same rules as
- * sandbox.Policy.preexec, in a small C program that the grader starts without forking a
- * Python interpreter (whose copy-on-write pages make each start cost milliseconds). */
+ * Options, applied in this order (grader/contain.py builds the command):
+ *   -P PID       the grader's pid: die with it (parent-death signal), and check it is still there
+ *   -c FILE      join the cgroup whose cgroup.procs is FILE
+ *   -U           a user namespace of our own, mapping our uid and gid to themselves (not root:
+ *                it gives us the right to make the namespaces below, until exec)
+ *   -m           a mount namespace of our own (mounts below stay private to it)
+ *   -i           an IPC namespace of our own (System V objects, POSIX queues)
+ *   -t DIR       a fresh, empty tmpfs on DIR (/tmp, /var/tmp, /dev/shm) if DIR exists
+ *   -b SRC=DST   bind SRC on DST, writable;  -r SRC=DST  the same, read-only
+ *                (sources are opened before any mount, so they may lie under a tmpfs target)
+ *   -p           a fresh /proc for our PID namespace (only our run's processes are visible)
+ *   -o UID       login uid: written to /proc/self/loginuid (root) ...
+ *   -O FILE      ... or, where that is refused, FILE (holding the uid) bound over it
+ *   -C DIR       working directory, entered after the mounts
+ *   -l RES=VAL   a resource limit, soft and hard
+ *   -u UID -g GID  the unprivileged user, without supplementary groups
+ * Always: default signal handling, an empty signal mask, a session of its own (and the terminal
+ * as controlling tty when stdin is one), no new privileges, death with the grader.
+ *
+ * The older positional form "PARENT CGROUP_PROCS UID GID RES=VAL... -- PROGRAM" is accepted. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-static void die(const char *what)
+#define MAX_ITEMS 64
+
+static void die(const char *what, const char *arg)
 {
-    fprintf(stderr, "grader launcher: %s: %s\n", what, strerror(errno));
+    int e = errno;
+    fprintf(stderr, "grader launcher: %s%s%s: %s\n", what, arg ? " " : "", arg ? arg : "",
+            strerror(e));
     _exit(127);
+}
+
+static void put(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+        die("write", path);
+    close(fd);
+}
+
+/* mkdir -p, for mount points inside a fresh tmpfs. */
+static void make_dirs(const char *path)
+{
+    char buf[4096];
+    if (strlen(path) >= sizeof buf)
+        return;
+    strcpy(buf, path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            mkdir(buf, 0755);
+            *p = '/';
+        }
+    mkdir(buf, 0755);
+}
+
+static unsigned long locked_flags(const char *path)
+{
+    struct statvfs sv;
+    unsigned long flags = 0;
+    if (statvfs(path, &sv) == 0) {
+        if (sv.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+        if (sv.f_flag & ST_NODEV) flags |= MS_NODEV;
+        if (sv.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+        if (sv.f_flag & ST_NOATIME) flags |= MS_NOATIME;
+        if (sv.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
+        if (sv.f_flag & ST_RELATIME) flags |= MS_RELATIME;
+    }
+    return flags;
+}
+
+struct bind { const char *src, *dst; int fd; int ro; };
+
+static void bind_fd(int fd, const char *dst, int ro, int is_dir)
+{
+    char src[64];
+    struct stat st;
+    if (stat(dst, &st) < 0) {
+        if (is_dir)
+            make_dirs(dst);
+        else {
+            int t = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+            if (t >= 0)
+                close(t);
+        }
+    }
+    snprintf(src, sizeof src, "/proc/self/fd/%d", fd);
+    if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+        die("bind mount on", dst);
+    if (ro && mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV |
+                    locked_flags(dst), NULL) < 0)
+        die("read-only remount of", dst);
+}
+
+static int init_main(pid_t parent)
+{
+    sigset_t chld;
+    /* Our parent is outside our PID namespace, so getppid() says 0 whether or not it lives: a
+     * grader that died before this line is covered by its watchdog (we carry its marker). */
+    (void)parent;
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    setsid();
+    for (int fd = 0; fd < 1024; fd++)
+        close(fd);
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+    for (;;) {
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            ;
+        sigwaitinfo(&chld, NULL);
+    }
+    return 0;
 }
 
 int main(int argc, char *argv[])
 {
-    if (argc < 7)
+    pid_t parent = 0;
+    const char *cgroup = NULL, *workdir = NULL, *loginuid = NULL, *loginuid_file = NULL;
+    long uid = -1, gid = -1;
+    int userns = 0, mountns = 0, ipcns = 0, proc = 0, loginuid_fd = -1, progdir_fd = -1;
+    const char *tmpfs[MAX_ITEMS];
+    struct bind binds[MAX_ITEMS];
+    const char *limits[MAX_ITEMS];
+    int ntmpfs = 0, nbinds = 0, nlimits = 0, i = 1;
+
+    if (argc >= 3 && strcmp(argv[1], "-I") == 0)
+        return init_main((pid_t)atol(argv[2]));
+
+    if (argc > 1 && argv[1][0] != '-') {          /* the older positional form */
+        if (argc < 7)
+            return 127;
+        parent = (pid_t)atol(argv[1]);
+        cgroup = strcmp(argv[2], "-") ? argv[2] : NULL;
+        uid = strcmp(argv[3], "-") ? atol(argv[3]) : -1;
+        gid = strcmp(argv[4], "-") ? atol(argv[4]) : -1;
+        for (i = 5; i < argc && strcmp(argv[i], "--") != 0; i++)
+            if (nlimits < MAX_ITEMS)
+                limits[nlimits++] = argv[i];
+    } else {
+        for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+            const char *opt = argv[i];
+            if (strlen(opt) != 2 || opt[0] != '-')
+                return 127;
+            if (strchr("UmipT", opt[1])) {
+                userns |= opt[1] == 'U';
+                mountns |= opt[1] == 'm';
+                ipcns |= opt[1] == 'i';
+                proc |= opt[1] == 'p';
+                continue;
+            }
+            if (i + 1 >= argc)
+                return 127;
+            const char *val = argv[++i];
+            switch (opt[1]) {
+            case 'P': parent = (pid_t)atol(val); break;
+            case 'c': cgroup = val; break;
+            case 'u': uid = atol(val); break;
+            case 'g': gid = atol(val); break;
+            case 'C': workdir = val; break;
+            case 'o': loginuid = val; break;
+            case 'O': loginuid_file = val; break;
+            case 'l':
+                if (nlimits < MAX_ITEMS) limits[nlimits++] = val;
+                break;
+            case 't':
+                if (ntmpfs < MAX_ITEMS) tmpfs[ntmpfs++] = val;
+                break;
+            case 'b': case 'r': {
+                char *eq = strchr(val, '=');
+                if (!eq || nbinds >= MAX_ITEMS)
+                    return 127;
+                *eq = 0;
+                binds[nbinds].src = val;
+                binds[nbinds].dst = eq + 1;
+                binds[nbinds].ro = opt[1] == 'r';
+                nbinds++;
+                break;
+            }
+            default:
+                return 127;
+            }
+        }
+    }
+    if (i + 1 >= argc)
         return 127;
-    pid_t parent = (pid_t)atol(argv[1]);
+    char **program = &argv[i + 1];
+
     sigset_t none;
     for (int sig = 1; sig < NSIG; sig++)
         if (sig != SIGKILL && sig != SIGSTOP)
@@ -38,45 +214,128 @@ int main(int argc, char *argv[])
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
 
-    if (setsid() < 0)
-        die("setsid");
+    if (getsid(0) != getpid() && setsid() < 0)
+        die("setsid", NULL);
     if (isatty(STDIN_FILENO) && ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0)
-        die("controlling terminal");
+        die("controlling terminal", NULL);
 
-    if (strcmp(argv[2], "-") != 0) {
-        int fd = open(argv[2], O_WRONLY);
+    if (cgroup) {
+        int fd = open(cgroup, O_WRONLY | O_CLOEXEC);
         if (fd < 0 || dprintf(fd, "%d", (int)getpid()) < 0)
-            die("cgroup");
+            die("cgroup", cgroup);
         close(fd);
     }
 
-    int i = 5;
-    for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+    /* As root, the login uid is written before any namespace: it needs the real capability. */
+    int loginuid_done = 0;
+    if (loginuid) {
+        int fd = open("/proc/self/loginuid", O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            loginuid_done = write(fd, loginuid, strlen(loginuid)) == (ssize_t)strlen(loginuid);
+            close(fd);
+        }
+    }
+
+    if (userns) {
+        char map[64];
+        uid_t u = getuid();
+        gid_t g = getgid();
+        if (unshare(CLONE_NEWUSER) < 0)
+            die("user namespace", NULL);
+        put("/proc/self/setgroups", "deny");
+        snprintf(map, sizeof map, "%u %u 1", (unsigned)u, (unsigned)u);
+        put("/proc/self/uid_map", map);
+        snprintf(map, sizeof map, "%u %u 1", (unsigned)g, (unsigned)g);
+        put("/proc/self/gid_map", map);
+    }
+    if (mountns || ipcns) {
+        if (unshare((mountns ? CLONE_NEWNS : 0) | (ipcns ? CLONE_NEWIPC : 0)) < 0)
+            die("namespace", NULL);
+    }
+    if (mountns) {
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+            die("private mounts", NULL);
+        /* Opened in the new namespace (a bind's source must be in it), before any tmpfs
+         * covers them. */
+        for (int k = 0; k < nbinds; k++)
+            if ((binds[k].fd = open(binds[k].src, O_PATH | O_CLOEXEC)) < 0)
+                die("open", binds[k].src);
+        if (loginuid_file)
+            loginuid_fd = open(loginuid_file, O_PATH | O_CLOEXEC);
+        /* The program itself stays reachable, wherever it lies. */
+        char progdir[4096];
+        struct stat before;
+        if (program[0][0] == '/' && strlen(program[0]) < sizeof progdir) {
+            strcpy(progdir, program[0]);
+            *strrchr(progdir, '/') = 0;
+            if (!progdir[0])
+                strcpy(progdir, "/");
+            if ((progdir_fd = open(progdir, O_PATH | O_CLOEXEC)) >= 0 && fstat(progdir_fd, &before) < 0) {
+                close(progdir_fd);
+                progdir_fd = -1;
+            }
+        }
+        for (int k = 0; k < ntmpfs; k++) {
+            struct stat st;
+            if (stat(tmpfs[k], &st) < 0 || !S_ISDIR(st.st_mode))
+                continue;
+            if (mount("tmpfs", tmpfs[k], "tmpfs", MS_NOSUID | MS_NODEV,
+                      "mode=1777,size=64m,nr_inodes=4096") < 0)
+                die("tmpfs on", tmpfs[k]);
+        }
+        if (proc)      /* best effort: without it, /proc shows the machine's processes */
+            mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        for (int k = 0; k < nbinds; k++) {
+            struct stat st;
+            if (fstat(binds[k].fd, &st) < 0)
+                die("stat", binds[k].dst);
+            bind_fd(binds[k].fd, binds[k].dst, binds[k].ro, S_ISDIR(st.st_mode));
+            close(binds[k].fd);
+        }
+        if (progdir_fd >= 0) {
+            struct stat after;
+            if (stat(progdir, &after) < 0 || after.st_dev != before.st_dev ||
+                after.st_ino != before.st_ino)
+                bind_fd(progdir_fd, progdir, 1, 1);
+            close(progdir_fd);
+        }
+        if (loginuid && !loginuid_done && loginuid_fd >= 0) {
+            char src[64];
+            snprintf(src, sizeof src, "/proc/self/fd/%d", loginuid_fd);
+            if (mount(src, "/proc/self/loginuid", NULL, MS_BIND, NULL) < 0)
+                die("login uid", NULL);
+        }
+    }
+    if (loginuid_fd >= 0)
+        close(loginuid_fd);
+    if (workdir && chdir(workdir) < 0)
+        die("chdir", workdir);
+
+    for (int k = 0; k < nlimits; k++) {
         int resource;
         unsigned long long value;
         struct rlimit now, want;
-        if (sscanf(argv[i], "%d=%llu", &resource, &value) != 2)
+        if (sscanf(limits[k], "%d=%llu", &resource, &value) != 2)
             return 127;
         if (getrlimit(resource, &now) < 0)
-            die("getrlimit");
+            die("getrlimit", NULL);
         want.rlim_cur = want.rlim_max =
             (now.rlim_max == RLIM_INFINITY || value < now.rlim_max) ? value : now.rlim_max;
         if (setrlimit(resource, &want) < 0)
-            die("setrlimit");
+            die("setrlimit", NULL);
     }
-    if (i + 1 >= argc)
-        return 127;
 
     prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-    if (strcmp(argv[3], "-") != 0) {
-        if (setgroups(0, NULL) < 0 || setgid((gid_t)atol(argv[4])) < 0 ||
-            setuid((uid_t)atol(argv[3])) < 0)
-            die("user");
+    if (uid >= 0) {
+        if (setgroups(0, NULL) < 0 || setgid((gid_t)gid) < 0 || setuid((uid_t)uid) < 0)
+            die("user", NULL);
     }
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);   /* after setuid, which would clear it */
-    if (getppid() != parent)
+    /* The grader died before the line above: we were re-parented (to 1 in a PID namespace,
+     * where a living parent outside it shows as 0). */
+    if (parent && getppid() != parent && getppid() != 0)
         _exit(127);
-    execvp(argv[i + 1], &argv[i + 1]);
-    die(argv[i + 1]);
+    execvp(program[0], program);
+    die("exec", program[0]);
     return 127;
 }

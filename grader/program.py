@@ -190,6 +190,9 @@ class Program(Endpoint):
                            "but the handout does not fix it")
         return status
 
+    def expect_chat_ready(self) -> None:
+        """Wait until what is typed reaches the chat. Plain output: it does at once."""
+
     def expect_running(self, hint: Optional[str] = None) -> None:
         status = self._poll_status()
         if status is not None:
@@ -246,11 +249,13 @@ class Program(Endpoint):
         except psutil.Error:
             return []
 
-    def cpu_times(self) -> dict[str, int]:
-        """CPU nanoseconds used so far by each thread of the program and what it started.
+    def cpu_times(self) -> dict[str, tuple[int, int, int]]:
+        """Per thread of the program and what it started: (ns on a CPU, ns waiting for one,
+        times it blocked).
 
-        Read from /proc/PID/task/TID/schedstat: nanoseconds on a CPU, exact, where the
-        utime/stime of /proc/PID/stat only advance in 10 ms ticks.
+        Read from /proc/PID/task/TID/schedstat: nanoseconds, exact, where the utime/stime of
+        /proc/PID/stat only advance in 10 ms ticks; the blocks are its voluntary context
+        switches.
         """
         times = {}
         for pid in self.process_ids():
@@ -261,15 +266,27 @@ class Program(Endpoint):
             for tid in tasks:
                 try:
                     with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                        times[f"{pid}/{tid}"] = int(f.read().split()[0])
-                except (OSError, ValueError, IndexError):
+                        run, delay = f.read().split()[:2]
+                    with open(f"/proc/{pid}/task/{tid}/status") as f:
+                        blocks = next(line.split()[1] for line in f
+                                      if line.startswith("voluntary_ctxt_switches"))
+                    times[f"{pid}/{tid}"] = (int(run), int(delay), int(blocks))
+                except (OSError, ValueError, StopIteration):
                     pass
         return times
 
-    def cpu_used_since(self, before: dict[str, int]) -> float:
-        """Seconds of CPU used since `before` (a thread that started since counts whole)."""
-        after = self.cpu_times()
-        return sum(max(ns - before.get(key, 0), 0) for key, ns in after.items()) / 1e9
+    def cpu_used_since(self, before: dict[str, tuple[int, int, int]]) -> tuple[float, float, int]:
+        """Since `before`: (seconds on a CPU, seconds running or ready to run, blocks).
+
+        A thread that started since then counts whole.
+        """
+        ran = wanted = blocks = 0
+        for key, (run, delay, blocked) in self.cpu_times().items():
+            run0, delay0, blocked0 = before.get(key, (0, 0, 0))
+            ran += max(run - run0, 0)
+            wanted += max(run - run0, 0) + max(delay - delay0, 0)
+            blocks += max(blocked - blocked0, 0)
+        return ran / 1e9, wanted / 1e9, blocks
 
     def _state(self) -> str:
         """The kernel's scheduling state of the program: R running, S sleeping, Z exited, ..."""
@@ -315,15 +332,22 @@ class Program(Endpoint):
             if not self._fill(left) and self._eof:
                 break
         elapsed = time.monotonic() - start
-        used = self.cpu_used_since(before)
+        used, wanted, blocks = self.cpu_used_since(before)
         self.case.waited_s += elapsed
         if self._poll_status() is not None:
             raise CheckFailure(f"{self.name} {self.ended_text()} {what}, so its CPU use could "
                                "not be measured", f"it should still be running {what}")
-        self.case.transcript.add(self.name, "·", f"used {used:.3f}s CPU in {elapsed:.3f}s {what}")
-        if used > self.settings.idle_cpu_fraction * elapsed:
+        self.case.transcript.add(self.name, "·", f"used {used:.3f}s CPU in {elapsed:.3f}s {what}"
+                                                 f" (ready to run {wanted:.3f}s, blocked "
+                                                 f"{blocks} times)")
+        # A program that spins uses the CPU whenever it gets it; on a busy machine it gets
+        # less, but it is ready to run all the time and never blocks.
+        limit = self.settings.idle_cpu_fraction * elapsed
+        if used > limit or (wanted > limit and blocks == 0):
+            never = " without once waiting for input" if blocks == 0 else ""
             raise CheckFailure(f"{self.name} used {used:.2f}s of CPU in {elapsed:.2f}s {what} "
-                               f"({100 * used / elapsed:.0f}% of a core): it is busy-waiting", hint)
+                               f"and was ready to run for {wanted:.2f}s{never}: it is "
+                               "busy-waiting", hint)
         return used
 
 
@@ -336,13 +360,17 @@ class Completed:
 
 
 def run_to_exit(case: Case, name: str, argv: Sequence[str], *, cwd: str, env: dict[str, str],
-                preexec: Callable[[], None], stdin: bytes = b"",
+                preexec: Sequence[str], stdin: bytes = b"",
                 timeout: Optional[float] = None) -> Completed:
-    """Run without a terminal, stdout and stderr apart (for usage errors), output capped."""
+    """Run without a terminal, stdout and stderr apart (for usage errors), output capped.
+
+    `preexec` is the launcher's command prefix (Grading.launch/preexec): a program without a
+    terminal starts exactly as one with a terminal does.
+    """
     timeout = case.settings.exit_timeout if timeout is None else timeout
     cap = case.settings.output_cap
     case.transcript.add(name, "·", "ran: " + " ".join(argv))
-    proc = subprocess.Popen(list(argv), cwd=cwd, env=env, preexec_fn=preexec,
+    proc = subprocess.Popen([*preexec, *argv], cwd=cwd, env=env,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     case.on_cleanup(lambda: _kill_group(proc))
     try:

@@ -35,6 +35,11 @@ def _typed(what: str) -> Optional[str]:
     return None
 
 
+def _closed(note: str, peer: bool) -> Optional[str]:
+    """A reference peer closing its connection: in the reference program, that is ^D."""
+    return "^D" if peer and note == "closes the connection" else None
+
+
 def _client_argv(argv: list[str]) -> bool:
     """mytalk's argv names a host when it is the client."""
     return len([a for a in argv[1:] if not a.startswith("-")]) >= 2
@@ -81,8 +86,9 @@ def _describe(check: Check, assignment: Assignment) -> str:
         steps = ["run " + ", then in another terminal ".join(f"`{c}`" for c in commands.values())]
     typed = []
     for who in list(programs) + peers:
-        lines = [t for w, arrow, what in events if w == who and arrow == "→"
-                 for t in [_typed(what)] if t is not None]
+        lines = [t for w, arrow, what in events if w == who and arrow in ("→", "·")
+                 for t in [_typed(what) if arrow == "→" else _closed(what, who in peers)]
+                 if t is not None]
         if lines:
             shown = ", ".join(f'"{t}"' if t not in ("^D", "^C", "end of input") else t
                               for t in lines[:MAX_TYPED])

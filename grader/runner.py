@@ -116,9 +116,8 @@ class _Collector:
         if check is None:
             return
         assignment = self.grading.assignment
-        if check.id in self.cut:
-            check.status, check.points = SKIPPED, 0
-            check.max_points = assignment.points.get(check.id, 0)
+        if check.id in self.cut and check.status == SKIPPED:
+            check.points, check.max_points = 0, assignment.points.get(check.id, 0)
         check.visibility = assignment.visibility_of(check.id)
         if check.status == FAILED:
             check.reproduce = reproduce.describe(check, assignment)
@@ -234,7 +233,8 @@ def grade(assignment: Assignment, target: Target, settings: Settings, *, strict:
         grading.close()
     run.build = grading.build
     run.notes = ([target.note] if target.note else []) + grading.notes
-    run.cut = list(collector.cut)
+    skipped = {c.id for c in run.checks if c.status == SKIPPED}
+    run.cut = [cid for cid in dict.fromkeys(collector.cut) if cid in skipped]
     if run.cut:
         run.notes.append(f"the time budget of {budget:g}s ran out: {len(run.cut)} checks not run")
     run.duration_s = round(time.monotonic() - started, 3)

@@ -1,9 +1,11 @@
-"""How an untrusted program is started and how everything it started is ended.
+"""The sandbox policy of a grading run, and how everything a program started is ended.
 
 Each student process gets its own session, resource limits, an unprivileged user when the
 grader is root, no way to gain privileges through exec, a parent-death signal, and (where the
 kernel lets us) a pids cgroup per case. The grader is a child subreaper, so even a
 double-forked, setsid'd grandchild stays our descendant and is killed when its case ends.
+Every untrusted process starts through the C launcher (grader/launcher.c), which applies these
+rules and the private view of grader/contain.py: there is no second copy of them in Python.
 
 The decisions (which user, which process limit) are functions of their own so that
 `grade doctor` shows exactly what a grading run would do, and why.
@@ -18,7 +20,7 @@ import secrets
 import signal
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Any, Optional
 
 import psutil
 
@@ -33,6 +35,11 @@ NO_CGROUP = "GRADER_NO_CGROUP"   # set to 1: limit processes with RLIMIT_NPROC i
 CGROUP_PREFIX = "grader-"        # per-case cgroups are named grader-<grader pid>-<n>
 
 _libc = ctypes.CDLL(None, use_errno=True)
+
+
+def die_with_parent() -> int:
+    """This process gets SIGKILL when its parent (thread) dies; 0 on success."""
+    return _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def become_subreaper() -> bool:
@@ -118,6 +125,8 @@ class Policy:
     why_no_user: str = ""            # why student programs keep the grader's user
     why_no_cgroup: str = ""          # why the process limit is RLIMIT_NPROC
     euid: int = field(default_factory=os.geteuid)
+    user_name: str = ""              # the sandbox user's name in the programs' view
+    rules: Any = None                # contain.Rules: how the launcher contains a program
 
     @classmethod
     def for_this_machine(cls, settings: Settings, euid: Optional[int] = None) -> "Policy":
@@ -136,7 +145,8 @@ class Policy:
         if trusted:
             return ["the program is the operator's own command: it runs as the grader's user"]
         if self.uid is not None:
-            user = f"student programs run as {pwd.getpwuid(self.uid).pw_name}"
+            name = self.user_name or pwd.getpwuid(self.uid).pw_name
+            user = f"student programs run as {name}"
         else:
             user = f"student programs run as the grader's user ({self.why_no_user})"
         if self.cgroup_parent:
@@ -162,38 +172,6 @@ class Policy:
             base = 0 if drop else _processes_of(os.getuid())
             limits.append((resource.RLIMIT_NPROC, base + s.max_processes))
         return limits
-
-    def preexec(self, cgroup: Optional["CaseCgroup"], trusted: bool = False) -> Callable[[], None]:
-        """The function a forked child runs just before exec: limits, cgroup, user, death signal."""
-        parent = os.getpid()
-        drop = self.uid is not None and not trusted
-        limits = self.limits(cgroup, drop)
-
-        def child() -> None:
-            # A program starts with default signal handling, as from a shell prompt: ignored
-            # signals survive exec, and Python ignores SIGPIPE and SIGXFSZ, a background job
-            # SIGINT; without this, ^C or a closed socket would not end the student's program.
-            for sig in CATCHABLE:
-                signal.signal(sig, signal.SIG_DFL)
-            signal.pthread_sigmask(signal.SIG_SETMASK, [])
-            if os.getsid(0) != os.getpid():
-                os.setsid()
-            if cgroup is not None:
-                cgroup.join()
-            for which, value in limits:
-                soft, hard = resource.getrlimit(which)
-                value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-                resource.setrlimit(which, (value, value))
-            _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)     # setuid binaries stay powerless
-            if drop:
-                os.setgroups([])
-                os.setgid(self.gid)
-                os.setuid(self.uid)
-            # Set after the uid change, which would clear it.
-            _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-            if os.getppid() != parent:      # the grader died before the line above
-                os._exit(127)
-        return child
 
     def give_dir(self, path: str) -> None:
         """Let the sandbox user own a scratch directory (and what is in it)."""

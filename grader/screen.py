@@ -16,6 +16,7 @@ from pyte.screens import Margins
 
 from .case import CheckFailure
 from .program import Program
+from .waiting import Waiter
 
 ESC = 0x1B
 
@@ -149,6 +150,17 @@ class WindowedProgram(Program):
     def _consume(self, used: int) -> None:
         self._consumed += used
         del self._buf[:used]
+
+    def expect_chat_ready(self) -> None:
+        """Wait until the windows are drawn: keys typed before curses takes the terminal
+        would reach the line discipline, not the talk library (a ^D would be lost)."""
+        def drawn() -> bool:
+            self.take_available()
+            return self._windowed and any(_is_divider(self.screen.row_text(y), self.screen.columns)
+                                          for y in range(self.screen.lines))
+        Waiter(self.case, self.settings.expect_timeout).until(
+            drawn, f"{self.name} to draw its windows (a row of \"=\")",
+            hint="call start_windowing() after the handshake unless -N was given")
 
 
 def has_terminfo(term: str) -> bool:

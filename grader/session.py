@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from . import build as building
-from . import launcher, netns, sandbox, watchdog
+from . import contain, launcher, netns, sandbox, talklib, watchdog
 from .assignments import Assignment
 from .case import Case
 from .results import Build
@@ -35,6 +35,8 @@ class Grading:
         self.run_dir: Optional[Path] = None
         self.policy: Optional[Policy] = None
         self._watchdog: Optional[tuple[int, int]] = None
+        self._init: Optional[int] = None
+        self._lease: Optional[contain.Lease] = None
         self._cases = 0
 
     def start(self) -> "Grading":
@@ -43,29 +45,79 @@ class Grading:
         self.isolated, why = netns.prepare()
         self.notes.append(why)
         self.policy = Policy.for_this_machine(self.settings)
+        self.run_dir = Path(tempfile.mkdtemp(prefix="grade-"))
+        self.run_dir.chmod(0o711)
+        self._contain()
         if self.policy.unsafe_as_root and not self.trusted:
             raise BadInput(f"refusing to run a student program as root: {self.policy.why_no_user}")
         self.notes += self.policy.describe(self.trusted)
-        self.run_dir = Path(tempfile.mkdtemp(prefix="grade-"))
-        self.run_dir.chmod(0o711)
         self._watchdog = watchdog.start(self.policy.token, self.policy.cgroup_parent,
                                         leftovers=(str(self.run_dir),))
+        # After the watchdog (which must outlive what the namespace holds), before any program.
+        self._init, why_pid = contain.pid_namespace()
+        if self._init is None and not self.trusted:
+            self.notes.append(f"no PID namespace ({why_pid}): kill(-1) from a student program "
+                              "reaches every process of its user")
         for sig in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, _terminate)
         if self.target.kind == "source":
-            self.build, program = building.build(self.target.path, self.run_dir / "build",
-                                                 self.assignment, self.policy, self.talk_lib)
+            try:
+                self.build, program = building.build(
+                    self.target.path, self.run_dir / "build", self.assignment, self.policy,
+                    self.talk_lib, launch=self._build_launch, course_home=self._course_home())
+            finally:   # make's leftovers, whether it built or not
+                sandbox.kill_descendants(self._keep(), self.settings.exit_timeout)
             self.argv = [str(program)]
-            sandbox.kill_descendants(self._keep(), self.settings.exit_timeout)  # make's leftovers
         elif self.target.kind == "binary":
             bindir = self.run_dir / "bin"
             bindir.mkdir()
             bindir.chmod(0o755)
             program = bindir / self.target.path.name
-            shutil.copy2(self.target.path, program)
+            building.copy_handin_file(self.target.path, program, self.target.spec)
             program.chmod(0o755)
             self.argv = [str(program)]
         return self
+
+    def _contain(self) -> None:
+        """The private view and, as root, a uid of this grading's own (see grader/contain.py)."""
+        if self.trusted:
+            return
+        policy = self.policy
+        viewed, why_view = contain.probe()
+        if policy.euid == 0 and viewed:       # even without sandbox_user: a uid of our own
+            lease, why_lease = contain.lease_uid(self.settings, talklib.cache_root() / "uids")
+            if lease is not None:
+                self._lease = lease
+                policy.uid, policy.gid, policy.user_name = lease.uid, lease.gid, lease.name
+            elif policy.uid is not None:
+                self.notes.append(f"students share the user {self.settings.sandbox_user} "
+                                  f"({why_lease})")
+        if policy.uid is not None:
+            uid, gid = policy.uid, policy.gid
+            name = policy.user_name or pwd.getpwuid(uid).pw_name
+        else:
+            uid, gid = os.getuid(), os.getgid()
+            name = _name_of(uid)
+        policy.user_name = name
+        view = contain.View.write(self.run_dir, uid, gid, name) if viewed else None
+        if not viewed:
+            self.notes.append(f"no private file-system view ({why_view}): student programs "
+                              "share /tmp, /var/tmp, /dev/shm and System V IPC with the machine")
+        policy.rules = contain.Rules(str(launcher.ensure()), os.getpid(), view,
+                                     userns=os.geteuid() != 0, proc=os.geteuid() == 0,
+                                     run_dir=self.run_dir)
+
+    def _course_home(self) -> Path:
+        view = self.policy.rules.view if self.policy.rules is not None else None
+        if view is not None:
+            return view.course_home
+        home = self.run_dir / contain.COURSE_ACCOUNT
+        home.mkdir(mode=0o755, exist_ok=True)
+        return home
+
+    def _build_launch(self, cgroup: Optional[CaseCgroup], workdir: Path) -> list[str]:
+        return launcher.command(self.policy, cgroup, self.trusted, workdir=workdir,
+                                writable=(workdir,))
 
     @property
     def trusted(self) -> bool:
@@ -74,8 +126,9 @@ class Grading:
     @property
     def login_name(self) -> str:
         """The user name the program sees from getpwuid(getuid())."""
-        uid = self.policy.uid if (self.policy.uid is not None and not self.trusted) else os.getuid()
-        return pwd.getpwuid(uid).pw_name
+        if not self.trusted and self.policy.user_name:
+            return self.policy.user_name
+        return _name_of(os.getuid())
 
     def env(self, extra: Optional[dict[str, str]] = None) -> dict[str, str]:
         user = self.login_name
@@ -92,10 +145,12 @@ class Grading:
         if self.isolated:
             netns.enter_fresh()
         elif self.assignment.fixed_port:
-            name = f"socket-grader-port-{self.assignment.fixed_port}.lock"
-            lock = open(Path(tempfile.gettempdir()) / name, "w")
+            # In our private cache, never in a shared directory; never truncated or followed.
+            name = f"port-{self.assignment.fixed_port}.lock"
+            lock = os.open(talklib.cache_root() / name,
+                           os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
             fcntl.flock(lock, fcntl.LOCK_EX)
-            case.on_cleanup(lock.close)
+            case.on_cleanup(lambda: os.close(lock))
         workdir = self.run_dir / f"case-{self._cases}"
         workdir.mkdir()
         self.policy.give_dir(str(workdir))
@@ -118,15 +173,21 @@ class Grading:
 
     def _keep(self) -> frozenset[int]:
         """Our own helper processes, which the end of a case must not kill."""
-        return frozenset({self._watchdog[0]}) if self._watchdog else frozenset()
-
-    def preexec(self, case: Case):
-        """For programs run without a terminal: the sandbox set-up as a preexec function."""
-        return self.policy.preexec(case.cgroup, trusted=self.trusted)
+        keep = {self._watchdog[0]} if self._watchdog else set()
+        if self._init is not None:
+            keep.add(self._init)
+        return frozenset(keep)
 
     def launch(self, case: Case) -> list[str]:
-        """For programs in a pty: the launcher command that does the same set-up before exec."""
-        return launcher.command(self.policy, case.cgroup, self.trusted)
+        """The launcher command (up to "--") that starts a program of this case, in a pty or
+        not: the one set-up every untrusted process gets."""
+        workdir = case.workdir
+        return launcher.command(self.policy, case.cgroup, self.trusted, workdir=workdir,
+                                writable=(workdir,) if workdir is not None else ())
+
+    def preexec(self, case: Case) -> list[str]:
+        """For programs run without a terminal: the same launcher command as `launch`."""
+        return self.launch(case)
 
     def close(self) -> None:
         if self._watchdog:
@@ -135,6 +196,16 @@ class Grading:
         if self.run_dir:
             shutil.rmtree(self.run_dir, ignore_errors=True)
             self.run_dir = None
+        if self._lease is not None:      # last: nothing of this uid is left by now
+            self._lease.release()
+            self._lease = None
+
+
+def _name_of(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"user{uid}"
 
 
 def _terminate(signum, frame) -> None:

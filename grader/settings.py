@@ -41,6 +41,14 @@ class Settings:
     build_timeout: float = 120.0      # make, per submission
     student_budget: float = 120.0     # one student's whole grading in a batch
     sandbox_user: str = "nobody"      # who student programs run as when the grader is root
+    # Containment (grader/contain.py): as root, each grading leases a uid of its own from this
+    # range of unused ids (0 = everyone runs as sandbox_user), named prefix + index.
+    sandbox_uid_first: int = 1_900_000_000
+    sandbox_uid_count: int = 1000
+    sandbox_name_prefix: str = "student"
+    build_drain: float = 0.2          # after make ended, for its last output before the pipe is cut
+    build_retries: int = 3            # forking make failed (EAGAIN): tries again this often
+    build_retry_pause: float = 0.5    # between those tries, for processes to end
 
     def scaled(self, factor: float) -> "Settings":
         """Deadlines stretched for a slow machine; waits that must elapse stay as they are."""

@@ -92,6 +92,7 @@ def client_session(student, listen, windowed: bool = False) -> tuple[Program, Tc
     conn, _ = take_request(listener)
     conn.send(ref.ACCEPT_REPLY)
     conn.wait_read_by_peer(hint="read the server's answer")
+    me.expect_chat_ready()
     return me, conn
 
 
@@ -101,6 +102,7 @@ def server_session(student, connect) -> tuple[Program, TcpPeer]:
     me.expect_listening(student.port, hint="listen on the port given as the last argument")
     conn = open_request(connect, student.port)
     get_accepted(me, conn)
+    me.expect_chat_ready()
     return me, conn
 
 

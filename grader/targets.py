@@ -90,8 +90,12 @@ def not_runnable(path: Path) -> Optional[str]:
 
 
 def resolve(spec: str, assignment: Assignment, *, reference: bool = False,
-            batch: Optional[bool] = None) -> Target:
-    """Classify and validate the target; raise BadInput with advice when it cannot be graded."""
+            batch: Optional[bool] = None, one_down: bool = True) -> Target:
+    """Classify and validate the target; raise BadInput with advice when it cannot be graded.
+
+    one_down=False: a directory whose only handin is a subdirectory is a batch of one, not
+    one handin with its Makefile a folder down (batch options were given).
+    """
     if reference:
         return Target("reference", "reference", [sys.executable, *assignment.reference],
                       trusted=True, env={"PYTHONPATH": str(PROJECT_ROOT)})
@@ -99,11 +103,11 @@ def resolve(spec: str, assignment: Assignment, *, reference: bool = False,
     if p.is_dir():
         subdirs = sorted(d for d in p.iterdir() if d.is_dir() and not d.name.startswith("."))
         handins = [d for d in subdirs if _looks_like_handin(d, assignment.program)]
-        one_down = [d for d in subdirs if makefile_in(d) is not None]
-        if batch is None and makefile_in(p) is None and len(one_down) == 1 \
+        one_downs = [d for d in subdirs if makefile_in(d) is not None]
+        if one_down and not batch and makefile_in(p) is None and len(one_downs) == 1 \
                 and len(handins) == 1 and not _has_sources(p, assignment.program):
             # One handin whose Makefile sits one folder down (an unzipped archive): grade it.
-            inner = one_down[0]
+            inner = one_downs[0]
             return Target(str(inner), "source", path=inner.resolve(),
                           note=f"the Makefile is in {inner}: grading that directory "
                                "(use --batch if this is a class of one)")

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Union
 
 from .case import CheckFailure
@@ -334,7 +334,7 @@ class Wording:
         seen = WordingMatch(self, m)
         if deviation and not seen.is_exact:
             endpoint.case.deviation(f"{endpoint.name} printed \"{show_text(seen.text)}\"; "
-                                    f"the handout's text is \"{seen.exact}\"")
+                                    f"the handout's text is \"{show_text(seen.exact)}\"")
         return seen
 
     def _settle(self, endpoint: "Endpoint") -> "re.Match[str]":
@@ -428,7 +428,13 @@ def expect_exact(endpoint: "Endpoint", want: bytes, hint: Optional[str] = None,
         return endpoint.expect_bytes(want, hint=hint)
     except CheckFailure as failure:
         got = endpoint._shown(bytes(endpoint._buf))
-        raise CheckFailure(str(failure), bytes_hint(want, got, sent, hint)) from None
+        message = str(failure)
+        from .peers import SocketEndpoint
+        if isinstance(endpoint, SocketEndpoint) and endpoint.output_ended:
+            message = (f"your program closed the connection before {endpoint.name} received "
+                       f"\"{show(want, 60)}\"; it had sent " + (f"\"{show(got)}\"" if got
+                                                                else "nothing"))
+        raise CheckFailure(message, bytes_hint(want, got, sent, hint)) from None
 
 
 def bytes_hint(want: bytes, got: bytes, sent: Optional[bytes], hint: Optional[str]) -> Optional[str]:

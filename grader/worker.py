@@ -10,6 +10,9 @@ reaches only the batch process, which then stops the children in order:
 - SIGKILL to the child itself after a grace period; the child's watchdog (same process group,
   deaf to SIGTERM) then kills whatever student program is left.
 
+A worker also dies with the batch process: it has a parent-death signal (SIGKILL), so a batch
+killed with SIGKILL takes its workers with it at once, and their watchdogs end the rest.
+
 The batch process stays single-threaded (no timer or progress thread), because forking a
 threaded process can leave a lock held forever in the child. Signals do not raise in it
 either: SIGINT, SIGTERM and SIGHUP only set a flag the loop reads (StopRequest), so no
@@ -140,9 +143,10 @@ class Pool:
         log = job.staging.with_name(job.staging.name + ".log")
         sys.stdout.flush()
         sys.stderr.flush()
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:
-            _child(job, log)         # never returns
+            _child(job, log, parent)         # never returns
         try:
             os.setpgid(pid, pid)
         except OSError:              # the child did it first, or has already ended
@@ -236,10 +240,18 @@ def _raise_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def _child(job: Job, log: Path) -> None:
+def _die_with(parent: int) -> None:
+    """SIGKILL when the batch process dies, even by SIGKILL (the worker's watchdog then ends
+    what the worker started); and if it died before this line, end now."""
+    if sandbox.die_with_parent() != 0 or os.getppid() != parent:
+        os._exit(EXIT_INTERRUPTED)
+
+
+def _child(job: Job, log: Path, parent: int) -> None:
     """The forked side: own process group, quiet stdio, the job, then _exit (no parent cleanup)."""
     code = EXIT_CRASHED
     try:
+        _die_with(parent)
         os.setpgid(0, 0)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, _raise_interrupt)

@@ -448,3 +448,58 @@ def test_grader_error_is_recorded_with_traceback(tmp_path, monkeypatch):
     assert "Traceback" in (out / "first" / "error.txt").read_text()
     assert "exit status 3" in second.reason
     assert "exit status 3" in (out / "second" / "error.txt").read_text()
+
+
+# -- progress, resume and merge details (issue 12) ------------------------------------------------
+
+def _small_class(root: Path) -> Path:
+    server = (FIXTURES / "lecture" / "minichat_server_poll.c").read_text()
+    for name in ("ann", "bo\nb [9] fake: graded"):
+        d = root / name
+        d.mkdir(parents=True)
+        (d / "chat.c").write_text(server)
+        (d / "Makefile").write_text("server: chat.c\n\tgcc -o server chat.c\n")
+    return root
+
+
+def test_resume_remembers_formats_and_progress_ends_with_scores(tmp_path):
+    handins = _small_class(tmp_path / "handin")
+    out = tmp_path / "out"
+    done = run_grade("minichat-server", str(handins), "--out", str(out), "-j", "2",
+                     "--formats", "junit", "-k", "listens or no_echo")
+    assert done.returncode == 0, done.stderr
+    progress = [line for line in done.stderr.splitlines() if line.startswith("[")]
+    assert len(progress) == 2                      # the newline in a name printed no line
+    assert any("bo\\nb [9] fake" in line for line in progress)
+    assert "mean 3, median 3 of 3; scores 0 |" in done.stdout
+    shutil.rmtree(out / "ann")
+    done = run_grade("minichat-server", str(handins), "--out", str(out), "--resume",
+                     "-k", "listens or no_echo")
+    assert done.returncode == 0, done.stderr
+    assert (out / "ann" / "junit.xml").is_file()  # --formats junit, remembered
+
+
+def test_merge_warns_about_a_directory_without_results(tmp_path):
+    handins = _small_class(tmp_path / "handin")
+    out = tmp_path / "out"
+    assert run_grade("minichat-server", str(handins), "--out", str(out),
+                     "-k", "listens").returncode == 0
+    empty = tmp_path / "empty-shard"
+    empty.mkdir()
+    done = run_grade("merge", str(out), str(empty), "--out", str(tmp_path / "merged"))
+    assert done.returncode == 0, done.stderr
+    assert "warning" in done.stderr and str(empty) in done.stderr and "no student results" in done.stderr
+
+
+def test_progress_eta_moves_and_names_who_is_graded(monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(batch.time, "monotonic", lambda: clock[0])
+    progress = batch.Progress(4, "asgn5")
+    assert progress.eta() == ""
+    clock[0] += 10
+    progress.count = 1
+    assert progress.eta() == "ETA 30s"
+    clock[0] += 5                                    # nobody finished: the estimate still moves
+    assert progress.eta() == "ETA 45s"
+    progress.grading(["ann", "bo\nb"])
+    assert progress._description() == "asgn5 · ann, bo\\nb"

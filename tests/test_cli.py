@@ -355,3 +355,38 @@ def test_failed_check_says_how_to_reproduce(build_c):
     text = " ".join(done.stdout.split())
     assert "reproduce by hand: in one terminal `./server 4000`, in another " \
            "`python3 -m reference.minichat client 4000`" in text
+
+
+def test_closed_stdout_is_not_a_grader_error(good_server):
+    """`grade ... | head -1`: the pipe closes early; the grading still ends normally."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "minichat-server", str(good_server)],
+                            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()
+    assert b"internal error" not in err
+
+
+def test_keyword_matching_nothing_says_did_you_mean_before_grading(good_server):
+    done = run_grade("minichat-server", str(good_server), "-k", "no_ehco")
+    one_line_error(done, "no check matches", "did you mean no_echo?")
+    assert done.stdout == ""
+
+
+def test_budget_keeps_what_ran_and_cuts_the_rest(grade, tmp_path):
+    """A program that hangs: checks run until the budget is used up, the rest are named."""
+    handin = tmp_path / "hangs"
+    handin.mkdir()
+    shutil.copy(FIXTURES / "handins" / "hang.c", handin / "hang.c")
+    (handin / "Makefile").write_text("mytalk: hang.c\n\tgcc -o mytalk hang.c\n")
+    g = grade("asgn5", str(handin), "--budget", "4")
+    assert g.code == 1, g.stderr
+    ids = [c["id"] for c in g.result["checks"]]
+    cut = g.result["cut"]
+    ran = [cid for cid in ids if cid not in cut]
+    assert ran and cut and ids == ran + cut            # the first checks ran, the rest were cut
+    assert all(c["status"] == "skipped" and c["max_points"] > 0 and "budget" in c["message"]
+               for c in g.result["checks"] if c["id"] in cut)
+    assert g.result["max_score"] == 60

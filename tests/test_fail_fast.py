@@ -104,3 +104,64 @@ def test_a_reset_after_the_handshake_is_the_program_closing(compile_c, grade):
         c = check(g, cid)
         assert c["status"] == "failed", c
         assert "internal error" not in c["message"]
+
+
+@pytest.mark.parametrize("code, call", [
+    ("import signal; signal.pause()", "pause()"),
+    ("import sys; sys.stdin.buffer.read(1)", "read() on a pipe"),
+    ("import select, sys; select.select([sys.stdin], [], [])", "select()"),
+])
+def test_a_program_waiting_for_outside_input_is_seen_stalled(code, call):
+    import sys
+    import time
+
+    from grader.stall import BLOCKING, StallWatch
+    if not BLOCKING:
+        pytest.skip("system call numbers of this machine are not known")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE)
+    try:
+        watch = StallWatch(0.2)
+        deadline = time.monotonic() + 10
+        seen = None
+        while seen is None and time.monotonic() < deadline:
+            seen = watch.check([proc.pid])
+            time.sleep(0.01)      # polling a state that has no event of its own
+        assert seen == call
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_program_with_a_timeout_or_on_the_cpu_is_never_stalled():
+    import sys
+    import time
+
+    from grader.stall import BLOCKING, snapshot
+    if not BLOCKING:
+        pytest.skip("system call numbers of this machine are not known")
+    select_calls = {n for n, name in BLOCKING.items() if name == "select()"}
+    sleeper = subprocess.Popen([sys.executable, "-c",
+                                "import select; select.select([], [], [], 30)"])
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+    def in_select() -> bool:
+        try:
+            with open(f"/proc/{sleeper.pid}/syscall") as f:
+                return int(f.read().split()[0]) in select_calls
+        except (OSError, ValueError, IndexError):
+            return False
+
+    def spun() -> bool:
+        with open(f"/proc/{spinner.pid}/schedstat") as f:
+            return int(f.read().split()[0]) > 50_000_000
+    try:
+        deadline = time.monotonic() + 10
+        while not (in_select() and spun()) and time.monotonic() < deadline:
+            time.sleep(0.01)      # polling states that have no event of their own
+        assert in_select() and spun()
+        assert snapshot([sleeper.pid]) is None      # a timeout ends its wait by itself
+        assert snapshot([spinner.pid]) is None      # on the CPU: it may get anywhere
+    finally:
+        for p in (sleeper, spinner):
+            p.kill()
+            p.wait()

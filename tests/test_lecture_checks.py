@@ -87,3 +87,38 @@ def test_failure_messages_hold_no_regular_expressions(tmp_path, grade, assignmen
         text = c["message"] + c["hint"]
         for syntax in ("\\d", "\\s", "(?P<", "[^", "/Hello", "Traceback", "\\udc"):
             assert syntax not in text, (c["id"], text)
+
+
+MINICHAT_SERVER_SIGPIPE = """
+import select, signal, socket, sys
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)      # as in C: a send to a departed client kills
+listener = socket.socket(); listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+listener.bind(("0.0.0.0", int(sys.argv[1]))); listener.listen(100)
+clients, watching = [], []
+while True:
+    ready, _, _ = select.select([listener] + watching, [], [])
+    for s in ready:
+        if s is listener:
+            c, a = listener.accept()
+            print(f"New connection from:  {a[0]}:{a[1]}", flush=True)
+            clients.append(c); watching.append(c)
+            continue
+        data = s.recv(1024)
+        if not data:
+            watching.remove(s)          # the bug: still in clients, never closed
+            continue
+        for other in clients:
+            if other is not s:
+                other.send(data)
+        if data.startswith(b"bye"):
+            sys.exit(0)
+"""
+
+
+def test_minichat_server_killed_by_sigpipe_fails_client_leaves_only(tmp_path, grade):
+    g = grade("minichat-server", program(tmp_path, MINICHAT_SERVER_SIGPIPE))
+    assert g.result is not None, g.stderr
+    assert g.failed == {"client_leaves", "closes_descriptor"}, g.stdout
+    leaves = next(c for c in g.result["checks"] if c["id"] == "client_leaves")
+    assert "SIGPIPE" in leaves["message"]
+    assert "MSG_NOSIGNAL" in leaves["hint"] and "SIGPIPE" in leaves["hint"]

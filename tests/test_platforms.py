@@ -103,24 +103,38 @@ def test_gradescope_zip_contents_and_wheel_installs(tmp_path):
 
 @needs_root_namespaces
 def test_gradescope_autograder_in_its_layout(tmp_path):
+    """As Gradescope runs it: the zip unpacked in /autograder/source, setup.sh run there (apt
+    stood in for: its packages are recorded; the venv and the wheel's install are real), then
+    run_autograder copied to /autograder and run from there, for a good and a broken handin."""
     zip_path = tmp_path / "autograder.zip"
     assert run_grade("export", "gradescope", "asgn5", "--out", str(zip_path)).returncode == 0
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(zip_path) as z:
+        z.extractall(root / "source")
+    fake = tmp_path / "fakebin"
+    fake.mkdir()
+    (fake / "apt-get").write_text(f'#!/bin/sh\necho "$@" >> {tmp_path}/apt.log\n')
+    (fake / "apt-get").chmod(0o755)
+    done = in_namespace(root, "/autograder",
+                        f"cd /autograder/source && PATH={fake}:$PATH bash ./setup.sh")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    apt = (tmp_path / "apt.log").read_text()
+    for package in ("gcc", "make", "libncurses-dev", "iproute2", "python3-venv"):
+        assert package in apt
+    assert "grade (socket-grader)" in done.stdout
     results = {}
     for name, handin in (("good", GOOD), ("broken", broken_handin(tmp_path))):
-        root = tmp_path / f"autograder-{name}"
-        with zipfile.ZipFile(zip_path) as z:
-            z.extractall(root / "source")
+        for d in ("submission", "results"):
+            shutil.rmtree(root / d, ignore_errors=True)
         shutil.copytree(handin, root / "submission")
         (root / "results").mkdir()
-        fake_venv(root / "venv" / "bin")
-        # As Gradescope does: run_autograder copied to /autograder and run from there.
         shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
         (root / "run_autograder").chmod(0o755)
         done = in_namespace(root, "/autograder", "cd /autograder && ./run_autograder")
         assert done.returncode == 0, done.stderr
         results[name] = json.loads((root / "results" / "results.json").read_text())
     good, broken = results["good"], results["broken"]
-    assert good["score"] == 60 and len(good["tests"]) == 35
+    assert good["score"] == 60 and len(good["tests"]) == 35, good["output"]
     assert all(t["status"] == "passed" for t in good["tests"])
     assert broken["score"] == 0
     assert broken["tests"][0]["name"] == "Build" and "undefined_name" in broken["tests"][0]["output"]
@@ -155,15 +169,30 @@ def test_prairielearn_entrypoint_in_its_layout(tmp_path):
     assert options["entrypoint"] == "/grade/serverFilesCourse/socket_grader/run.sh"
     assert info["gradingMethod"] == "External" and options["image"]
     results = {}
+    root = tmp_path / "grade"
+    shutil.copytree(export, root)
     for name, handin in (("good", GOOD), ("broken", broken_handin(tmp_path))):
-        root = tmp_path / f"grade-{name}"
-        shutil.copytree(export, root)
+        # This machine's python3 has the grader, as the image built from the exported
+        # Dockerfile has; run.sh finds it there.
+        for d in ("student", "results"):
+            shutil.rmtree(root / d, ignore_errors=True)
         shutil.copytree(handin, root / "student")
         (root / "results").mkdir()
-        fake_venv(root / "serverFilesCourse" / "socket_grader" / "venv" / "bin")
         done = in_namespace(root, "/grade", options["entrypoint"])
         assert done.returncode == 0, done.stderr
         results[name] = json.loads((root / "results" / "results.json").read_text())
     good, broken = results["good"], results["broken"]
     assert good["gradable"] is True and good["score"] == 1 and good["points"] == 60
     assert broken["gradable"] is False and "undefined_name" in broken["output"]
+
+
+def test_wheel_dependencies_match_pyproject():
+    """An installed grader (no pyproject.toml beside it) exports the same requirements."""
+    from grader import export
+    assert sorted(export._requirements()) == sorted(export.DEPENDENCIES)
+
+
+def test_budget_is_below_the_time_limit():
+    from grader.export import budget_for
+    for limit in (30, 60, 600, 2400):
+        assert 0 < budget_for(limit) <= limit - 9

@@ -295,32 +295,36 @@ def test_hidden_checks_keep_points_but_not_details():
 
 
 def test_junit_is_valid_against_junit_10_xsd_rules():
-    """The constraints of junit-10.xsd (Jenkins), element by element: allowed attributes,
-    required ones, and the order of children."""
-    allowed = {
-        "testsuites": ({"name", "time", "tests", "failures", "disabled", "errors"}, set()),
-        "testsuite": ({"name", "tests", "failures", "errors", "time", "disabled", "skipped",
-                       "timestamp", "hostname", "id", "package", "file", "log", "url",
-                       "version"}, {"name", "tests"}),
-        "properties": (set(), set()), "property": ({"name", "value"}, {"name", "value"}),
-        "testcase": ({"name", "assertions", "time", "classname", "status", "file", "line",
-                      "log", "group", "url"}, {"name"}),
-        "skipped": ({"message"}, set()), "failure": ({"message", "type"}, set()),
-        "error": ({"message", "type"}, set()), "system-out": (set(), set()),
-        "system-err": (set(), set()),
+    """junit-10.xsd (Jenkins xunit-plugin), element by element: the attributes each element
+    may have, the required ones, the children it may hold, and the SUREFIRE_TIME pattern."""
+    schema = {  # element: (allowed attributes, required attributes, allowed children)
+        "testsuites": ({"name", "time", "tests", "failures", "errors"}, set(), {"testsuite"}),
+        "testsuite": ({"name", "tests", "failures", "errors", "group", "time", "skipped",
+                       "timestamp", "hostname", "id", "package", "file", "log", "url"},
+                      {"name", "tests", "failures", "errors"},
+                      {"testsuite", "properties", "testcase", "system-out", "system-err"}),
+        "properties": (set(), set(), {"property"}),
+        "property": ({"name", "value"}, {"name", "value"}, set()),
+        "testcase": ({"name", "time", "classname", "group"}, {"name"},
+                     {"skipped", "error", "failure", "system-out", "system-err"}),
+        "skipped": ({"type", "message"}, set(), set()),
+        "failure": ({"type", "message"}, set(), set()),
+        "error": ({"type", "message"}, set(), set()),
+        "system-out": (set(), set(), set()), "system-err": (set(), set(), set()),
     }
-    order = {"testsuite": ["properties", "testcase", "system-out", "system-err"],
-             "testcase": ["skipped", "error", "failure", "system-out", "system-err"]}
+    surefire_time = re.compile(r"(([0-9]{0,3},)*[0-9]{3}|[0-9]{0,3})*(\.[0-9]*)?")
     for run in (make_run(), make_build_failure()):
         run.error = "boom"
+        run.duration_s = 1234.5
         root = ET.fromstring(junit.render(run))
+        assert root.tag == "testsuites"
         for element in root.iter():
-            attrs, required = allowed[element.tag]
+            attrs, required, children = schema[element.tag]
             assert set(element.attrib) <= attrs, (element.tag, element.attrib)
             assert required <= set(element.attrib), element.tag
-            if element.tag in order:
-                tags = [order[element.tag].index(child.tag) for child in element]
-                assert tags == sorted(tags), element.tag
+            assert {child.tag for child in element} <= children, element.tag
+            if "time" in element.attrib:
+                assert surefire_time.fullmatch(element.get("time")), element.get("time")
         suite = root.find("testsuite")
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", suite.get("timestamp"))
 
@@ -512,3 +516,12 @@ def test_one_line_keeps_names_on_their_line():
     from grader.batch import describe
     result = StudentResult("a\n[3/3] b: graded 60/60", GRADED, run=make_run("x"))
     assert "\n" not in describe(result, 9.5, 1.0)
+
+
+def test_feedback_hides_hidden_checks_details():
+    run = make_run()
+    run.checks[2].visibility = "hidden"
+    text = terminal.render(run, color=False, student=True).decode()
+    assert "Chat both ways" in text and "hidden check: no details" in text
+    assert "flush stdout" not in text and "note:" not in text
+    assert "flush stdout" in terminal.render(run, color=False).decode()

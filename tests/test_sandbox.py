@@ -29,7 +29,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from grader import doctor, netns, sandbox
+from grader import contain, doctor, netns, sandbox
 from grader.report import html as html_report
 from grader.results import GRADED, Batch, Run, StudentResult
 from grader.settings import Settings
@@ -53,11 +53,41 @@ def running(pid: int) -> bool:
         return False
 
 
-def still_running(pids: list[int], timeout: float) -> list[int]:
-    """The pids that are still running once `timeout` has passed (returns as soon as none is)."""
+HOSTILE_NAMES: set[str] = set()     # file names of the hostile fixtures built so far
+
+
+def _namespace_pid(pid: int) -> int:
+    """The pid a process sees for itself (the last NSpid): programs run in a PID namespace."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("NSpid:"):
+                    return int(line.split()[-1])
+    except (OSError, ValueError):
+        pass
+    return pid
+
+
+def reported_running(pid: int) -> bool:
+    """A pid a fixture reported about itself: its own namespace's number. Running if a copy of
+    a hostile fixture anywhere has that pid in its namespace (or on the machine)."""
+    for p in psutil.process_iter(["cmdline", "status"]):
+        argv = p.info["cmdline"] or []
+        if (argv and Path(argv[0]).name in HOSTILE_NAMES
+                and p.info["status"] != psutil.STATUS_ZOMBIE
+                and (_namespace_pid(p.pid) == pid)):
+            return True
+    return False
+
+
+def still_running(pids: list[int], timeout: float, reported: bool = True) -> list[int]:
+    """The pids that are still running once `timeout` has passed (returns as soon as none is).
+
+    `reported`: pids as fixtures reported them (see reported_running); else the machine's."""
     deadline = time.monotonic() + timeout
+    check = reported_running if reported else running
     while True:
-        alive = [pid for pid in pids if running(pid)]
+        alive = [pid for pid in pids if check(pid)]
         if not alive or time.monotonic() > deadline:
             return alive
         time.sleep(0.01)
@@ -110,11 +140,28 @@ class Report:
             present = {k for k, _ in self.lines()}
 
 
+def report_base() -> Path:
+    """Where report directories go: not /tmp, /var/tmp or /dev/shm, which student programs see
+    as fresh and empty, and reachable by every user (programs run as another uid as root)."""
+    base = ROOT / "build" / "hostile-reports"
+    base.mkdir(parents=True, exist_ok=True)
+    base.chmod(0o777)
+    private = any(str(base).startswith(d + os.sep) for d in contain.PRIVATE_TMP)
+    if not private and all(os.stat(p).st_mode & 0o001 for p in [base, *base.parents]):
+        return base
+    fallback = Path("/var/cache/socket-grader-tests")    # the repository is in a private home
+    fallback.mkdir(mode=0o755, exist_ok=True)
+    return fallback
+
+
 @pytest.fixture
 def report_dir():
-    """A directory every user may write to: student programs run as `nobody` when we are root."""
-    d = Path(tempfile.mkdtemp(prefix="hostile-"))
+    """A directory every user may write to: student programs run as another user when we are
+    root, and see a private /tmp."""
+    d = Path(tempfile.mkdtemp(prefix="hostile-", dir=report_base()))
     d.chmod(0o777)
+    (d / "report.txt").touch()
+    (d / "report.txt").chmod(0o666)      # parallel gradings run as different uids
     yield d
     shutil.rmtree(d, ignore_errors=True)
 
@@ -133,10 +180,11 @@ def hostile(build_c, report_dir):
         program = build_c([f"hostile/{name}.c", "hostile/common.c"],
                           defines=(f'REPORT_DIR="{report_dir}"',))
         built.append(program)
+        HOSTILE_NAMES.add(program.name)
         return program
     yield build
     for program in built:
-        survivors = still_running(runners_of(program), GONE_WITHIN)
+        survivors = still_running(runners_of(program), GONE_WITHIN, reported=False)
         assert not survivors, f"{program.name} still runs as pid(s) {survivors}"
 
 
@@ -185,7 +233,7 @@ def test_nothing_outlives_a_killed_grader(how, hostile, report, tmp_path):
     try:
         report.wait_for("pid", "helper", "cwd")
         victims = report.pids("pid", "helper")
-        assert all(running(pid) for pid in victims)
+        assert all(reported_running(pid) for pid in victims)
         if how == "SIGKILL":
             grader.kill()
         elif how == "SIGTERM":
@@ -312,18 +360,22 @@ def test_hostile_bytes_leave_every_report_readable(hostile, tmp_path):
 # ---- who, where, which network -----------------------------------------------------------
 
 @as_root
-def test_programs_run_as_nobody_in_fresh_scratch_dirs(grade, hostile, report):
-    """As root: uid nobody, own session, a fresh directory nobody owns, removed after each case."""
+def test_programs_run_as_a_leased_uid_in_fresh_scratch_dirs(grade, hostile, report):
+    """As root: a uid of the grading's own (from the configured range), own session, a fresh
+    directory that uid owns, removed after each case."""
     graded = grade("minichat-server", str(hostile("whoami")), "-k", "listens or announces")
     assert graded.code == 0, graded.stdout
-    assert any(note == "student programs run as nobody" for note in graded.result["notes"])
+    (user,) = [n[len("student programs run as "):] for n in graded.result["notes"]
+               if n.startswith("student programs run as ")]
+    assert user.startswith(DEFAULTS.sandbox_name_prefix)
+    uid = DEFAULTS.sandbox_uid_first + int(user[len(DEFAULTS.sandbox_name_prefix):])
     starts = report.records("uid")
     assert len(starts) == 2
     for seen in starts:
-        assert int(seen["uid"]) == int(seen["euid"]) == NOBODY.pw_uid
-        assert int(seen["gid"]) == NOBODY.pw_gid and seen["groups"] == "0"
+        assert int(seen["uid"]) == int(seen["euid"]) == uid
+        assert int(seen["gid"]) == uid and seen["groups"] == "0"
         assert seen["pid"] == seen["sid"] == seen["pgid"]         # own session and group
-        assert int(seen["cwd_owner"]) == NOBODY.pw_uid
+        assert int(seen["cwd_owner"]) == uid
         assert seen["cwd_entries"] == "0" and seen["cwd_write"] == "ok"
         assert not Path(seen["cwd"]).exists()
     assert starts[0]["cwd"] != starts[1]["cwd"]
@@ -388,7 +440,8 @@ def test_fixed_port_runs_in_parallel_do_not_collide(tmp_path, hostile, report):
 def test_without_namespaces_the_grader_says_so_once_and_still_works(tmp_path):
     """GRADER_NO_NETNS: one note says so, and fixed-port runs take turns instead of colliding."""
     codes = _in_private_network(tmp_path, [
-        ["tcp-server", "--reference", "--json", str(tmp_path / f"r{i}.json")] for i in range(2)],
+        ["tcp-server", "--reference", "-v", "--json", str(tmp_path / f"r{i}.json")]
+        for i in range(2)],
         {netns.DISABLE: "1"})
     assert codes == [0, 0], [p.read_text() for p in sorted(tmp_path.glob("out-*"))]
     for i in range(2):
@@ -482,7 +535,8 @@ def test_netns_fallback_explains_itself(monkeypatch):
 # ---- grade doctor ------------------------------------------------------------------------
 
 PROTECTIONS = ["process containment", "grader killed", "process limit", "resource limits",
-               "output cap", "unprivileged user", "network isolation", "scratch directories"]
+               "output cap", "unprivileged user", "a user per student", "private view",
+               "PID namespace", "network isolation", "scratch directories"]
 
 
 def _status(text: str) -> dict[str, str]:
@@ -503,11 +557,30 @@ def test_doctor_reports_every_protection_active_here():
 
 
 def test_doctor_says_what_is_off_and_why():
-    done = run_grade("doctor", env={netns.DISABLE: "1", sandbox.NO_CGROUP: "1"})
+    done = run_grade("doctor", env={netns.DISABLE: "1", sandbox.NO_CGROUP: "1",
+                                    contain.NO_VIEW: "1"})
     status = _status(done.stdout)
     assert status["network isolation"] == status["process limit"] == "NO"
+    assert status["private view"] == "NO"
     assert "disabled by GRADER_NO_NETNS" in done.stdout
-    assert "Turned off by the environment: GRADER_NO_NETNS, GRADER_NO_CGROUP" in done.stdout
+    assert "disabled by GRADER_NO_VIEW" in done.stdout
+    assert ("Turned off by the environment: GRADER_NO_NETNS, GRADER_NO_CGROUP, GRADER_NO_VIEW"
+            in done.stdout)
+
+
+def test_weaker_mode_without_the_view_still_grades_and_says_so(grade, hostile, report):
+    """GRADER_NO_VIEW (as where user namespaces are refused): grading works, the report says
+    programs share /tmp, and nothing of the program's processes is left."""
+    program = str(hostile("view"))
+    done = run_grade("minichat-server", program, "-k", "listens", "-v",
+                     env={contain.NO_VIEW: "1"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("no private file-system view (disabled by GRADER_NO_VIEW)") == 1
+    for path in report.values("left"):        # what it left is the machine's: clean it up
+        if os.path.exists(path):
+            os.unlink(path)
+    for value in report.values("shm"):
+        subprocess.run(["ipcrm", "-M", value.split()[0]], capture_output=True)
 
 
 def test_doctor_changes_nothing_in_the_caller():

@@ -52,3 +52,19 @@ def test_every_check_catches_a_planted_bug(assignment):
 @pytest.mark.parametrize("assignment", [a.id for a in assignments.all_assignments()])
 def test_a_correct_program_passes_everything(assignment):
     assert any(e.assignment == assignment and not e.fails for e in TABLE)
+
+
+def test_warns_means_passed_with_a_warning():
+    """The `warns` rule itself: a listed check must pass AND carry a warning; others may warn."""
+    from verdict_table import Entry
+    entry = Entry(name="x", assignment="asgn5", sources=("x.c",), fails=frozenset({"b"}),
+                  warns=frozenset({"a", "c", "d"}))
+    checks = [{"id": "a", "status": "passed", "warnings": ["spelled differently"]},
+              {"id": "b", "status": "failed", "warnings": []},
+              {"id": "c", "status": "passed", "warnings": []},
+              {"id": "e", "status": "passed", "warnings": ["allowed here too"]}]
+    assert missing_warnings(entry, checks) == {"c": "passed without a warning", "d": "not run"}
+    assert wrong_verdicts(entry, {c["id"]: c["status"] for c in checks}) == {}
+    assert check_table([entry, Entry(name="x", assignment="asgn5", sources=("y.c",),
+                                     fails=frozenset({"a"}), warns=frozenset({"a"}))]) == \
+        ["x: listed twice", "x: a is in both fails and warns"]

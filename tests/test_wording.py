@@ -51,11 +51,6 @@ class Scripted(Endpoint):
         return self._r.fileno()
 
 
-def found(w: wording.Wording, text: str):
-    m = w.search(text)
-    return (m.text, m.fields, m.is_exact) if m else None
-
-
 # -- what passes, and whether it is a warning ---------------------------------------------------
 
 @pytest.mark.parametrize("text, exact", [
@@ -250,3 +245,49 @@ def test_transcript_has_a_legend():
     t.add("mytalk", "←", '"hi"')
     first = t.render().splitlines()[0]
     assert "→" in first and "←" in first and "your program" in first
+
+
+# -- bytes are substance: exact, with the hint chosen by what came instead ----------------------
+
+@pytest.mark.parametrize("got, sent, words", [
+    (b"", None, None),                                                # nothing: the check's hint
+    (b"Hello, Server\n", b"Hello, Server\n", "sent back"),            # an echo
+    (b"Reply: Hello, Client\n", None, "came before"),                 # a prefix
+    (b"Hello, Client", None, "only the first 13 of 14 bytes"),        # cut short
+    (b"Hello, ClientHello", None, "without its newline"),
+    (b"HELLO, CLIENT\n", None, "differ in case"),
+    (b"something else\n", None, None),
+])
+def test_bytes_hint_says_what_went_wrong(got, sent, words):
+    hint = wording.bytes_hint(b"Hello, Client\n", got, sent, "the check's hint")
+    assert hint == "the check's hint" if words is None else words in hint
+
+
+def test_expect_exact_keeps_bytes_exact_and_picks_the_hint():
+    ep = Scripted([b"Reply: Hello, Client\n"])
+    with pytest.raises(CheckFailure) as e:
+        wording.expect_exact(ep, b"Hello, Client\n", hint="reply")
+    assert "came before" in e.value.hint
+    ep = Scripted([b"Hello, Client\n"])
+    assert wording.expect_exact(ep, b"Hello, Client\n") == b"Hello, Client\n"
+
+
+# -- addresses: substance, with the hint chosen by the mistake ----------------------------------
+
+@pytest.mark.parametrize("addr, port, words", [
+    ("127.0.0.1", 0x3930, "ntohs"),                     # 12345 with its bytes swapped
+    ("127.0.0.1", 10000, "mixed up"),                   # the other end's port
+    ("0.0.0.0", 12345, "INADDR_ANY"),
+    ("10.0.0.1", 12345, "inet_ntop"),
+    ("127.0.0.1", 4242, "not a fixed number"),
+])
+def test_address_hints(addr, port, words):
+    from grader.addresses import expect_address
+    with pytest.raises(CheckFailure) as e:
+        expect_address(addr, "127.0.0.1", port, 12345, "the client", 10000, "the server")
+    assert words in e.value.hint
+
+
+def test_mapped_address_is_that_address():
+    from grader.addresses import expect_address
+    expect_address("::ffff:127.0.0.1", "127.0.0.1", "12345", 12345)

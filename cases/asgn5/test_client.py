@@ -2,6 +2,7 @@
 import pytest
 
 from grader import CheckFailure, check, talk
+from grader.transcript import show
 from reference import mytalk as ref
 
 
@@ -19,8 +20,8 @@ def test_client_sends_username(request_sent, student):
     """Sends the login name of the user running it."""
     _, _, packet = request_sent
     if talk.name_in(packet) != student.login_name:
-        raise CheckFailure(f"the client sent {packet!r}; the user running it is "
-                           f"{student.login_name!r}")
+        raise CheckFailure(f"the client sent \"{show(packet)}\"; the user running it is "
+                           f"\"{student.login_name}\"")
 
 
 @check(hint="print \"Waiting for response from HOST.\" before waiting for the answer")

@@ -2,7 +2,7 @@
 import pytest
 
 from grader import CheckFailure, check, talk
-from grader.transcript import show_text
+from grader.transcript import show, show_text
 from reference import mytalk as ref
 
 
@@ -56,7 +56,7 @@ def test_server_prompt(serve, student):
 def test_server_accepts_yes(serve):
     """Answers y, Y, yes and YES accept: the client receives "ok"."""
     for answer in ("y", "Y", "yes", "YES"):
-        talk.expect_ok(answered(serve, answer), hint=f"the answer {answer!r} must accept")
+        talk.expect_ok(answered(serve, answer), hint=f"the answer \"{answer}\" must accept")
 
 
 @check(hint="anything but y/yes declines: reply something other than \"ok\" and close")
@@ -64,9 +64,11 @@ def test_server_declines_other(serve):
     """Answers n and anything else decline: no "ok", and the connection closes."""
     for answer in ("n", "no", "maybe", "yup"):     # only y and yes accept, in any case
         conn = answered(serve, answer)
-        reply = conn.expect_closed(hint=f"the answer {answer!r} must decline and close")
+        reply = conn.expect_closed(hint=f"the answer \"{answer}\" must decline and close")
         if ref.is_ok_reply(reply):
-            raise CheckFailure(f"after the answer {answer!r} the server replied {reply!r}")
+            raise CheckFailure(f"after the answer \"{answer}\" the server replied "
+                               f"\"{show(reply)}\"", "only \"y\" or \"yes\", in any case, accept; "
+                               "compare the whole answer, not its first letter")
 
 
 @check(hint="with -a, reply \"ok\" at once without asking")

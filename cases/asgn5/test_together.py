@@ -12,6 +12,8 @@ def test_self_interop(student):
     server.expect_listening(student.port)
     client = student.start("-N", talk.HOST, str(student.port), name="client")
     talk.answer_if_asked(server, [client])
+    server.expect_chat_ready()
+    client.expect_chat_ready()
     client.say("from the client")
     server.expect_line("from the client")
     server.say("from the server")

@@ -26,14 +26,15 @@ def conversation(student, connect):
 
 @check(hint="print \"New Connection:  PEER:PORT->LOCAL:PORT\" with inet_ntop() and ntohs() of "
             "the addresses from accept() and getsockname()")
-def test_announces_connection(conversation):
+def test_announces_connection(conversation, student):
     """Prints "New Connection:  PEER:PORT->LOCAL:PORT" with the real ports."""
     server, client = conversation
     client.send(CLIENT_MSG)     # as any figure-92 client does: the line may come after recv()
     m = server.expect_wording(NEW_CONNECTION)
-    expect_address(m["peer"], "127.0.0.1", m["peer_port"], client.port, "the client")
-    expect_address(m["local"], "127.0.0.1", m["local_port"], client.sock.getpeername()[1],
-                   "the server's end")
+    expect_address(m["peer"], "127.0.0.1", m["peer_port"], client.port, "the client",
+                   student.port, "the server's end")
+    expect_address(m["local"], "127.0.0.1", m["local_port"], student.port, "the server's end",
+                   client.port, "the client")
 
 
 @check(hint="write() the bytes recv() returned to stdout")

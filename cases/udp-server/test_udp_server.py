@@ -43,11 +43,12 @@ def test_receives_message(exchange):
 
 @check(hint="print the sender with inet_ntop() and ntohs(sa.sin_port): the port is in network "
             "byte order")
-def test_reports_sender(exchange):
+def test_reports_sender(exchange, student):
     """Prints "Message from <ADDR:PORT>: " with the client's real address and port."""
     server, client = exchange
     m = server.expect_wording(MESSAGE_FROM)
-    expect_address(m["addr"], "127.0.0.1", m["port"], client.port, "the client")
+    expect_address(m["addr"], "127.0.0.1", m["port"], client.port, "the client",
+                   student.port, "the server itself")
 
 
 @check(hint="sendto() the reply to the address recvfrom() filled in (the client's own port)")

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 import os
-import re
 import stat
 import zipfile
 from pathlib import Path
@@ -35,7 +33,7 @@ PRAIRIELEARN_IMAGE = f"socket-grader:{version()}"
 # headers for the talk library, `ip` for network namespaces, terminfo for the windowed check.
 APT_PACKAGES = ("gcc", "make", "libncurses-dev", "iproute2", "ncurses-term",
                 "python3", "python3-venv", "python3-pip")
-DEPENDENCIES = ("pytest>=7", "pexpect>=4.8", "psutil>=5.9", "pyte>=0.8", "rich>=13",
+DEPENDENCIES = ("pytest>=8", "pexpect>=4.8", "psutil>=5.9", "pyte>=0.8", "rich>=13",
                 'tomli>=1.1; python_version < "3.11"')
 
 
@@ -57,11 +55,12 @@ def _package_files() -> list[tuple[str, Path]]:
 
 
 def _requirements() -> list[str]:
+    """The dependencies pyproject.toml names (this checkout's), else the installed copy's."""
+    from ..assignments import tomllib
     pyproject = ROOT / "pyproject.toml"
     if pyproject.is_file():
-        m = re.search(r"^dependencies = \[(.*?)\]", pyproject.read_text(), re.S | re.M)
-        if m:
-            return [d for d in re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(1).replace("'", '"'))]
+        with open(pyproject, "rb") as f:
+            return list(tomllib.load(f)["project"]["dependencies"])
     return list(DEPENDENCIES)
 
 

@@ -41,14 +41,15 @@ def _print(lines: list[Text], color: bool, width: int) -> bytes:
 
 
 def render(run: Run, *, color: bool, verbose: bool = False, width: int = 100,
-           notes: bool = True) -> bytes:
+           notes: bool = True, student: bool = False) -> bytes:
     """The run as text lines of at most `width` cells, UTF-8 encoded.
 
-    notes=False leaves out the operator's notes (sandbox user, cgroups, isolation): what a
-    student is handed (feedback.txt) has no use for them.
+    notes=False leaves out the operator's notes (sandbox user, cgroups, isolation).
+    student=True is what a student is handed (feedback.txt): no notes, and checks whose
+    manifest visibility is not "visible" show their title and points only.
     """
     console = _console(io.StringIO(), color, width)
-    return _print(_lines(run, verbose, console, notes), color, width)
+    return _print(_lines(run, verbose, console, notes and not student, student), color, width)
 
 
 # A single grading shows each check as it finishes: the start line, each check, the end.
@@ -73,12 +74,18 @@ def render_end(run: Run, *, color: bool, verbose: bool = False, width: int = 100
     return _print(out, color, width)
 
 
-def _lines(run: Run, verbose: bool, console: Console, notes: bool = True) -> list[Text]:
+def _lines(run: Run, verbose: bool, console: Console, notes: bool = True,
+           student: bool = False) -> list[Text]:
     out = [_header(run, console.width)]
     out += _preamble(run, verbose, console, notes)
     if run.checks:
         out.append(Text(""))
     for check in run.checks:
+        if student and getattr(check, "visibility", "visible") not in ("visible", ""):
+            out += _check(check, False, console)[:1]
+            if check.status != PASSED:
+                out += _block("hidden check: no details", INDENT, console, style="dim")
+            continue
         out += _check(check, verbose, console)
     out.append(Text(""))
     out.append(Text(_summary(run)))

@@ -1,0 +1,325 @@
+"""Containment: the one way every untrusted process is started, and what it may see.
+
+Each check's program (in a pty or not), each usage run, each `make` and everything they start
+go through the C launcher (grader/launcher.c) with one set of rules, built here:
+
+- a private mount view: fresh tmpfs on /tmp, /var/tmp and /dev/shm (gone with the process, so
+  nothing left there outlives it), the run's files read-only except the one directory the
+  process works in, and our own /etc/passwd and /etc/group in which its uid has a name and the
+  course account (pn-cs357) has a home holding our talk library;
+- a private IPC namespace (System V shared memory, semaphores and queues die with it);
+- a login uid, so that glibc's getlogin() names the user as on a terminal one logs in at;
+- the grading's PID namespace, where the kernel gives one: `kill(-1, ...)` reaches nothing
+  outside this run, and when the grader dies every process in it dies;
+- as root, a uid of its own per grading (a configurable range of unused ids, leased with a lock
+  while the grading runs), so that students graded in parallel cannot signal, trace or read
+  each other.
+
+As a normal user the launcher first enters a user namespace of its own (mapping the user to
+itself), which gives it the right to make the mount and IPC namespaces. Where the kernel
+refuses (no unprivileged user namespaces), programs run without a private view: the weaker
+mode that `grade doctor` reports.
+"""
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import os
+import pwd
+import grp
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .settings import Settings
+
+CLONE_NEWPID = 0x20000000
+PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
+COURSE_ACCOUNT = "pn-cs357"
+NO_VIEW = "GRADER_NO_VIEW"      # set to 1: run without the private mount view (to test that path)
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_state: dict[str, object] = {}
+
+
+# -- what this machine gives ---------------------------------------------------------------
+
+def probe() -> tuple[bool, str]:
+    """Whether the launcher can give programs a private mount view and IPC namespace here.
+
+    Tried for real once per process (a throw-away /bin/true, about 2 ms); the answer is kept.
+    """
+    if "view" in _state:
+        return _state["view"]  # type: ignore[return-value]
+    if os.environ.get(NO_VIEW):
+        answer = (False, f"disabled by {NO_VIEW}")
+    else:
+        from . import launcher
+        flags = ["-m", "-i"] + ([] if os.geteuid() == 0 else ["-U"])
+        try:
+            done = subprocess.run([str(launcher.ensure()), *flags, "-t", "/tmp", "--", "true"],
+                                  stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                  timeout=30)
+            answer = (True, "") if done.returncode == 0 else (
+                False, done.stderr.strip().replace("grader launcher: ", "") or "refused")
+        except (OSError, RuntimeError, subprocess.TimeoutExpired) as e:
+            answer = (False, str(e))
+    _state["view"] = answer
+    return answer
+
+
+def pid_namespace() -> tuple[Optional[int], str]:
+    """Put every later child of this process in a new PID namespace; returns its init's pid.
+
+    The init is the launcher in its reaper mode: it dies with this process (parent-death
+    signal), and the kernel then kills everything in the namespace. One per process, kept for
+    the process's lifetime (without it, this process could not fork again): later gradings in
+    the same process reuse it. It carries no run's marker, so no watchdog kills it.
+    """
+    if "init" in _state:
+        init = _state["init"]
+        if init is not None and _alive(init):  # type: ignore[arg-type]
+            return init, ""  # type: ignore[return-value]
+        return None, str(_state.get("why_no_pidns", "its init is gone"))
+    from . import launcher
+    try:
+        path = str(launcher.ensure())           # built before: gcc must not become the init
+        same = os.readlink("/proc/self/ns/pid") == os.readlink("/proc/self/ns/pid_for_children")
+        if not same:
+            raise OSError(0, "this process already made one")
+        if _libc.unshare(CLONE_NEWPID) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+    except (OSError, RuntimeError) as e:
+        why = getattr(e, "strerror", None) or str(e)
+        _state.update(init=None, why_no_pidns=why)
+        return None, why
+    init = subprocess.Popen([path, "-I", str(os.getpid())], env={}, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True)
+    _state["init"] = init.pid
+    _state["init_proc"] = init       # keep the object: its pid must not be reaped by others
+    return init.pid, ""
+
+
+def probe_pid_namespace() -> tuple[bool, str]:
+    """Whether pid_namespace() would work here, tried in a throw-away child (for doctor)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            if os.geteuid() != 0:
+                from . import netns
+                netns._enter()
+            if _libc.unshare(CLONE_NEWPID) != 0:
+                code = ctypes.get_errno() or 1
+            else:
+                child = os.fork()
+                if child == 0:
+                    os._exit(0)
+                os.waitpid(child, 0)
+                code = 0
+        except OSError as e:
+            code = (e.errno or 1) % 256 or 1
+        finally:
+            try:
+                os.write(w, bytes([code]))
+            finally:
+                os._exit(0)
+    os.close(w)
+    try:
+        answer = os.read(r, 1)
+    finally:
+        os.close(r)
+        os.waitpid(pid, 0)
+    if answer == b"\0":
+        return True, ""
+    return False, os.strerror(answer[0]) if answer else "the probe died"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return False
+
+
+# -- a uid per grading ---------------------------------------------------------------------
+
+@dataclass
+class Lease:
+    uid: int
+    gid: int
+    name: str
+    fd: int = -1
+
+    def release(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def _uids_in_use() -> set[int]:
+    used = set()
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                used.add(os.stat(f"/proc/{name}").st_uid)
+            except OSError:
+                pass
+    return used
+
+
+def lease_uid(settings: Settings, lock_dir: Path) -> tuple[Optional[Lease], str]:
+    """A uid from the configured range that no other grading holds and nothing runs as."""
+    if settings.sandbox_uid_count <= 0:
+        return None, "no uid range is configured (sandbox_uid_count = 0)"
+    first, count = settings.sandbox_uid_first, settings.sandbox_uid_count
+    if not _mapped(first, count):
+        return None, f"uids {first}-{first + count - 1} are not mapped in this container"
+    lock_dir.mkdir(mode=0o700, exist_ok=True)
+    busy = _uids_in_use()
+    for uid in range(first, first + count):
+        if uid in busy or _known(uid):
+            continue
+        fd = os.open(lock_dir / f"{uid}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW
+                     | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        return Lease(uid, uid, f"{settings.sandbox_name_prefix}{uid - first}", fd), ""
+    return None, f"all {count} uids from {first} are in use"
+
+
+def _known(uid: int) -> bool:
+    try:
+        pwd.getpwuid(uid)
+        return True
+    except KeyError:
+        return False
+
+
+def _mapped(first: int, count: int) -> bool:
+    try:
+        with open("/proc/self/uid_map") as f:
+            for line in f:
+                inside, _, length = (int(x) for x in line.split())
+                if inside <= first and first + count <= inside + length:
+                    return True
+    except (OSError, ValueError):
+        return True
+    return False
+
+
+# -- the files of the view ---------------------------------------------------------------
+
+@dataclass
+class View:
+    """The run's own passwd, group and login-uid files, and the course account's home."""
+    root: Path                   # run_dir/view
+    uid: int
+    gid: int
+    name: str
+    course_home: Path            # run_dir/pn-cs357: its Given/Talk is our talk library
+
+    @classmethod
+    def write(cls, run_dir: Path, uid: int, gid: int, name: str) -> "View":
+        root = run_dir / "view"
+        root.mkdir(mode=0o755)
+        home = run_dir / COURSE_ACCOUNT
+        home.mkdir(mode=0o755)
+        view = cls(root, uid, gid, name, home)
+        keep = [line for line in _read("/etc/passwd")
+                if line.split(":")[0] not in (name, COURSE_ACCOUNT)
+                and _field(line, 2) != str(uid)]
+        if not any(_field(line, 2) == str(uid) for line in keep):
+            keep.append(f"{name}:x:{uid}:{gid}:student program:/tmp:/bin/sh")
+        keep.append(f"{COURSE_ACCOUNT}:x:{_free_id(keep)}:{_free_id(keep)}:course account "
+                    f"(the grader's talk library):{home}:/usr/sbin/nologin")
+        groups = [line for line in _read("/etc/group")
+                  if line.split(":")[0] != name and _field(line, 2) != str(gid)]
+        if not _known_group(gid) or os.geteuid() == 0:
+            groups.append(f"{name}:x:{gid}:")
+        for fname, lines in (("passwd", keep), ("group", groups)):
+            (root / fname).write_text("\n".join(lines) + "\n")
+            (root / fname).chmod(0o644)
+        (root / "loginuid").write_text(str(uid))
+        (root / "loginuid").chmod(0o644)
+        return view
+
+    def flags(self) -> list[str]:
+        return ["-r", f"{self.root / 'passwd'}=/etc/passwd",
+                "-r", f"{self.root / 'group'}=/etc/group",
+                "-o", str(self.uid), "-O", str(self.root / "loginuid")]
+
+
+def _read(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            return [line.rstrip("\n") for line in f if line.strip()]
+    except OSError:
+        return []
+
+
+def _field(line: str, n: int) -> str:
+    parts = line.split(":")
+    return parts[n] if len(parts) > n else ""
+
+
+def _free_id(lines: list[str]) -> int:
+    used = {_field(line, 2) for line in lines}
+    return next(i for i in range(35700, 65000) if str(i) not in used)
+
+
+def _known_group(gid: int) -> bool:
+    try:
+        grp.getgrgid(gid)
+        return True
+    except KeyError:
+        return False
+
+
+# -- the launcher's command ----------------------------------------------------------------
+
+@dataclass
+class Rules:
+    """What one grading's untrusted processes get; `command` turns it into launcher options."""
+    launcher: str
+    parent: int
+    view: Optional[View] = None            # None: no private mount view (the weaker mode)
+    userns: bool = False                   # not root: the launcher makes a user namespace first
+    proc: bool = False                     # a fresh /proc (root, in the run's PID namespace)
+    run_dir: Optional[Path] = None
+    extra_ro: list[Path] = field(default_factory=list)
+
+    def command(self, *, limits: Sequence[tuple[int, int]], uid: Optional[int],
+                gid: Optional[int], cgroup_procs: Optional[str], workdir: Optional[Path],
+                writable: Sequence[Path] = (), contained: bool = True) -> list[str]:
+        """The launcher's argv up to and including "--"; the program's argv follows."""
+        argv = [self.launcher, "-P", str(self.parent)]
+        if cgroup_procs:
+            argv += ["-c", cgroup_procs]
+        if contained and self.view is not None:
+            argv += (["-U"] if self.userns else []) + ["-m", "-i"]
+            for d in PRIVATE_TMP:
+                argv += ["-t", d]
+            if self.proc:
+                argv.append("-p")
+            if self.run_dir is not None:
+                argv += ["-r", f"{self.run_dir}={self.run_dir}"]
+            for d in self.extra_ro:
+                argv += ["-r", f"{d}={d}"]
+            for d in writable:
+                argv += ["-b", f"{d}={d}"]
+            argv += self.view.flags()
+            if workdir is not None:
+                argv += ["-C", str(workdir)]
+        for which, value in limits:
+            argv += ["-l", f"{which}={value}"]
+        if uid is not None and gid is not None:
+            argv += ["-u", str(uid), "-g", str(gid)]
+        return argv + ["--"]

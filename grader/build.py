@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from . import sandbox, talklib
+from . import talklib
 from .assignments import Assignment
 from .results import Build
 from .sandbox import CaseCgroup, Policy

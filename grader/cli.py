@@ -109,7 +109,8 @@ def _grade_parser() -> argparse.ArgumentParser:
                    help="students graded at once (default: number of cores)")
     b.add_argument("--out", type=Path, default=None,
                    help="results directory (default ./grade-results)")
-    b.add_argument("--resume", action="store_true", help="grade only students without a result")
+    b.add_argument("--resume", action="store_true",
+                   help="grade only students without a result (the first run's --formats are kept)")
     b.add_argument("--shard", type=_shard, metavar="K/N", help="grade a stable 1/N of the students")
     b.add_argument("--interop", action="store_true",
                    help="also run every client against every server")

@@ -25,10 +25,10 @@ from __future__ import annotations
 import ctypes
 import fcntl
 import os
-import pwd
 import grp
+import pwd
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -283,6 +283,33 @@ def _known_group(gid: int) -> bool:
         return False
 
 
+# -- what a program must not see ----------------------------------------------------------
+
+SYSTEM_DIRS = {"/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/dev",
+               "/proc", "/sys", "/run", "/var", "/boot", "/opt", "/home", "/root", "/srv", "/mnt",
+               "/media", "/nix", "/snap"}
+
+
+def handins_to_hide(handin: Path, keep: list[Path]) -> list[Path]:
+    """The directory that holds this handin and its classmates' (a batch's directory), if a
+    program can be shown it empty without losing anything it needs.
+
+    Never a system directory or a directory right under /, never a private temporary
+    directory (those are fresh anyway), never anything that holds `keep` (the run directory,
+    the grader's cache).
+    """
+    holder = Path(os.path.abspath(handin)).parent
+    text = str(holder)
+    if (len(holder.parts) < 3 or text in SYSTEM_DIRS
+            or any(text == d or text.startswith(d + os.sep) for d in PRIVATE_TMP)):
+        return []
+    for k in keep:
+        k = Path(os.path.abspath(k))
+        if k == holder or holder in k.parents:
+            return []
+    return [holder]
+
+
 # -- the launcher's command ----------------------------------------------------------------
 
 @dataclass
@@ -294,7 +321,7 @@ class Rules:
     userns: bool = False                   # not root: the launcher makes a user namespace first
     proc: bool = False                     # a fresh /proc (root, in the run's PID namespace)
     run_dir: Optional[Path] = None
-    extra_ro: list[Path] = field(default_factory=list)
+    hidden: tuple = ()                     # directories shown empty (the classmates' handins)
 
     def command(self, *, limits: Sequence[tuple[int, int]], uid: Optional[int],
                 gid: Optional[int], cgroup_procs: Optional[str], workdir: Optional[Path],
@@ -309,10 +336,10 @@ class Rules:
                 argv += ["-t", d]
             if self.proc:
                 argv.append("-p")
+            for d in self.hidden:
+                argv += ["-h", str(d)]
             if self.run_dir is not None:
                 argv += ["-r", f"{self.run_dir}={self.run_dir}"]
-            for d in self.extra_ro:
-                argv += ["-r", f"{d}={d}"]
             for d in writable:
                 argv += ["-b", f"{d}={d}"]
             argv += self.view.flags()

@@ -11,6 +11,7 @@
  *   -m           a mount namespace of our own (mounts below stay private to it)
  *   -i           an IPC namespace of our own (System V objects, POSIX queues)
  *   -t DIR       a fresh, empty tmpfs on DIR (/tmp, /var/tmp, /dev/shm) if DIR exists
+ *   -h DIR       an empty, read-only tmpfs on DIR if it exists (hides the classmates' handins)
  *   -b SRC=DST   bind SRC on DST, writable;  -r SRC=DST  the same, read-only
  *                (sources are opened before any mount, so they may lie under a tmpfs target)
  *   -p           a fresh /proc for our PID namespace (only our run's processes are visible)
@@ -140,7 +141,8 @@ int main(int argc, char *argv[])
     const char *cgroup = NULL, *workdir = NULL, *loginuid = NULL, *loginuid_file = NULL;
     long uid = -1, gid = -1;
     int userns = 0, mountns = 0, ipcns = 0, proc = 0, loginuid_fd = -1, progdir_fd = -1;
-    const char *tmpfs[MAX_ITEMS];
+    const char *tmpfs[MAX_ITEMS], *hidden[MAX_ITEMS];
+    int nhidden = 0;
     struct bind binds[MAX_ITEMS];
     const char *limits[MAX_ITEMS];
     int ntmpfs = 0, nbinds = 0, nlimits = 0, i = 1;
@@ -186,6 +188,9 @@ int main(int argc, char *argv[])
                 break;
             case 't':
                 if (ntmpfs < MAX_ITEMS) tmpfs[ntmpfs++] = val;
+                break;
+            case 'h':
+                if (nhidden < MAX_ITEMS) hidden[nhidden++] = val;
                 break;
             case 'b': case 'r': {
                 char *eq = strchr(val, '=');
@@ -282,6 +287,14 @@ int main(int argc, char *argv[])
             if (mount("tmpfs", tmpfs[k], "tmpfs", MS_NOSUID | MS_NODEV,
                       "mode=1777,size=64m,nr_inodes=4096") < 0)
                 die("tmpfs on", tmpfs[k]);
+        }
+        for (int k = 0; k < nhidden; k++) {
+            struct stat st;
+            if (stat(hidden[k], &st) < 0 || !S_ISDIR(st.st_mode))
+                continue;
+            if (mount("tmpfs", hidden[k], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                      "mode=755,size=4k,nr_inodes=16") < 0)
+                die("hiding", hidden[k]);
         }
         if (proc)      /* best effort: without it, /proc shows the machine's processes */
             mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);

@@ -103,9 +103,14 @@ class Grading:
         if not viewed:
             self.notes.append(f"no private file-system view ({why_view}): student programs "
                               "share /tmp, /var/tmp, /dev/shm and System V IPC with the machine")
+        hidden: list[Path] = []
+        if self.target.kind in ("source", "binary") and self.target.path is not None:
+            handin = self.target.path if self.target.kind == "source" else self.target.path.parent
+            hidden = contain.handins_to_hide(handin, [self.run_dir, talklib.cache_root(),
+                                                      Path(tempfile.gettempdir())])
         policy.rules = contain.Rules(str(launcher.ensure()), os.getpid(), view,
                                      userns=os.geteuid() != 0, proc=os.geteuid() == 0,
-                                     run_dir=self.run_dir)
+                                     run_dir=self.run_dir, hidden=tuple(hidden))
 
     def _course_home(self) -> Path:
         view = self.policy.rules.view if self.policy.rules is not None else None

@@ -12,10 +12,10 @@ import errno
 import json
 import os
 import shutil
-import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,13 +25,12 @@ import pytest
 from grader import build as building
 from grader import contain, talklib
 from grader.assignments import find as load_assignment
-from grader.results import Build
 from grader.sandbox import Policy
 from grader.settings import Settings
 
 from conftest import ROOT, run_grade
 from test_sandbox import (GONE_WITHIN, HOSTILE_NAMES, Report, hostile, report,  # noqa: F401
-                          report_dir, runners_of, still_running)
+                          report_base, report_dir, runners_of, still_running)
 
 DEFAULTS = Settings()
 HOSTILE = ROOT / "tests" / "fixtures" / "hostile"
@@ -139,6 +138,29 @@ def test_students_graded_at_once_get_different_uids(hostile, report, tmp_path):
     first, count = DEFAULTS.sandbox_uid_first, DEFAULTS.sandbox_uid_count
     assert all(first <= u < first + count for u in uids)
     assert len({user_of(notes_of(tmp_path / f"r{i}.json")) for i in range(2)}) == 2
+
+
+def test_classmates_handins_are_hidden_in_a_batch(tmp_path, report_dir):
+    """Finding 10, files: in a batch, a student's program and build see the directory of the
+    handins empty, so they cannot read a classmate's sources."""
+    root = Path(tempfile.mkdtemp(prefix="batch-", dir=report_base()))
+    try:
+        defines = f"-DREPORT_DIR='\"{report_dir}\"' -DPEEK_DIR='\"{root}\"'"
+        for name in ("alice", "bob"):
+            d = root / name
+            d.mkdir()
+            for f in ("view.c", "common.c", "common.h"):
+                shutil.copy(HOSTILE / f, d / f)
+            (d / "Makefile").write_text(f"server: view.c common.c\n\tls {root} > seen.txt\n"
+                                        f"\ttest ! -s seen.txt\n"
+                                        f"\tgcc -std=gnu99 {defines} -o server view.c common.c\n")
+        done = run_grade("minichat-server", str(root), "-j", "2", "-k", "listens",
+                         "--out", str(tmp_path / "out"))
+        assert done.returncode == 0, done.stdout + done.stderr
+        seen = Report(report_dir)            # both built (the build saw no classmate) and ran
+        assert seen.values("peek") == ["0", "0"], seen.lines()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_uid_lease_is_exclusive(tmp_path):

@@ -3,9 +3,9 @@
 One testsuite per run, one testcase per check, named by the check's title (its id is the
 classname's last part). A failed build and an internal grader error get a testcase of their own
 so a CI page shows them instead of an empty, green suite. The document is valid against
-junit-10.xsd (Jenkins' schema, which GitLab and GitHub readers accept): `skipped` is counted on
-<testsuite> only, never on <testsuites>. Strings pass
-through `visible()` because XML 1.0 cannot carry NUL and most other control characters at all.
+junit-10.xsd (the Jenkins xunit-plugin's schema): `skipped` is counted on <testsuite> only,
+never on <testsuites>. Strings pass through `visible()` because XML 1.0 cannot carry NUL and
+most other control characters at all.
 """
 from __future__ import annotations
 

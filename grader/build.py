@@ -34,7 +34,7 @@ COPY_CHUNK = 1 << 16
 _ERROR = re.compile(r"^.*\b(error|Error \d+|undefined reference)\b.*$", re.MULTILINE)
 _COMPILER_ERROR = re.compile(r"^.*(\berror:|undefined reference|No such file or directory"
                              r"|No rule to make target).*$", re.MULTILINE)
-_EAGAIN = re.compile(r"(v?fork|grader launcher).*Resource temporarily unavailable")
+_EAGAIN = re.compile(r"(v?fork|grader launcher).*Resource temporarily unavailable|Cannot fork")
 _ENVIRONMENT = re.compile(r"grader launcher: |No space left on device|Cannot allocate memory")
 
 Launch = Callable[[Optional[CaseCgroup], Path], list]
@@ -345,14 +345,15 @@ def build(source: Path, workdir: Path, assignment: Assignment, policy: Policy,
         raise BuildEnvironmentFailed(Build("failed", log + msg + "\n"), msg)
     program = workdir / assignment.program
     if code != 0:
-        if code > 0 and _ENVIRONMENT.search(log) and not _COMPILER_ERROR.search(log):
-            msg = (f"the build could not run on the grading machine ({first_error(log)}); "
+        # The last attempt says why (after a fallback to plain make, not make's built-in rule).
+        if code > 0 and _ENVIRONMENT.search(out) and not _COMPILER_ERROR.search(out):
+            msg = (f"the build could not run on the grading machine ({first_error(out)}); "
                    "this is not a problem of the handin")
             raise BuildEnvironmentFailed(Build("failed", log + msg + "\n"), msg)
         if code < 0:
             raise BuildFailed(Build("failed", log),
                               f"make did not finish within {timeout:g}s")
-        raise BuildFailed(Build("failed", log), f"make failed: {first_error(log)}")
+        raise BuildFailed(Build("failed", log), f"make failed: {first_error(out)}")
     if not (program.is_file() and os.access(program, os.X_OK)):
         found = [p.name for p in workdir.iterdir()
                  if p.is_file() and os.access(p, os.X_OK) and p.suffix not in (".sh", ".py")

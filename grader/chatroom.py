@@ -30,7 +30,7 @@ class ChatRoom:
         self.clients += new
         self.wait_accepted(new, hint)
         for peer in new:
-            peer.barrier = (lambda p=peer: self._barrier_for(p))
+            peer._barrier = (lambda p=peer: self._barrier_for(p))
         return new
 
     def _accepted_ports(self) -> set[int]:

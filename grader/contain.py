@@ -8,7 +8,8 @@ go through the C launcher (grader/launcher.c) with one set of rules, built here:
   process works in, and our own /etc/passwd and /etc/group in which its uid has a name and the
   course account (pn-cs357) has a home holding our talk library;
 - a private IPC namespace (System V shared memory, semaphores and queues die with it);
-- a login uid, so that glibc's getlogin() names the user as on a terminal one logs in at;
+- a login uid, so that glibc's getlogin() names the user as on a terminal one logs in at, and
+  (where the machine has a utmp file) a private one with a record of that user on its pty;
 - the grading's PID namespace, where the kernel gives one: `kill(-1, ...)` reaches nothing
   outside this run, and when the grader dies every process in it dies;
 - as root, a uid of its own per grading (a configurable range of unused ids, leased with a lock
@@ -191,7 +192,7 @@ def lease_uid(settings: Settings, lock_dir: Path) -> tuple[Optional[Lease], str]
         except OSError:
             os.close(fd)
             continue
-        return Lease(uid, uid, f"{settings.sandbox_name_prefix}{uid - first}", fd), ""
+        return Lease(uid, uid, settings.sandbox_login, fd), ""
     return None, f"all {count} uids from {first} are in use"
 
 
@@ -254,7 +255,7 @@ class View:
     def flags(self) -> list[str]:
         return ["-r", f"{self.root / 'passwd'}=/etc/passwd",
                 "-r", f"{self.root / 'group'}=/etc/group",
-                "-o", str(self.uid), "-O", str(self.root / "loginuid")]
+                "-o", str(self.uid), "-O", str(self.root / "loginuid"), "-W", self.name]
 
 
 def _read(path: str) -> list[str]:
@@ -288,19 +289,21 @@ def _known_group(gid: int) -> bool:
 SYSTEM_DIRS = {"/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/dev",
                "/proc", "/sys", "/run", "/var", "/boot", "/opt", "/home", "/root", "/srv", "/mnt",
                "/media", "/nix", "/snap"}
+DATA_DIRS = {"/home", "/srv", "/mnt", "/media"}     # their children hold people's data
 
 
 def handins_to_hide(handin: Path, keep: list[Path]) -> list[Path]:
     """The directory that holds this handin and its classmates' (a batch's directory), if a
     program can be shown it empty without losing anything it needs.
 
-    Never a system directory or a directory right under /, never a private temporary
-    directory (those are fresh anyway), never anything that holds `keep` (the run directory,
-    the grader's cache).
+    Never a system directory, one right under / or right under a system directory (/var/cache,
+    /usr/local; but /home/ta is fine), never a private temporary directory (fresh anyway),
+    never anything that holds `keep` (the run directory, the grader's cache).
     """
     holder = Path(os.path.abspath(handin)).parent
     text = str(holder)
-    if (len(holder.parts) < 3 or text in SYSTEM_DIRS
+    system_child = str(holder.parent) in SYSTEM_DIRS - DATA_DIRS     # e.g. /var/cache
+    if (len(holder.parts) < 3 or text in SYSTEM_DIRS or system_child
             or any(text == d or text.startswith(d + os.sep) for d in PRIVATE_TMP)):
         return []
     for k in keep:

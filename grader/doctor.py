@@ -142,8 +142,8 @@ def _own_users(s: Settings) -> Row:
             return Row(True, "a user per student",
                        f"each grading runs its programs as a uid of its own from "
                        f"{s.sandbox_uid_first}-{s.sandbox_uid_first + s.sandbox_uid_count - 1} "
-                       "(named student<N> in their view): students graded in parallel cannot "
-                       "signal, trace or read each other")
+                       f"(named {s.sandbox_login} in their view): students graded in "
+                       "parallel cannot signal, trace or read each other")
         why = "it needs the private view, which is off"
     return Row(False, "a user per student",
                f"{why}: every grading runs as {s.sandbox_user}, so students graded at once "

@@ -1,23 +1,42 @@
 """The fixtures a case asks for. cases/conftest.py imports them all.
 
     def test_broadcast(student, connect): ...
+
+The peer factories share one argument order, the port first, then the peer's name:
+connect(port, name), listen(port, name), udp(port, name).
 """
 from __future__ import annotations
 
-import socket
+from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
 
+from . import keys
 from .case import Case
+from .keys import CASE, GRADING, WINDOWED
 from .peers import TcpListener, TcpPeer, UdpPeer
-from .ports import free_port
 from .session import Grading
 from .student import Student
 
-CASE = pytest.StashKey[Case]()
-GRADING = pytest.StashKey[Grading]()
-WINDOWED = pytest.StashKey[str]()     # on a check run again windowed: how it failed before
+__all__ = ["grading", "case", "student", "connect", "listen", "udp"]
+
+
+def grading_from_options(config: pytest.Config, case_path: Path) -> Grading:
+    """Plain-pytest use: resolve --student and prepare it as `grade` would."""
+    from . import assignments, settings as settings_mod, targets
+    assignment = assignments.for_case_file(case_path)
+    spec, reference = config.getoption(keys.STUDENT), config.getoption(keys.REFERENCE)
+    if not spec and not reference:
+        raise pytest.UsageError("grader cases need --student PROGRAM (or --reference)")
+    try:
+        target = targets.resolve(spec or "", assignment, reference=reference, batch=False)
+    except targets.BadInput as e:
+        raise pytest.UsageError(str(e))
+    talk = config.getoption(keys.TALK_LIB)
+    return Grading(assignment, target, settings_mod.load(),
+                   strict=config.getoption(keys.STRICT),
+                   talk_lib=Path(talk) if talk else None).start()
 
 
 @pytest.fixture(scope="session")
@@ -27,8 +46,7 @@ def grading(request: pytest.FixtureRequest) -> Iterator[Grading]:
     if GRADING in config.stash:
         yield config.stash[GRADING]
         return
-    from . import plugin
-    g = plugin.grading_from_options(config, request.session.items[0].path)
+    g = grading_from_options(config, request.session.items[0].path)
     config.stash[GRADING] = g
     try:
         yield g
@@ -38,7 +56,11 @@ def grading(request: pytest.FixtureRequest) -> Iterator[Grading]:
 
 @pytest.fixture
 def case(request: pytest.FixtureRequest, grading: Grading) -> Iterator[Case]:
-    """One check's isolated world: its own network namespace, directory and processes."""
+    """One check's isolated world: its own network namespace, directory and processes.
+
+    A check asks for it to write in its transcript (`case.note(...)`) or to report a
+    deviation from the handout's text (`case.deviation(...)`).
+    """
     c = Case(grading.settings, grading.strict, windowed=WINDOWED in request.node.stash)
     request.node.stash[CASE] = c
     grading.enter_case(c)
@@ -63,7 +85,7 @@ def connect(case: Case) -> Callable[..., TcpPeer]:
 
 @pytest.fixture
 def listen(case: Case) -> Callable[..., TcpListener]:
-    """listen(port) stands a reference server on the port for a student client to dial."""
+    """listen(port, "server") stands a reference server on the port for a student client to dial."""
     def open_listener(port: int, name: str = "server") -> TcpListener:
         return TcpListener(case, port, name)
     return open_listener
@@ -71,11 +93,7 @@ def listen(case: Case) -> Callable[..., TcpListener]:
 
 @pytest.fixture
 def udp(case: Case) -> Callable[..., UdpPeer]:
-    def open_udp(name: str, port: int = 0) -> UdpPeer:
+    """udp(port, "client") binds a reference UDP socket (port 0: any free port)."""
+    def open_udp(port: int, name: str) -> UdpPeer:
         return UdpPeer(case, name, port)
     return open_udp
-
-
-@pytest.fixture
-def free_tcp_port(case: Case) -> int:
-    return free_port(socket.SOCK_STREAM)

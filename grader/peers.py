@@ -102,14 +102,6 @@ class TcpPeer(SocketEndpoint):
             lambda: ports.unread_bytes(them, me) == 0,
             f"the program to read what {self.name} sent", hint)
 
-    def shutdown_write(self) -> None:
-        """Half-close: the program sees end of input while we still read."""
-        self.case.transcript.add(self.name, "→", "(end of input)")
-        try:
-            self.sock.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-
     def close(self) -> None:
         if self.sock.fileno() >= 0:
             self.sock.close()

@@ -12,49 +12,28 @@ from typing import Any, Optional
 import pytest
 from _pytest.runner import runtestprotocol
 
-from . import assignments, settings as settings_mod, targets
+from . import assignments, keys
 from .case import CheckFailure
-from .checks import check_id, title_of
-from .fixtures import CASE, GRADING, WINDOWED
+from .checks import check_id, hint_of, title_of
+from .keys import CASE, GRADING, STATE, USER_PROPERTY, WINDOWED
 from .results import ERROR, FAILED, PASSED, SKIPPED, Check
 from .screen import has_terminfo
-from .session import Grading
-
-STATE = pytest.StashKey[dict]()
-USER_PROPERTY = "grader_check"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("grader", "socket-assignment grader")
-    g.addoption("--student", metavar="TARGET",
-                help="the program to grade: a binary, a source directory, or a quoted command")
-    g.addoption("--grade-reference", action="store_true",
-                help="grade the assignment's reference program instead")
-    g.addoption("--grader-strict", action="store_true",
-                help="deviations from the handout's exact text fail their check")
-    g.addoption("--talk-lib", metavar="DIR", help="talk library to build handins against")
-    g.addoption("--all-transcripts", action="store_true",
-                help="keep the transcript of passed checks too")
+    for flags, kwargs in keys.OPTIONS:
+        g.addoption(*flags, **kwargs)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{keys.CHECK_MARKER}(hint): a grader check; hint is what a student reads "
+                   "when it fails (applied by grader.check)")
 
 
 def _is_case(item: pytest.Item) -> bool:
     return (Path(item.path).parent / "manifest.toml").is_file()
-
-
-def grading_from_options(config: pytest.Config, case_path: Path) -> Grading:
-    """Plain-pytest use: resolve --student and prepare it as `grade` would."""
-    assignment = assignments.for_case_file(case_path)
-    spec, reference = config.getoption("student"), config.getoption("grade_reference")
-    if not spec and not reference:
-        raise pytest.UsageError("grader cases need --student PROGRAM (or --grade-reference)")
-    try:
-        target = targets.resolve(spec or "", assignment, reference=reference, batch=False)
-    except targets.BadInput as e:
-        raise pytest.UsageError(str(e))
-    talk = config.getoption("talk_lib")
-    return Grading(assignment, target, settings_mod.load(),
-                   strict=config.getoption("grader_strict"),
-                   talk_lib=Path(talk) if talk else None).start()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -198,7 +177,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         state.update(status=status, message=message, hint=hint)
     case = item.stash.get(CASE, None)
     if status == FAILED and case is not None:
-        report.longrepr = f"{message}\nhint: {hint or getattr(item.function, 'grader_hint', '')}" \
+        report.longrepr = f"{message}\nhint: {hint or hint_of(item)}" \
                           f"\n{case.transcript.render()}"
     if report.when == "teardown":
         report.user_properties.append((USER_PROPERTY, dataclasses.asdict(_check(item, state))))
@@ -216,9 +195,9 @@ def _check(item: pytest.Item, state: dict[str, Any]) -> Check:
         points=max_points if status == PASSED else 0,
         max_points=0 if status == SKIPPED else max_points,
         message=state["message"],
-        hint=(state["hint"] or getattr(item.function, "grader_hint", "")) if failed else "",
+        hint=(state["hint"] or hint_of(item)) if failed else "",
         transcript=case.transcript.render() if case is not None and (
-            failed or item.config.getoption("all_transcripts")) else "",
+            failed or item.config.getoption(keys.ALL_TRANSCRIPTS)) else "",
         duration_s=round(state["duration"], 3),
         waited_s=round(case.waited_s, 3) if case is not None else 0.0,
         warnings=list(case.deviations) + list(case.warnings) if case is not None else [],

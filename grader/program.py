@@ -22,7 +22,7 @@ import psutil
 
 from . import ports
 from .case import Case, CheckFailure
-from .stall import StallWatch
+from .stall import BLOCKING, StallWatch, snapshot
 from .streams import Endpoint
 from .waiting import Waiter
 
@@ -123,14 +123,14 @@ class Program(Endpoint):
     def alive(self) -> bool:
         return self._poll_status() is None
 
-    def exit_watch(self) -> Optional[int]:
+    def _exit_watch(self) -> Optional[int]:
         """A descriptor that becomes readable when the program exits (None once it has)."""
         return self._pidfd if self.status is None and self._pidfd >= 0 else None
 
-    def notice_exit(self) -> None:
+    def _notice_exit(self) -> None:
         """The program has exited: record when, and take in what it printed before."""
         if self._poll_status() is not None:
-            self.drain_output()
+            self._drain_output()
 
     def ended_text(self) -> str:
         status = self._poll_status()
@@ -138,7 +138,7 @@ class Program(Endpoint):
             return "is still running"
         return f"was {status}" if status.signal is not None else f"exited with status {status.code}"
 
-    def process_ids(self) -> list[int]:
+    def _process_ids(self) -> list[int]:
         """The program and everything it started (what may still make progress)."""
         if self.case.cgroup is not None:
             pids = self.case.cgroup.pids()
@@ -146,37 +146,43 @@ class Program(Endpoint):
                 return pids
         return [p.pid for p in self._tree()]
 
-    def wait_exit(self, timeout: float) -> Optional[ExitStatus]:
-        """The exit status once the program has exited, or None if it is still running."""
+    def wait_exit(self, timeout: Optional[float] = None) -> Optional[ExitStatus]:
+        """The exit status once the program has exited, or None if it is still running.
+
+        Waits up to timeout (the exit deadline when None; 0: only looks) for the exit.
+        """
+        timeout = self.settings.exit_timeout if timeout is None else timeout
         if self._poll_status() is None:
             select.select([self._pidfd], [], [], max(timeout, 0))
         status = self._poll_status()
         if status is not None:
-            self.drain_output()
+            self._drain_output()
         return status
 
-    def drain_output(self) -> None:
+    def _drain_output(self) -> None:
         """Take in what the program wrote before it exited (it is still in the pty)."""
-        self.take_available()
+        self._take_available()
 
     def expect_exit(self, code: Optional[int] = 0, timeout: Optional[float] = None,
                     allow_signal: bool = False, hint: Optional[str] = None,
-                    any_code: Optional[str] = None) -> ExitStatus:
+                    any_code: Optional[str] = None, promptly: bool = False) -> ExitStatus:
         """Wait for the program to end; code None accepts any exit status.
 
         any_code: the handout leaves the status open; another status than `code` is then a
-        warning naming this situation, not a failure.
+        warning naming this situation, not a failure. promptly: within the shorter deadline
+        for "exits promptly" (prompt_exit_timeout) instead of the exit deadline.
         """
-        timeout = self.settings.exit_timeout if timeout is None else timeout
+        if timeout is None:
+            timeout = self.settings.prompt_exit_timeout if promptly else self.settings.exit_timeout
         waiter = Waiter(self.case, timeout)
         watch = StallWatch(self.settings.stall_window)
         while self._poll_status() is None:
             if waiter.remaining <= 0:
-                self.drain_output()
+                self._drain_output()
                 raise CheckFailure(f"{self.name} did not exit within {timeout:g}s", hint)
-            why = watch.check(self.process_ids())
+            why = watch.check(self._process_ids())
             if why is not None and self.alive:
-                self.drain_output()
+                self._drain_output()
                 raise CheckFailure(f"{self.name} did not exit: it has been waiting in {why} "
                                    f"for {self.settings.stall_window:g}s", hint)
             waiter.pump()
@@ -196,18 +202,25 @@ class Program(Endpoint):
     def expect_running(self, hint: Optional[str] = None) -> None:
         status = self._poll_status()
         if status is not None:
-            self.drain_output()
+            self._drain_output()
             raise CheckFailure(f"{self.name} should still be running, but it ended ({status})", hint)
 
     def expect_stays_running(self, hint: Optional[str] = None) -> None:
         """The program must go on waiting rather than exit.
 
-        The event is the program blocking in a system call (sleeping, e.g. in pause()) or
-        exiting. A program still on the CPU after the quiet period is running too (it may be
-        spinning; the idle checks judge that).
+        The event is the program waiting in a call only outside input ends (pause(), a
+        read, poll without a timeout: grader.stall) or exiting; merely asleep is not enough,
+        since a program on its way out sleeps too. A program still on the CPU, or sleeping
+        with a timeout, after the quiet period is running too (it may be spinning; the idle
+        checks judge that).
         """
-        ports.wait_until(lambda: self._state() in "SDTtZX" or not self.alive,
-                         self.settings.quiet_period, self.settings.poll_interval)
+        def settled() -> bool:
+            if not self.alive:
+                return True
+            if BLOCKING:
+                return snapshot(self._process_ids()) is not None
+            return self._state() in "SDTtZX"
+        ports.wait_until(settled, self.settings.quiet_period, self.settings.poll_interval)
         status = self.wait_exit(0)
         if status is not None:
             raise CheckFailure(f"{self.name} should keep running, but it ended ({status})", hint)
@@ -219,7 +232,7 @@ class Program(Endpoint):
         try:
             Waiter(self.case, self.settings.start_timeout).until(lambda: check(port), what)
         except CheckFailure as e:
-            self.drain_output()
+            self._drain_output()
             raise CheckFailure(f"{e}; its output: {self._pending()}", hint)
 
     def kill(self) -> None:
@@ -258,7 +271,7 @@ class Program(Endpoint):
         switches.
         """
         times = {}
-        for pid in self.process_ids():
+        for pid in self._process_ids():
             try:
                 tasks = os.listdir(f"/proc/{pid}/task")
             except OSError:

@@ -12,7 +12,7 @@ import pytest
 from . import reproduce
 from .assignments import CASES_DIR, Assignment, ManifestError, for_case_file
 from .checks import check_id, title_of
-from .fixtures import GRADING
+from .keys import CHECK_MARKER, GRADING
 from .plugin import check_from_report
 from .results import FAILED, SKIPPED, Check, Run
 from .session import Grading
@@ -54,7 +54,7 @@ def keyword_names(item: pytest.Item) -> set[str]:
     function = getattr(item, "function", None)
     if function is not None:
         names.add(function.__name__)
-    names.update(mark.name for mark in item.iter_markers())
+    names.update(mark.name for mark in item.iter_markers() if mark.name != CHECK_MARKER)
     return names
 
 

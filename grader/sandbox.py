@@ -146,7 +146,7 @@ class Policy:
             return ["the program is the operator's own command: it runs as the grader's user"]
         if self.uid is not None:
             name = self.user_name or pwd.getpwuid(self.uid).pw_name
-            user = f"student programs run as {name}"
+            user = f"student programs run as {name} (uid {self.uid})"
         else:
             user = f"student programs run as the grader's user ({self.why_no_user})"
         if self.cgroup_parent:

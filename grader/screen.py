@@ -155,7 +155,7 @@ class WindowedProgram(Program):
         """Wait until the windows are drawn: keys typed before curses takes the terminal
         would reach the line discipline, not the talk library (a ^D would be lost)."""
         def drawn() -> bool:
-            self.take_available()
+            self._take_available()
             return self._windowed and any(_is_divider(self.screen.row_text(y), self.screen.columns)
                                           for y in range(self.screen.lines))
         Waiter(self.case, self.settings.expect_timeout).until(
@@ -195,7 +195,7 @@ class Screen:
         timeout = self.program.settings.expect_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         while True:
-            self.stream.feed(self.program.drain())
+            self.stream.feed(self.program._drain())
             problem = self._split(remote, local)
             if problem is None:
                 return
@@ -203,4 +203,4 @@ class Screen:
             if left <= 0 or self.program.output_ended:
                 screen = "\n".join(f"  |{r}|" for r in self.rows())
                 raise CheckFailure(f"the screen shows {problem}:\n{screen}")
-            self.program.read_more(left)
+            self.program._read_more(left)

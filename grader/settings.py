@@ -42,10 +42,11 @@ class Settings:
     student_budget: float = 120.0     # one student's whole grading in a batch
     sandbox_user: str = "nobody"      # who student programs run as when the grader is root
     # Containment (grader/contain.py): as root, each grading leases a uid of its own from this
-    # range of unused ids (0 = everyone runs as sandbox_user), named prefix + index.
+    # range of unused ids (0 = everyone runs as sandbox_user). In every program's view that uid
+    # is named sandbox_login: one name for all, so no verdict depends on which uid was leased.
     sandbox_uid_first: int = 1_900_000_000
     sandbox_uid_count: int = 1000
-    sandbox_name_prefix: str = "student"
+    sandbox_login: str = "testuser"
     build_drain: float = 0.2          # after make ended, for its last output before the pipe is cut
     build_retries: int = 3            # forking make failed (EAGAIN): tries again this often
     build_retry_pause: float = 0.5    # between those tries, for processes to end

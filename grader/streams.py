@@ -3,6 +3,10 @@
 An Endpoint buffers what a participant produced and lets a case wait, with a deadline, for a
 line, a text, exact bytes, the end of the stream, or (through a barrier) for proof of silence.
 Every wait ends at the event it waits for; only a wrong program makes it run to its deadline.
+
+The verbs without a leading underscore are the vocabulary of checks (docs/writing-checks.md
+says what each consumes); the names with one are the harness's plumbing (waiting.py, screen.py,
+wording.py and the chat room read, fill and drain buffers through them).
 """
 from __future__ import annotations
 
@@ -31,6 +35,27 @@ def _matches(want: Want, line: str, search: bool = False) -> bool:
     return want in line if search else line == want
 
 
+class Match:
+    """What `expect` found, like the WordingMatch `expect_wording` returns: the text, and the
+    named parts of a pattern (m["port"])."""
+
+    def __init__(self, text: str, fields: Optional[dict[str, Optional[str]]] = None):
+        self.text = text
+        self.fields = {k: v for k, v in (fields or {}).items() if v is not None}
+
+    def __getitem__(self, key: str) -> str:
+        return self.fields[key]
+
+    def group(self, n: int = 0) -> str:
+        return self.text
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"Match({self.text!r})"
+
+
 class Endpoint:
     """A participant whose output the grader reads. Subclasses supply _read and _write."""
 
@@ -49,13 +74,13 @@ class Endpoint:
         self.settings = case.settings
         self._buf = bytearray()
         self._eof = False
-        self.received = 0               # every byte produced, kept or not
-        self.truncated = False
+        self._received = 0              # every byte produced, kept or not
+        self._truncated = False
         # Bytes that may come first and are then dropped with a warning (see allow_stray).
         self._stray: Optional[tuple[bytes, str]] = None
         # Set by the fixture that knows the topology: make a fresh token reach this endpoint
         # through the same path as any other data, and return it.
-        self.barrier: Optional[Callable[[], str]] = None
+        self._barrier: Optional[Callable[[], str]] = None
 
     # -- for subclasses ------------------------------------------------------------------
     def _read(self, timeout: float) -> Optional[bytes]:
@@ -86,12 +111,12 @@ class Endpoint:
             self._eof = True
             self.case.transcript.add(self.name, "←", "(end of stream)")
             return True
-        self.received += len(data)
+        self._received += len(data)
         room = self.settings.output_cap - len(self._buf)
         if room < len(data):
-            if not self.truncated:
+            if not self._truncated:
                 self.case.note(f"{self.name}: output truncated at {self.settings.output_cap} bytes")
-            self.truncated = True
+            self._truncated = True
         kept = data[:max(room, 0)]
         shown = self._keep(kept)
         if shown:     # what was not kept is not shown either, so the note above stays in view
@@ -129,7 +154,7 @@ class Endpoint:
                                    f"got: {self._pending()}", hint)
             why = waiter.obstacle()
             if why is not None:
-                self.take_available()
+                self._take_available()
                 if (len(self._buf), self._eof) == seen:
                     raise CheckFailure(f"expected {what} from {self.name}, but {why}; "
                                        f"{self.name} got: {self._pending()}", hint)
@@ -150,9 +175,9 @@ class Endpoint:
         if not self._buf:
             return "nothing"
         text = '"' + show(self._shown(bytes(self._buf))) + '"'
-        if self.truncated:
+        if self._truncated:
             text += (f" (output truncated at {self.settings.output_cap} bytes; "
-                     f"{self.received} bytes received)")
+                     f"{self._received} bytes received)")
         return text
 
     def _shown(self, data: bytes) -> bytes:
@@ -182,31 +207,22 @@ class Endpoint:
             return None
         return self._wait(find, f"a line {describe(want)}", timeout, hint)
 
-    def expect_next_line(self, want: Want, timeout: Optional[float] = None,
-                         hint: Optional[str] = None) -> str:
-        """The very next line must be want: nothing may come before it."""
-        def find(data: bytes):
-            for line, end in self._lines(data):
-                if not _matches(want, line, self.line_search):
-                    raise CheckFailure(f"expected the next line from {self.name} to be "
-                                       f"{describe(want)}; it was \"{show(line.encode('utf-8', 'surrogateescape'))}\"", hint)
-                return line, end
-            return None
-        return self._wait(find, f"the line {describe(want)}", timeout, hint)
-
     def expect(self, want: Want, timeout: Optional[float] = None,
-               hint: Optional[str] = None) -> str:
-        """Wait for text anywhere in the output (not only whole lines); returns what matched."""
+               hint: Optional[str] = None) -> "Match":
+        """Wait for text anywhere in the output (not only whole lines); returns the Match.
+
+        Consumes the output up to the end of the match: what follows it stays for the next wait.
+        """
         def find(data: bytes):
             text = data.decode("utf-8", "surrogateescape")
             if self.crlf:
                 text = text.replace("\r\n", "\n")
             if isinstance(want, re.Pattern):
                 m = want.search(text)
-                hit = (m.group(0), m.end()) if m else None
+                hit = (Match(m.group(0), m.groupdict()), m.end()) if m else None
             else:
                 i = text.find(want)
-                hit = (want, i + len(want)) if i >= 0 else None
+                hit = (Match(want), i + len(want)) if i >= 0 else None
             if hit is None:
                 return None
             consumed = text[:hit[1]]
@@ -287,7 +303,7 @@ class Endpoint:
             raise TypeError("expect_wording needs a grader.wording.Wording")
         return found.expect(self, hint=hint, timeout=timeout)
 
-    def read_more(self, timeout: float) -> bool:
+    def _read_more(self, timeout: float) -> bool:
         """Take in output that arrives within timeout; False if none did."""
         return self._fill(timeout)
 
@@ -310,7 +326,7 @@ class Endpoint:
                                    f"{timeout:g}s; it stayed open (pending: {self._pending()})", hint)
             why = waiter.obstacle()
             if why is not None:
-                self.take_available()
+                self._take_available()
                 if not self._eof:
                     raise CheckFailure(f"expected {self.name}'s connection to close, but {why}",
                                        hint)
@@ -325,8 +341,8 @@ class Endpoint:
         program might still send here; once it arrives, anything sent earlier has arrived too.
         Without a barrier, a quiet period (a named setting) is the last resort.
         """
-        if self.barrier is not None:
-            token = self.barrier().encode()
+        if self._barrier is not None:
+            token = self._barrier().encode()
 
             def find(data: bytes):
                 i = data.find(token)
@@ -346,25 +362,25 @@ class Endpoint:
             raise CheckFailure(f"{self.name} should have received nothing, but got "
                                f"{self._pending()}", hint)
 
-    def has(self, want: Optional[Want] = None) -> bool:
+    def _has(self, want: Optional[Want] = None) -> bool:
         """Whether the unread output already holds want (any output at all when None)."""
         text = bytes(self._buf).decode("utf-8", "surrogateescape")
         if want is None:
             return bool(text)
         return bool(want.search(text)) if isinstance(want, re.Pattern) else want in text
 
-    def take_available(self) -> None:
+    def _take_available(self) -> None:
         """Read what has arrived without waiting, at most output_cap bytes per call.
 
         A participant that writes without end must not keep the grader here.
         """
-        start = self.received
-        while not self._eof and self.received - start < self.settings.output_cap and self._fill(0):
+        start = self._received
+        while not self._eof and self._received - start < self.settings.output_cap and self._fill(0):
             pass
 
-    def drain(self) -> bytes:
+    def _drain(self) -> bytes:
         """Everything buffered so far (consumed), without waiting."""
-        self.take_available()
+        self._take_available()
         data = bytes(self._buf)
         del self._buf[:]
         return data
@@ -397,7 +413,7 @@ def first_of(waits: dict[str, tuple[Endpoint, Optional[Want]]], timeout: float,
         return CheckFailure(f"expected {wanted}{why}; {seen}", hint)
 
     def found() -> Optional[str]:
-        return next((key for key, (e, want) in waits.items() if e.has(want)), None)
+        return next((key for key, (e, want) in waits.items() if e._has(want)), None)
 
     while True:
         key = found()
@@ -409,7 +425,7 @@ def first_of(waits: dict[str, tuple[Endpoint, Optional[Want]]], timeout: float,
         why = waiter.obstacle()
         if why is not None:
             for e in live:
-                e.take_available()
+                e._take_available()
             key = found()
             if key is not None:
                 return key

@@ -45,7 +45,7 @@ class Waiter:
         slice_ = min(self._slice, max(self.remaining, 0.0) if timeout is None else timeout)
         programs = [p for p in self.case.programs if p is not self.own]
         readers = [p for p in programs if not p.output_ended]
-        exits = [p for p in self.case.programs if p.exit_watch() is not None]
+        exits = [p for p in self.case.programs if p._exit_watch() is not None]
         watched: list = readers + [_Exit(p) for p in exits]
         own_fd = None
         if self.own is not None and not getattr(self.own, "output_ended", False):
@@ -60,9 +60,9 @@ class Waiter:
             ready = []
         for r in ready:
             if isinstance(r, _Exit):
-                r.program.notice_exit()
+                r.program._notice_exit()
             elif r is not self.own:
-                r.take_available()
+                r._take_available()
         return any(r is self.own for r in ready)
 
     def obstacle(self) -> Optional[str]:
@@ -85,7 +85,7 @@ class Waiter:
             if not p.alive:
                 continue
             why = self._watches.setdefault(id(p), StallWatch(self.case.settings.stall_window)) \
-                .check(p.process_ids())
+                .check(p._process_ids())
             if why is None:
                 return None
             stalls.append(f"{p.name} has been waiting in {why} for "
@@ -114,4 +114,4 @@ class _Exit:
         self.program = program
 
     def fileno(self) -> int:
-        return self.program.exit_watch()
+        return self.program._exit_watch()

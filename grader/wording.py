@@ -348,7 +348,7 @@ class Wording:
             m = self.regex.search(text)       # still there: more output only extends it
             if self._settled(m, text, endpoint.output_ended) or time.monotonic() >= deadline:
                 break
-            endpoint.read_more(deadline - time.monotonic())
+            endpoint._read_more(deadline - time.monotonic())
         endpoint.case.waited_s += time.monotonic() - start
         endpoint._consume(raw_end(m.end()))
         return m

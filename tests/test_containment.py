@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -69,9 +70,11 @@ def notes_of(result_file: Path) -> list[str]:
     return json.loads(result_file.read_text())["notes"]
 
 
-def user_of(notes: list[str]) -> str:
+def user_of(notes: list[str]) -> tuple[str, int]:
+    """(name, uid) from the note "student programs run as NAME (uid UID)"."""
     (line,) = [n for n in notes if n.startswith("student programs run as ")]
-    return line[len("student programs run as "):]
+    name, uid = re.fullmatch(r"student programs run as (\S+) \(uid (\d+)\)", line).groups()
+    return name, int(uid)
 
 
 # ---- the view: getlogin (issue 9, point 3), leftovers (11), IPC, /proc --------------------------
@@ -87,10 +90,9 @@ def test_program_view_names_its_user_and_leaves_nothing(who, hostile, report, tm
     (seen,) = report.records("uid")
     notes = notes_of(out)
     if who == "root":
-        name = user_of(notes)
-        assert name.startswith(DEFAULTS.sandbox_name_prefix)
-        assert int(seen["uid"]) == DEFAULTS.sandbox_uid_first + int(
-            name[len(DEFAULTS.sandbox_name_prefix):])
+        name, uid = user_of(notes)
+        assert name == DEFAULTS.sandbox_login
+        assert int(seen["uid"]) == uid
         assert int(seen["procs"]) <= 3                 # its PID namespace's /proc
     else:
         assert int(seen["uid"]) == NON_ROOT_UID
@@ -110,6 +112,28 @@ def test_program_view_names_its_user_and_leaves_nothing(who, hostile, report, tm
     with open("/proc/sysvipc/shm") as f:
         keys = {line.split()[0] for line in f.readlines()[1:]}
     assert key not in keys, "a System V segment outlived the grading"
+
+
+@as_root
+def test_a_utmp_record_names_the_user_on_the_programs_terminal(hostile, report, tmp_path):
+    """Issue 9, point 3: where the machine has a utmp file, the program's view holds a private
+    one with a record of its user on its pty (the machine's is never written). The machine
+    here has none, so the grader runs in a mount namespace whose /run is a fresh tmpfs with an
+    empty utmp file."""
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare")
+    out = tmp_path / "r.json"
+    script = ("mount -t tmpfs tmpfs /run && : > /run/utmp && exec \"$@\"")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")
+    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script,
+                           "sh", sys.executable, "-m", "grader", "minichat-server",
+                           str(hostile("view")), "-k", "listens", "--json", str(out)],
+                          cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (seen,) = report.records("uid")
+    assert seen["utmp"] == seen["login"] == seen["pwname"] == DEFAULTS.sandbox_login
+    assert int(seen["tmp_entries"]) <= 1          # the private utmp file is not left in /tmp
 
 
 @pytest.mark.parametrize("who", USERS)
@@ -137,7 +161,9 @@ def test_students_graded_at_once_get_different_uids(hostile, report, tmp_path):
     assert len(uids) == 2
     first, count = DEFAULTS.sandbox_uid_first, DEFAULTS.sandbox_uid_count
     assert all(first <= u < first + count for u in uids)
-    assert len({user_of(notes_of(tmp_path / f"r{i}.json")) for i in range(2)}) == 2
+    users = {user_of(notes_of(tmp_path / f"r{i}.json")) for i in range(2)}
+    assert {name for name, _ in users} == {DEFAULTS.sandbox_login}   # one name: fair verdicts
+    assert {uid for _, uid in users} == uids
 
 
 def test_classmates_handins_are_hidden_in_a_batch(tmp_path, report_dir):
@@ -210,22 +236,25 @@ def test_the_launcher_is_never_taken_from_a_shared_directory(tmp_path, hostile, 
     assert built.parent == talklib.cache_root()
     st = os.lstat(built)
     assert stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o077
+    # The old predictable place: /tmp/socket-grader-UID/launcher-DIGEST. Planted with this
+    # source's digest (an older grader's cache may be there already: then only our file).
     evil_dir = Path(f"/tmp/socket-grader-{os.getuid()}")
-    if os.path.lexists(evil_dir):
-        pytest.skip(f"{evil_dir} exists on this machine (an older grader's cache)")
-    fake = tmp_path / "fake"
-    fake.mkdir(mode=0o777)
     marker = report.path.parent / "fake-launcher-ran"
-    for digest_name in ("launcher", ):
-        script = fake / digest_name
-        script.write_text(f"#!/bin/sh\ntouch {marker}\nexec \"$@\"\n")
-        script.chmod(0o755)
-    evil_dir.symlink_to(fake)
+    made_dir = not os.path.lexists(evil_dir)
+    if made_dir:
+        evil_dir.mkdir(mode=0o755)
+    fake = evil_dir / built.name
+    if os.path.lexists(fake):
+        pytest.skip(f"{fake} exists on this machine")
+    fake.write_text(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
+    fake.chmod(0o755)
     try:
         done = run_grade("minichat-server", str(hostile("view")), "-k", "listens")
         assert done.returncode == 0, done.stdout + done.stderr
     finally:
-        evil_dir.unlink()
+        fake.unlink()
+        if made_dir:
+            evil_dir.rmdir()
     assert not marker.exists()
     (seen,) = report.records("uid")
     assert seen["login"] != "none"
@@ -286,6 +315,38 @@ def test_nothing_the_build_starts_survives_it(who, mode, fail, tmp_path, report_
     assert took < 30, f"grading took {took:.1f}s: the open pipe held the build"
     assert Report(report_dir).values("daemon"), "the daemon never started"
     assert still_running(runners_of(Path(daemon)), GONE_WITHIN, reported=False) == []
+
+
+@pytest.mark.parametrize("who", USERS)
+def test_grader_killed_during_the_build_leaves_nothing(who, tmp_path, report_dir):
+    """Finding 3, the last path: `grade` killed with SIGKILL while make runs (a daemon already
+    detached): make, the daemon and the run's scratch are gone within 2 s."""
+    handin, daemon = _hostile_handin(tmp_path, report_dir, "detach")
+    makefile = handin / "Makefile"
+    makefile.write_text(makefile.read_text().replace(f"\t./{daemon} detach\n",
+                                                     f"\t./{daemon} detach\n\tsleep 300\n"))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")
+    argv = [sys.executable, "-m", "grader", "minichat-server", str(handin)]
+    if who == "user":
+        env["GRADER_NO_CGROUP"] = "1"
+        argv = ["unshare", "--user", f"--map-user={NON_ROOT_UID}",
+                f"--map-group={NON_ROOT_UID}"] + argv
+    grader = subprocess.Popen(argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        Report(report_dir).wait_for("daemon")
+        family = psutil.Process(grader.pid).children(recursive=True)
+        grader.kill()
+        grader.wait()
+        psutil.wait_procs(family, timeout=GONE_WITHIN)
+        assert not [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        assert still_running(runners_of(Path(daemon)), GONE_WITHIN, reported=False) == []
+        assert still_running([p.pid for p in family], GONE_WITHIN, reported=False) == []
+    finally:
+        if grader.poll() is None:
+            grader.kill()
+            grader.wait()
 
 
 @as_root
@@ -391,6 +452,35 @@ def test_workers_die_with_a_killed_batch(tmp_path):
         if batch.poll() is None:
             batch.kill()
             batch.wait()
+
+
+# ---- the TA's files carry no raw student text (finding 8) -----------------------------------
+
+def test_batch_files_carry_no_raw_student_text(tmp_path):
+    """Finding 8: a build log with ESC, OSC 52 and clear-screen bytes, and handin names that
+    start like spreadsheet formulas: summary.csv has no control character and no cell a
+    spreadsheet would read as a formula; the progress output has no fake line."""
+    handin = tmp_path / "handin"
+    evil = "\x1b]52;c;cm0gLXJmIH4K\x07\x1b[2J\x1b[1;1H=HYPERLINK(\"http://x\")"
+    names = ["=HYPERLINK(\"evil\")", "+1+2", "@SUM(A1)", "-3"]
+    for name in names:
+        d = handin / name
+        d.mkdir(parents=True)
+        (d / "Makefile").write_text(          # the reason column quotes the first error
+            f"server:\n\tprintf '%s\\n' 'server.c:1:1: error: {evil}' >&2; false\n")
+    out = tmp_path / "out"
+    done = run_grade("minichat-server", str(handin), "--out", str(out), "-j", "2")
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    raw = (out / "summary.csv").read_bytes()
+    assert raw.count(b"build-failed") == len(names)
+    assert b"HYPERLINK(\"\"http" in raw and b"error:" in raw         # the text is there, escaped
+    assert b"\x1b" not in raw and b"\x07" not in raw
+    import csv
+    import io
+    for row in csv.reader(io.StringIO(raw.decode("utf-8"))):
+        for cell in row:
+            assert not cell[:1] in ("=", "+", "-", "@", "\t", "\r"), row
+    assert "\x1b" not in done.stdout and "\x1b" not in done.stderr
 
 
 # ---- handin files (finding 9) -------------------------------------------------------------

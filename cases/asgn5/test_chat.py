@@ -60,7 +60,7 @@ def test_eof_exits(chat):
     me, peer = chat
     me.expect_running()
     me.send_eof()
-    me.expect_exit(0, timeout=me.settings.prompt_exit_timeout, any_code="after ^D")
+    me.expect_exit(0, promptly=True, any_code="after ^D")
     peer.expect_closed()
 
 

@@ -1,8 +1,7 @@
 """The student's mytalk as a client, against the reference server."""
 import pytest
 
-from grader import CheckFailure, check, talk
-from grader.transcript import show
+from grader import CheckFailure, check, show, talk
 from reference import mytalk as ref
 
 

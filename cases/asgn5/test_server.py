@@ -1,8 +1,7 @@
 """The student's mytalk as a server, against the reference client."""
 import pytest
 
-from grader import CheckFailure, check, talk
-from grader.transcript import show, show_text
+from grader import CheckFailure, check, show, show_text, talk
 from reference import mytalk as ref
 
 

@@ -1,8 +1,7 @@
 """The student's mytalk against itself, and in its windowed mode."""
 import pytest
 
-from grader import check, talk
-from grader.screen import Screen, has_terminfo
+from grader import Screen, check, has_terminfo, talk
 
 
 @check(hint="your client and server must speak the same handshake: name, then \"ok\"")

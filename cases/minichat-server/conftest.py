@@ -1,6 +1,6 @@
 import pytest
 
-from grader.chatroom import ChatRoom
+from grader import ChatRoom
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """MiniChat server: every message reaches every other client, and only them."""
-from grader import CheckFailure, check, wording
-from grader.addresses import swapped
+from grader import CheckFailure, check, swapped, wording
 
 LONG = "x" * 999
 AFTER_LEAVE_MESSAGES = 3     # sends to a departed client: the first draws an RST, the second SIGPIPE
@@ -107,7 +106,7 @@ def _server_fate(room, failure: CheckFailure) -> CheckFailure:
     """Why a message after a departure did not arrive: say it if the server died, and how."""
     server = room.server
     ended = any(c.output_ended for c in room.clients)     # its death closes every connection
-    status = server.wait_exit(server.settings.exit_timeout if ended else 0)
+    status = server.wait_exit() if ended else server.wait_exit(0)
     if status is None:
         return failure
     if status.signal is not None:

@@ -18,7 +18,7 @@ def conversation(student, listen):
     return client, conn
 
 
-def _answer(server):
+def _answer(server, case):
     """Read the greeting (whatever it is: sends_hello judges it), then reply.
 
     A client that sends nothing still gets the reply: printing it is this check's business.
@@ -26,7 +26,7 @@ def _answer(server):
     try:
         server.expect_any()
     except CheckFailure:
-        server.case.note("no greeting arrived; replying anyway")
+        case.note("no greeting arrived; replying anyway")
     server.send(SERVER_MSG)
 
 
@@ -38,16 +38,16 @@ def test_sends_hello(conversation):
 
 
 @check(hint="recv() the reply and write() it to stdout")
-def test_prints_reply(conversation):
+def test_prints_reply(conversation, case):
     """Prints the server's reply."""
     client, server = conversation
-    _answer(server)
+    _answer(server, case)
     client.expect_wording(REPLY)
 
 
 @check(hint="close the socket and return 0 from main()")
-def test_exits_cleanly(conversation):
+def test_exits_cleanly(conversation, case):
     """Exits with status 0 after the reply."""
     client, server = conversation
-    _answer(server)
+    _answer(server, case)
     client.expect_exit(0)

@@ -1,8 +1,7 @@
 """TCP server (figure 91): accepts one client, reports it, echoes its message, replies."""
 import pytest
 
-from grader import check, wording
-from grader.addresses import expect_address
+from grader import check, expect_address, wording
 from reference.tcp import CLIENT_MSG, SERVER_MSG
 
 # The texts the lecture fixes, under the one tolerance rule (grader/wording.py): one or two

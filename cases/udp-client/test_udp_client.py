@@ -12,7 +12,7 @@ REPLY = wording.Wording(SERVER_MSG.decode().strip())
 @pytest.fixture
 def exchange(student, udp):
     """A reference server bound to port 10000 first, then the student's client."""
-    server = udp("server", student.port)
+    server = udp(student.port, "server")
     client = student.start(name="client")
     return client, server
 

@@ -1,8 +1,7 @@
 """UDP server (figure 89): one datagram in, a line about it out, a reply back to the sender."""
 import pytest
 
-from grader import check, wording
-from grader.addresses import expect_address
+from grader import check, expect_address, wording
 from reference.udp import CLIENT_MSG, SERVER_MSG
 
 # The texts the lecture fixes, under the one tolerance rule (grader/wording.py).
@@ -17,7 +16,7 @@ def _port_with_distinct_bytes(udp):
     for port in range(12345, 12345 + 200):
         if port >> 8 != port & 0xFF:
             try:
-                return udp("client", port)
+                return udp(port, "client")
             except OSError:
                 continue
     pytest.fail("no free client port")

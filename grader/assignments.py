@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional, Protocol, Sequence, TypeVar
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -25,6 +25,17 @@ class UnknownAssignment(LookupError):
 
 class ManifestError(ValueError):
     """A manifest.toml that does not describe its checks (exit status 2, names the file)."""
+
+
+@dataclass(frozen=True)
+class Interop:
+    """How `--interop` starts a program as server and as client: the argv after the program,
+    with "{port}" and "{host}" filled in. A server that asks anyway (one of `asks`' texts,
+    with the grader's tolerance rule) is answered `answer`."""
+    server: tuple[str, ...]
+    client: tuple[str, ...]
+    asks: tuple[str, ...] = ()
+    answer: str = ""
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,8 @@ class Assignment:
     # Gradescope's visibility per check id (visible, hidden, after_due_date, after_published);
     # checks not named are visible. [visibility] default = "..." sets it for every check.
     visibility: tuple[tuple[str, str], ...] = ()
+    # [interop]: how classmates' programs are paired (None: the assignment has no such run).
+    interop: Optional[Interop] = None
 
     @property
     def manifest(self) -> Path:
@@ -74,6 +87,7 @@ def load(path: Path) -> Assignment:
             raise ManifestError(f"{path / 'manifest.toml'}: visibility of {cid!r} is {value!r}; "
                                 f"expected one of {', '.join(VISIBILITIES)}")
     return Assignment(
+        interop=_interop(path, m.get("interop")),
         id=path.name, title=m["title"], path=path, program=m["program"],
         role=m.get("role", "server"), args=tuple(m.get("args", ())),
         fixed_port=m.get("fixed_port"), make_target=m.get("make_target", ""),
@@ -82,6 +96,18 @@ def load(path: Path) -> Assignment:
         aliases=tuple(m.get("aliases", ())), points=dict(m.get("points", {})),
         visibility=tuple(visibility.items()),
     )
+
+
+def _interop(path: Path, table: Optional[dict[str, Any]]) -> Optional[Interop]:
+    if table is None:
+        return None
+    missing = [k for k in ("server", "client") if not isinstance(table.get(k), list)]
+    if missing:
+        raise ManifestError(f"{path / 'manifest.toml'}: [interop] needs {missing[0]} = [ARGS], "
+                            "the argv after the program (\"{port}\", \"{host}\" filled in)")
+    asks = table.get("asks", ())
+    return Interop(tuple(table["server"]), tuple(table["client"]),
+                   (asks,) if isinstance(asks, str) else tuple(asks), table.get("answer", ""))
 
 
 def all_assignments() -> list[Assignment]:
@@ -104,3 +130,40 @@ def find(name: str) -> Assignment:
 def for_case_file(path: Path) -> Assignment:
     """The assignment a case module belongs to: the manifest in its folder."""
     return load(Path(path).resolve().parent)
+
+
+
+class CaseItem(Protocol):
+    """What checks_in_order needs of a pytest item."""
+    @property
+    def path(self) -> Path: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def nodeid(self) -> str: ...
+
+
+Item = TypeVar("Item", bound=CaseItem)
+
+
+def checks_in_order(items: Sequence[Item]) -> list[tuple[Item, Assignment, str]]:
+    """Which checks these collected case items are, in the order they run.
+
+    Each item comes back with its assignment (whose manifest gives its points) and its check
+    id, ordered by case folder, then by the manifest's [points]. ManifestError names the first
+    check without points. The one place that decides an assignment's checks: the plugin orders
+    a run by it, `grade` turns its error into exit status 2, and `grade list`, a failed build's
+    report and -k see the checks it gives.
+    """
+    from .checks import check_id
+    found = []
+    for item in items:
+        assignment = for_case_file(item.path)
+        cid = check_id(item.name)
+        if cid not in assignment.points:
+            raise ManifestError(f"{assignment.manifest}: check {cid!r} ({item.nodeid}) has no "
+                                f"points in its manifest.toml: add `{cid} = POINTS` under "
+                                "[points]")
+        found.append((item, assignment, cid))
+    return sorted(found, key=lambda f: (str(Path(f[0].path).parent),
+                                        list(f[1].points).index(f[2])))

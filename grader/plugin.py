@@ -43,17 +43,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     same session (the plugin is installed for every pytest) keeps its place.
     """
     places = [i for i, item in enumerate(items) if _is_case(item)]
-    order = {}
-    for i in places:
-        item = items[i]
-        points = assignments.for_case_file(item.path).points
-        if check_id(item.name) not in points:
-            raise pytest.UsageError(f"{item.nodeid}: check {check_id(item.name)!r} has no "
-                                    "points in its manifest.toml")
-        order[item] = list(points).index(check_id(item.name))
-    cases = sorted((items[i] for i in places),
-                   key=lambda item: (str(Path(item.path).parent), order[item]))
-    for i, item in zip(places, cases):
+    try:
+        cases = assignments.checks_in_order([items[i] for i in places])
+    except assignments.ManifestError as e:
+        raise pytest.UsageError(str(e)) from None
+    for i, (item, _, _) in zip(places, cases):
         items[i] = item
 
 

@@ -370,6 +370,7 @@ class Completed:
     stdout: bytes
     stderr: bytes
     timed_out: bool = False
+    stalled: Optional[str] = None      # the call it waited in when it was given up on
 
 
 def run_to_exit(case: Case, name: str, argv: Sequence[str], *, cwd: str, env: dict[str, str],
@@ -395,8 +396,13 @@ def run_to_exit(case: Case, name: str, argv: Sequence[str], *, cwd: str, env: di
     deadline = time.monotonic() + timeout
     open_fds = set(out)
     truncated: set[int] = set()
+    watch = StallWatch(case.settings.stall_window)    # its input is closed: nothing else comes
+    stalled = None
     while open_fds and (left := deadline - time.monotonic()) > 0:
-        ready, _, _ = select.select(list(open_fds), [], [], left)
+        stalled = watch.check(_tree_of(proc.pid))
+        if stalled is not None:
+            break
+        ready, _, _ = select.select(list(open_fds), [], [], min(left, case.settings.stall_poll))
         for fd in ready:
             chunk = os.read(fd, 65536)
             if not chunk:
@@ -423,8 +429,17 @@ def run_to_exit(case: Case, name: str, argv: Sequence[str], *, cwd: str, env: di
         case.transcript.data(name, "← stdout", stdout)
     if stderr:
         case.transcript.data(name, "← stderr", stderr)
-    case.transcript.add(name, "·", "did not exit in time" if timed_out else str(status))
-    return Completed(status, stdout, stderr, timed_out)
+    case.transcript.add(name, "·", (f"did not exit: it waits in {stalled}" if stalled else
+                                    "did not exit in time") if timed_out else str(status))
+    return Completed(status, stdout, stderr, timed_out, stalled)
+
+
+def _tree_of(pid: int) -> list[int]:
+    try:
+        root = psutil.Process(pid)
+        return [pid] + [p.pid for p in root.children(recursive=True)]
+    except psutil.Error:
+        return []
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

@@ -161,9 +161,9 @@ def checks_in_order(items: Sequence[Item]) -> list[tuple[Item, Assignment, str]]
         assignment = for_case_file(item.path)
         cid = check_id(item.name)
         if cid not in assignment.points:
-            raise ManifestError(f"{assignment.manifest}: check {cid!r} ({item.nodeid}) has no "
-                                f"points in its manifest.toml: add `{cid} = POINTS` under "
-                                "[points]")
+            raise ManifestError(f"check {cid!r} has no points in its manifest.toml, "
+                                f"{assignment.manifest} ({item.nodeid}): add `{cid} = POINTS` "
+                                "under [points]")
         found.append((item, assignment, cid))
     return sorted(found, key=lambda f: (str(Path(f[0].path).parent),
                                         list(f[1].points).index(f[2])))

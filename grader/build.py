@@ -16,14 +16,13 @@ import os
 import re
 import select
 import shutil
-import signal
 import stat
 import subprocess
 import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from . import talklib
+from . import processes, talklib
 from .assignments import Assignment
 from .results import Build
 from .sandbox import CaseCgroup, Policy
@@ -246,11 +245,7 @@ def _make(workdir: Path, goal: Optional[str], env: dict[str, str], policy: Polic
                 # last output, then it is cut.
                 drain_until = time.monotonic() + settings.build_drain
     finally:
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except OSError:
-                proc.kill()
+        processes.kill_group(proc)
         code = proc.wait()
         os.close(pidfd)
         proc.stdout.close()

@@ -27,6 +27,7 @@ from .results import version
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 SUBCOMMANDS = ("list", "doctor", "merge", "export")
 DEFAULT_WIDTH = 100          # report width when the output is not a terminal and COLUMNS is unset
+BUILD_LOG_LINES = 15         # of a failed build's log, shown on stderr
 
 
 class UsageError(Exception):
@@ -207,8 +208,8 @@ def _write_reports(args: argparse.Namespace, run) -> None:
 def _check_keyword(assignment: assignments.Assignment, keyword: str) -> None:
     """-k must select a check (exit 2 before grading otherwise, with a "did you mean")."""
     import difflib
-    from .runner import collect_items
-    if collect_items([assignment.path], keyword):
+    from .runner import collect
+    if collect([assignment], keyword).get(assignment.id):
         return
     close = difflib.get_close_matches(keyword.strip(), list(assignment.points), n=1)
     guess = f"did you mean {close[0]}? " if close else ""
@@ -243,10 +244,11 @@ def _grade_one(args: argparse.Namespace, assignment: assignments.Assignment,
             run.checks = planned_checks(assignment, args.keyword, "not run: the build failed")
         finally:
             _write_reports(args, run)
-        from .report import one_line, visible
+        from .report import log_tail, one_line, visible
         sys.stderr.write(f"grade: build failed: {one_line(str(e))}\n"
-                         f"{visible(build.log_tail(e.build.log))}\n"
-                         "grade: fix the build (run `make` in the handin directory), then try again\n")
+                         f"{visible(log_tail(e.build.log, BUILD_LOG_LINES))}\n"
+                         "grade: fix the build (run `make` in the handin directory), then try "
+                         "again\n")
         return EXIT_USAGE
     except (UsageError, targets.BadInput, assignments.UnknownAssignment,
             assignments.ManifestError, KeyboardInterrupt):

@@ -14,7 +14,7 @@ import textwrap
 from dataclasses import dataclass
 from typing import Optional
 
-from . import contain, netns, sandbox, talklib
+from . import buildcache, contain, netns, sandbox
 from . import settings as settings_mod
 from .settings import Settings
 
@@ -135,7 +135,7 @@ def _own_users(s: Settings) -> Row:
         return Row(False, "a user per student",
                    "not root: every program runs as you, so students graded at once share a "
                    "user and could signal or trace each other's programs")
-    lease, why = contain.lease_uid(s, talklib.cache_root() / "uids")
+    lease, why = contain.lease_uid(s, buildcache.cache_root() / "uids")
     if lease is not None:
         lease.release()
         if contain.probe()[0]:

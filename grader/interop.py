@@ -1,40 +1,42 @@
 """Classmates' programs against each other: every student's client with every student's server.
 
-For a program that is both client and server (mytalk), a batch with --interop builds each
-handin once more (the graded builds are gone with their scratch directories), then, for every
-pair, starts the server with `-N -a PORT` and the client with `-N localhost PORT` in a fresh
-network namespace and passes one line each way. The outcome of a pair is "ok" or a short
-reason; every step has the usual deadline, so a pair costs at most a few seconds even when a
-program hangs. Work is spread over the batch's workers: one job per build, one job per client
-(its row of the matrix). A row's pairs are written as they finish, so a row cut short by its
-budget still keeps the pairs it had done.
+For a program that is both client and server (an assignment whose manifest has an [interop]
+table), a batch with --interop builds each handin once more (the graded builds are gone with
+their scratch directories), then, for every pair, starts the server and the client as the
+manifest says (mytalk: `-N -a PORT` and `-N localhost PORT`) in a fresh network namespace and
+passes one line each way. The outcome of a pair is "ok" or a short reason; every step has the
+usual deadline, so a pair costs at most a few seconds even when a program hangs. Work is spread
+over the batch's workers: one job per build, one job per client (its row of the matrix). A
+row's pairs are written as they finish, so a row cut short by its budget still keeps the pairs
+it had done.
 """
 from __future__ import annotations
 
-import csv
 import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
-from . import talk
-from .assignments import Assignment
+from . import wording
+from .assignments import Assignment, Interop
 from .case import Case, CheckFailure
+from .handins import Handin, handin_target
 from .ports import free_port
 from .program import Program
-from .report.csv_report import INTEROP_CORNER
+from .progress import Progress
 from .report import one_line
 from .settings import Settings
 from .streams import first_of
 from .targets import Target
+from .worker import Job, Outcome, Pool
 
 if TYPE_CHECKING:
-    from .batch import Handin, Options
     from .session import Grading
-    from .worker import StopRequest
 
 OK = "ok"
+HOST = "localhost"           # "{host}" in the manifest's [interop] arguments
 FROM_CLIENT = "interop line from the client"
 FROM_SERVER = "interop line from the server"
 ROW_FILE = "pairs.jsonl"
@@ -59,8 +61,20 @@ def _ended(program: Optional[Program]) -> str:
     return f" ({program.name} ended: {program.status})"
 
 
-def talk_pair(grading: "Grading", client: Path, server: Path) -> str:
-    """Server `-N -a PORT`, client `-N localhost PORT`, a line each way: "ok" or why not."""
+def argv(args: Sequence[str], port: int) -> list[str]:
+    """A manifest's [interop] arguments with the port and the host filled in."""
+    return [a.replace("{port}", str(port)).replace("{host}", HOST) for a in args]
+
+
+def asks_pattern(spec: Interop) -> Optional["re.Pattern[str]"]:
+    """The question a server may ask despite being told to accept (None: it never asks)."""
+    return wording.Wording(list(spec.asks), open_end=True).regex if spec.asks else None
+
+
+def pair(grading: "Grading", spec: Interop, client: Path, server: Path,
+         asks: Optional["re.Pattern[str]"] = None) -> str:
+    """The server and the client as the manifest starts them, a line each way: "ok" or why
+    not. A server that asks (`asks`) is answered the manifest's answer, not faulted."""
     case = Case(grading.settings)
     grading.enter_case(case)
     s = grading.settings
@@ -69,21 +83,21 @@ def talk_pair(grading: "Grading", client: Path, server: Path) -> str:
     try:
         port = free_port()
         env, cwd = grading.env(), str(case.workdir)
-        srv = Program(case, "server", [str(server), "-N", "-a", str(port)], cwd=cwd, env=env,
-                      launch=grading.launch(case))
+        srv = Program(case, "server", [str(server), *argv(spec.server, port)], cwd=cwd,
+                      env=env, launch=grading.launch(case))
         step = f"the server did not listen within {s.start_timeout:g}s"
         try:
             srv.expect_listening(port)
         except CheckFailure:
             return step + _ended(srv)
         step = "the client did not start"
-        cli = Program(case, "client", [str(client), "-N", talk.HOST, str(port)], cwd=cwd,
+        cli = Program(case, "client", [str(client), *argv(spec.client, port)], cwd=cwd,
                       env=env, launch=grading.launch(case))
         step = "the client's line did not reach the server"
         cli.say(FROM_CLIENT)
-        if first_of({"asks": (srv, talk.ASKS), "line": (srv, FROM_CLIENT)},
-                    s.expect_timeout) == "asks":
-            srv.say("y")             # a server that asks despite -a is answered, not faulted
+        if asks is not None and first_of({"asks": (srv, asks), "line": (srv, FROM_CLIENT)},
+                                         s.expect_timeout) == "asks":
+            srv.say(spec.answer)
         srv.expect_line(FROM_CLIENT)
         step = "the server's line did not reach the client"
         srv.say(FROM_SERVER)
@@ -99,28 +113,32 @@ def talk_pair(grading: "Grading", client: Path, server: Path) -> str:
 def _row_job(client: Path, servers: list[tuple[str, Path]], assignment: Assignment,
              settings: Settings) -> Callable[[Path], None]:
     """A worker's job: this client against every server, one JSON line per pair."""
+    spec = assignment.interop
+    assert spec is not None
+
     def run(staging: Path) -> None:
         from .session import Grading
         grading = Grading(assignment, Target("interop", "interop"), settings)
+        asks = asks_pattern(spec)
         try:
             grading.start()
             with open(staging / ROW_FILE, "w", encoding="utf-8", errors="surrogateescape") as f:
                 for name, server in servers:
-                    f.write(json.dumps([name, talk_pair(grading, client, server)]) + "\n")
+                    f.write(json.dumps([name, pair(grading, spec, client, server, asks)]) + "\n")
                     f.flush()
         finally:
             grading.close()
     return run
 
 
-def _build_job(handin: "Handin", dest: Path, assignment: Assignment, settings: Settings,
-               options: "Options") -> Callable[[Path], None]:
+def _build_job(handin: Handin, dest: Path, assignment: Assignment, settings: Settings,
+               talk_lib: Optional[Path]) -> Callable[[Path], None]:
     """A worker's job: build the handin once more and keep the program in `dest`."""
     def run(staging: Path) -> None:
-        from .batch import handin_target
         from .session import Grading
-        grading = Grading(assignment, handin_target(handin, handin.name, assignment), settings,
-                          talk_lib=options.talk_lib)
+        target = handin_target(handin, handin.name, assignment)
+        assert target is not None            # only handins that built are paired
+        grading = Grading(assignment, target, settings, talk_lib=talk_lib)
         try:
             grading.start()
             dest.mkdir(mode=0o755)
@@ -133,17 +151,13 @@ def _build_job(handin: "Handin", dest: Path, assignment: Assignment, settings: S
 
 # -- the whole matrix (runs in the batch process) ----------------------------------------------
 
-def run(handins: list["Handin"], assignment: Assignment, settings: Settings, options: "Options",
-        size: int, staging: Path, stop: "StopRequest") -> Optional[dict[tuple[str, str], str]]:
-    """Every client against every server; None when ^C stopped it."""
-    from .batch import Progress, grace
-    from .worker import Job, Outcome, Pool
-
+def run(handins: list[Handin], assignment: Assignment, settings: Settings, pool: Pool,
+        staging: Path, talk_lib: Optional[Path] = None) -> Optional[dict[tuple[str, str], str]]:
+    """Every client against every server, on the batch's pool; None when ^C stopped it."""
     if not handins:
         return {}
     bindir = Path(tempfile.mkdtemp(prefix="grade-interop-"))
     bindir.chmod(0o711)              # student programs may run as another user
-    pool = Pool(size, grace=grace(settings), stop=stop)
     try:
         built: dict[str, Path] = {}
         progress = Progress(len(handins), "interop: builds")
@@ -157,7 +171,7 @@ def run(handins: list["Handin"], assignment: Assignment, settings: Settings, opt
                           + ("ok" if outcome.job.key in built else "failed"),
                           important=outcome.job.key not in built)
 
-        jobs = [Job(h.name, _build_job(h, bindir / f"b{i}", assignment, settings, options),
+        jobs = [Job(h.name, _build_job(h, bindir / f"b{i}", assignment, settings, talk_lib),
                     staging / f"b{i}", settings.build_timeout + 30) for i, h in enumerate(handins)]
         finished = pool.run(jobs, build_done, progress.tick)
         progress.close()
@@ -204,17 +218,3 @@ def _read_row(path: Path) -> dict[str, str]:
     except OSError:
         pass
     return found
-
-
-def read_csv(path: Path) -> dict[tuple[str, str], str]:
-    """interop.csv back into the matrix, so later runs can show it again in report.html."""
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.reader(f))
-    except OSError:
-        return {}
-    if not rows or not rows[0] or rows[0][0] != INTEROP_CORNER:
-        return {}
-    servers = rows[0][1:]
-    return {(row[0], server): cell for row in rows[1:] if row
-            for server, cell in zip(servers, row[1:]) if cell}

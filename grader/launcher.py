@@ -5,55 +5,37 @@ every start cost milliseconds; the launcher is started without Python in the chi
 the whole set-up (grader/contain.py says which) before exec. The same launcher starts programs
 in a pty, programs without one (usage checks) and `make`.
 
-The binary lives in the grader's private cache (talklib.cache_root: mode 700, checked without
-following symlinks), is built under a name no one else can predict and renamed into place, and
-is never taken from anywhere another user can write.
+The binary lives in the grader's private build cache (grader.buildcache: mode 700, checked
+without following symlinks), is built in a directory no one else can predict and renamed into
+place, and is never taken from anywhere another user can write.
 """
 from __future__ import annotations
 
 import hashlib
 import os
-import secrets
-import stat
 import subprocess
 from pathlib import Path
 from typing import Optional
 
+from . import buildcache
 from .sandbox import CaseCgroup, Policy
-from .talklib import cache_root
 
 SOURCE = Path(__file__).resolve().parent / "launcher.c"
 _built: dict[str, Path] = {}
 
 
-def _trustworthy(path: Path) -> bool:
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return False
-    return (stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid()
-            and not st.st_mode & 0o022)
-
-
 def ensure() -> Path:
     """The compiled launcher, built on first use into a cache only our user can write."""
-    digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:16]
-    if digest in _built:
-        return _built[digest]
-    root = cache_root()
-    final = root / f"launcher-{digest}"
-    if not _trustworthy(final):
-        partial = root / f"launcher-{digest}.{os.getpid()}-{secrets.token_hex(4)}.partial"
-        done = subprocess.run(["gcc", "-O2", "-std=gnu99", "-o", str(partial), str(SOURCE)],
-                              capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"building the launcher failed: {done.stderr.strip()}")
-        partial.chmod(0o700)
-        os.replace(partial, final)
-        if not _trustworthy(final):
-            raise RuntimeError(f"{final} is not ours alone")
-    _built[digest] = final
-    return final
+    digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()
+    if digest not in _built:
+        def recipe(work: Path) -> None:
+            done = subprocess.run(["gcc", "-O2", "-std=gnu99", "-o", str(work / "launcher"),
+                                   str(SOURCE)], capture_output=True, text=True)
+            if done.returncode != 0:
+                raise RuntimeError(f"building the launcher failed: {done.stderr.strip()}")
+            (work / "launcher").chmod(0o700)
+        _built[digest] = buildcache.product("launcher", [SOURCE.read_bytes()], recipe) / "launcher"
+    return _built[digest]
 
 
 def command(policy: Policy, cgroup: Optional[CaseCgroup], trusted: bool,

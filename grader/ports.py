@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import socket
 import time
-from typing import Callable
+from typing import Callable, Iterator
 
 from . import sockdiag
 
@@ -22,18 +22,23 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
         return s.getsockname()[1]
 
 
-def _bound(port: int, tables: tuple[str, ...], state: str) -> bool:
+def _proc_net(tables: tuple[str, ...]) -> Iterator[tuple[str, int, int, int]]:
+    """(state, local port, remote port, receive queue) of every socket in these /proc/net
+    tables of our network namespace: the fallback when sock_diag is unavailable."""
     for table in tables:
         try:
             with open(f"/proc/net/{table}") as f:
                 next(f)
                 for line in f:
                     fields = line.split()
-                    if fields[3] == state and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                        return True
+                    yield (fields[3], int(fields[1].rsplit(":", 1)[1], 16),
+                           int(fields[2].rsplit(":", 1)[1], 16), int(fields[4].split(":")[1], 16))
         except FileNotFoundError:
             continue
-    return False
+
+
+def _bound(port: int, tables: tuple[str, ...], state: str) -> bool:
+    return any(s == state and local == port for s, local, _, _ in _proc_net(tables))
 
 
 def unread_bytes(local_port: int, remote_port: int) -> int:
@@ -42,18 +47,8 @@ def unread_bytes(local_port: int, remote_port: int) -> int:
         return sockdiag.unread(local_port, remote_port) or 0
     except OSError:
         pass
-    for table in ("tcp", "tcp6"):
-        try:
-            with open(f"/proc/net/{table}") as f:
-                next(f)
-                for line in f:
-                    fields = line.split()
-                    if (int(fields[1].rsplit(":", 1)[1], 16) == local_port
-                            and int(fields[2].rsplit(":", 1)[1], 16) == remote_port):
-                        return int(fields[4].split(":")[1], 16)
-        except FileNotFoundError:
-            continue
-    return 0
+    return next((queue for _, local, remote, queue in _proc_net(("tcp", "tcp6"))
+                 if local == local_port and remote == remote_port), 0)
 
 
 def is_listening(port: int) -> bool:

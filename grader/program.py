@@ -14,13 +14,13 @@ import subprocess
 import termios
 import time
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from typing import Optional, Sequence
 
 import pexpect
 import pexpect.fdpexpect
 import psutil
 
-from . import ports
+from . import ports, processes
 from .case import Case, CheckFailure
 from .stall import BLOCKING, StallWatch, snapshot
 from .streams import Endpoint
@@ -144,7 +144,7 @@ class Program(Endpoint):
             pids = self.case.cgroup.pids()
             if pids:
                 return pids
-        return [p.pid for p in self._tree()]
+        return processes.tree(self.pid)
 
     def wait_exit(self, timeout: Optional[float] = None) -> Optional[ExitStatus]:
         """The exit status once the program has exited, or None if it is still running.
@@ -219,7 +219,7 @@ class Program(Endpoint):
                 return True
             if BLOCKING:
                 return snapshot(self._process_ids()) is not None
-            return self._state() in "SDTtZX"
+            return processes.state(self.pid) in "SDTtZX"
         ports.wait_until(settled, self.settings.quiet_period, self.settings.poll_interval)
         status = self.wait_exit(0)
         if status is not None:
@@ -242,10 +242,7 @@ class Program(Endpoint):
                 os.killpg(self.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            processes.kill(self.pid)
             select.select([self._pidfd], [], [], self.settings.exit_timeout)
             self._poll_status()
         if self._pidfd >= 0:
@@ -255,13 +252,6 @@ class Program(Endpoint):
             self.child.close()
 
     # -- measurements ----------------------------------------------------------------------
-    def _tree(self) -> list[psutil.Process]:
-        try:
-            root = psutil.Process(self.pid)
-            return [root] + root.children(recursive=True)
-        except psutil.Error:
-            return []
-
     def cpu_times(self) -> dict[str, tuple[int, int, int]]:
         """Per thread of the program and what it started: (ns on a CPU, ns waiting for one,
         times it blocked).
@@ -300,14 +290,6 @@ class Program(Endpoint):
             wanted += max(run - run0, 0) + max(delay - delay0, 0)
             blocks += max(blocked - blocked0, 0)
         return ran / 1e9, wanted / 1e9, blocks
-
-    def _state(self) -> str:
-        """The kernel's scheduling state of the program: R running, S sleeping, Z exited, ..."""
-        try:
-            with open(f"/proc/{self.pid}/stat") as f:
-                return f.read().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            return "Z"
 
     def fd_count(self) -> int:
         try:
@@ -386,7 +368,7 @@ def run_to_exit(case: Case, name: str, argv: Sequence[str], *, cwd: str, env: di
     case.transcript.add(name, "·", "ran: " + " ".join(argv))
     proc = subprocess.Popen([*preexec, *argv], cwd=cwd, env=env,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    case.on_cleanup(lambda: _kill_group(proc))
+    case.on_cleanup(lambda: processes.kill_group(proc))
     try:
         proc.stdin.write(stdin)
         proc.stdin.close()
@@ -399,7 +381,7 @@ def run_to_exit(case: Case, name: str, argv: Sequence[str], *, cwd: str, env: di
     watch = StallWatch(case.settings.stall_window)    # its input is closed: nothing else comes
     stalled = None
     while open_fds and (left := deadline - time.monotonic()) > 0:
-        stalled = watch.check(_tree_of(proc.pid))
+        stalled = watch.check(processes.tree(proc.pid))
         if stalled is not None:
             break
         ready, _, _ = select.select(list(open_fds), [], [], min(left, case.settings.stall_poll))
@@ -414,12 +396,12 @@ def run_to_exit(case: Case, name: str, argv: Sequence[str], *, cwd: str, env: di
                 out[fd] += chunk[:max(cap - len(out[fd]), 0)]
     timed_out = bool(open_fds)
     if timed_out:
-        _kill_group(proc)
+        processes.kill_group(proc)
     try:
         code = proc.wait(max(deadline - time.monotonic(), 0.05))
     except subprocess.TimeoutExpired:
         timed_out = True
-        _kill_group(proc)
+        processes.kill_group(proc)
         code = proc.wait()
     status = ExitStatus(code if code >= 0 else None, -code if code < 0 else None)
     stdout, stderr = bytes(out[proc.stdout.fileno()]), bytes(out[proc.stderr.fileno()])
@@ -434,18 +416,3 @@ def run_to_exit(case: Case, name: str, argv: Sequence[str], *, cwd: str, env: di
     return Completed(status, stdout, stderr, timed_out, stalled)
 
 
-def _tree_of(pid: int) -> list[int]:
-    try:
-        root = psutil.Process(pid)
-        return [pid] + [p.pid for p in root.children(recursive=True)]
-    except psutil.Error:
-        return []
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            proc.kill()
-        proc.wait()

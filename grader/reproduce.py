@@ -23,7 +23,7 @@ _EVENT = re.compile(r"^\s*\d+\.\d+s (\S+)\s+(→|←(?: stdout| stderr)?|·) (.*
 
 
 def _events(transcript: str) -> list[tuple[str, str, str]]:
-    return [m.groups() for m in map(_EVENT.match, transcript.splitlines()) if m]
+    return [(m[1], m[2], m[3]) for m in map(_EVENT.match, transcript.splitlines()) if m]
 
 
 def _typed(what: str) -> Optional[str]:

@@ -5,12 +5,12 @@ import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterator, Optional, Sequence
 
 import pytest
 
 from . import reproduce
-from .assignments import CASES_DIR, Assignment, ManifestError, for_case_file
+from .assignments import CASES_DIR, Assignment, ManifestError, checks_in_order
 from .checks import check_id, title_of
 from .keys import CHECK_MARKER, GRADING
 from .plugin import check_from_report
@@ -26,13 +26,10 @@ def _is_case(item: pytest.Item) -> bool:
 
 def manifest_problem(items: list[pytest.Item]) -> Optional[str]:
     """The first check without points in its folder's manifest.toml, said in plain words."""
-    for item in items:
-        if _is_case(item):
-            assignment = for_case_file(item.path)
-            cid = check_id(item.name)
-            if cid not in assignment.points:
-                return (f"{assignment.manifest}: check {cid!r} ({item.nodeid}) has no points: "
-                        f"add `{cid} = POINTS` under [points]")
+    try:
+        checks_in_order([item for item in items if _is_case(item)])
+    except ManifestError as e:
+        return str(e)
     return None
 
 
@@ -60,7 +57,8 @@ def keyword_names(item: pytest.Item) -> set[str]:
 
 def select(items: list[pytest.Item], expression) -> tuple[list[pytest.Item], list[pytest.Item]]:
     """(kept, deselected) items for a compiled -k expression, case-insensitive substrings."""
-    kept, dropped = [], []
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
     for item in items:
         names = [n.lower() for n in keyword_names(item)]
 
@@ -147,14 +145,16 @@ def own_plugins_only() -> Iterator[None]:
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
 
 
-def pytest_args(assignment: Assignment, *, keyword: Optional[str], transcripts: bool) -> list[str]:
+def pytest_args(paths: Sequence[Path], *, transcripts: bool = False) -> list[str]:
+    """pytest's arguments for running (or collecting) the checks in these case folders."""
     # Plugins a grading does not use cost start-up time (unraisableexception alone runs five
     # garbage collections at exit); the terminal is ours, not pytest's. -k is applied by the
     # collector (it also matches the ids and titles the reports print), so it is not passed on.
     unused = ("cacheprovider", "terminal", "stepwise", "unraisableexception", "threadexception",
               "pastebin", "nose", "doctest", "junitxml", "setuponly", "setupplan", "legacypath")
-    args = [str(assignment.path), "-p", "grader.plugin", "-c", str(CASES_DIR / "pytest.ini"),
-            "--rootdir", str(CASES_DIR), "--import-mode=importlib"]
+    args = [str(p) for p in paths] + [
+        "-p", "grader.plugin", "-c", str(CASES_DIR / "pytest.ini"), "--rootdir", str(CASES_DIR),
+        "--import-mode=importlib"]
     for name in unused:
         args += ["-p", f"no:{name}"]
     if transcripts:
@@ -181,27 +181,31 @@ class _Items:
         self.items = list(session.items)
 
 
-def collect_items(paths: list[Path], keyword: Optional[str] = None) -> list[pytest.Item]:
-    """The check items of these case folders in run order; ManifestError for a bad manifest."""
-    from .assignments import all_assignments
+def collect(chosen: Sequence[Assignment], keyword: Optional[str] = None,
+            message: str = "not run") -> dict[str, list[Check]]:
+    """Which checks each assignment has, in the order they run, with their points; none run.
+
+    The one collection: `grade list` prints it, a failed build scores it (each check not run,
+    `message` saying why) and -k must select from it. Raises ManifestError for a check
+    without points, BadInput for an invalid -k.
+    """
     found = _Items(keyword)
-    args = pytest_args(all_assignments()[0], keyword=None, transcripts=False)
     with own_plugins_only():
-        pytest.main([str(p) for p in paths] + args[1:] + ["--collect-only"], plugins=[found])
+        pytest.main(pytest_args([a.path for a in chosen]) + ["--collect-only"], plugins=[found])
     if found.manifest:
         raise ManifestError(found.manifest)
-    return found.items
+    checks: dict[str, list[Check]] = {}
+    items = [i for i in found.items if isinstance(i, pytest.Function) and _is_case(i)]
+    for item, assignment, cid in checks_in_order(items):
+        checks.setdefault(assignment.id, []).append(Check(
+            cid, title_of(item.function, item.name), SKIPPED, 0, assignment.points[cid],
+            message=message, visibility=assignment.visibility_of(cid)))
+    return checks
 
 
 def planned_checks(assignment: Assignment, keyword: Optional[str], message: str) -> list[Check]:
-    """The checks a run would have, none run: what a failed build scores, with titles."""
-    checks = []
-    for item in collect_items([assignment.path], keyword):
-        cid = check_id(item.name)
-        checks.append(Check(cid, title_of(item.function, item.name), SKIPPED, 0,
-                            assignment.points.get(cid, 0), message=message,
-                            visibility=assignment.visibility_of(cid)))
-    return checks
+    """One assignment's checks from collect(): what a failed build scores, with titles."""
+    return collect([assignment], keyword, message).get(assignment.id, [])
 
 
 def grade(assignment: Assignment, target: Target, settings: Settings, *, strict: bool = False,
@@ -220,14 +224,15 @@ def grade(assignment: Assignment, target: Target, settings: Settings, *, strict:
     try:
         grading.start()
         with own_plugins_only():
-            code = pytest.main(pytest_args(assignment, keyword=keyword, transcripts=transcripts),
+            code = pytest.main(pytest_args([assignment.path], transcripts=transcripts),
                                plugins=[collector])
         run = collector.run
         if code == pytest.ExitCode.INTERRUPTED:
             raise KeyboardInterrupt
         if collector.manifest:
             raise ManifestError(collector.manifest)
-        if collector.problems or code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
+        if collector.problems or code in (pytest.ExitCode.INTERNAL_ERROR,
+                                          pytest.ExitCode.USAGE_ERROR):
             run.error = "\n".join(collector.problems) or f"pytest ended with {code!r}"
     finally:
         grading.close()

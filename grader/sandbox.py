@@ -22,8 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-import psutil
-
+from . import processes
 from .settings import Settings
 
 PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 36, 38
@@ -203,11 +202,7 @@ class CaseCgroup:
             f.write(str(os.getpid()))
 
     def pids(self) -> list[int]:
-        try:
-            with open(os.path.join(self.path, "cgroup.procs")) as f:
-                return [int(p) for p in f.read().split()]
-        except OSError:
-            return []
+        return processes.cgroup_members(self.path)
 
     def destroy(self, timeout: float) -> None:
         """Kill every member until the group is empty, then remove it."""
@@ -215,8 +210,8 @@ class CaseCgroup:
         while True:
             pids = self.pids()
             for pid in pids:
-                _kill(pid)
-            reap(pids)
+                processes.kill(pid)
+            processes.reap(pids)
             try:
                 os.rmdir(self.path)
                 return
@@ -226,62 +221,3 @@ class CaseCgroup:
                 if time.monotonic() > deadline:
                     return
                 time.sleep(EMPTY_POLL)
-
-
-def _kill(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def reap(pids: list[int]) -> None:
-    """Collect the exit status of those of these that are our children, so no zombie stays."""
-    for pid in pids:
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
-
-
-def reap_orphans() -> None:
-    """Collect every child that has already exited (orphans re-parented to us, the subreaper)."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
-def kill_descendants(keep: frozenset[int] = frozenset(), timeout: float = 2.0) -> list[int]:
-    """SIGKILL every descendant of this process except `keep`; wait until they are gone.
-
-    Repeated until none is left, because a descendant may fork while we kill its siblings.
-    """
-    deadline = time.monotonic() + timeout
-    killed: list[int] = []
-    while True:
-        try:
-            procs = [p for p in psutil.Process().children(recursive=True) if p.pid not in keep]
-        except psutil.Error:
-            procs = []
-        reap([p.pid for p in procs])        # the zombies among them that are ours
-        victims = [p for p in procs if _running(p)]
-        if not victims:
-            return killed
-        for p in victims:
-            _kill(p.pid)
-        killed += [p.pid for p in victims]
-        psutil.wait_procs(victims, timeout=max(deadline - time.monotonic(), 0.01))
-        reap([p.pid for p in victims])
-        if time.monotonic() > deadline:
-            return killed
-
-
-def _running(p: psutil.Process) -> bool:
-    try:
-        return p.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False

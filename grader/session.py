@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from . import build as building
-from . import contain, launcher, netns, sandbox, talklib, watchdog
+from . import buildcache, contain, launcher, netns, processes, sandbox, watchdog
 from .assignments import Assignment
 from .case import Case
 from .results import Build
@@ -66,7 +66,7 @@ class Grading:
                     self.target.path, self.run_dir / "build", self.assignment, self.policy,
                     self.talk_lib, launch=self._build_launch, course_home=self._course_home())
             finally:   # make's leftovers, whether it built or not
-                sandbox.kill_descendants(self._keep(), self.settings.exit_timeout)
+                processes.kill_descendants(self._keep(), self.settings.exit_timeout)
             self.argv = [str(program)]
         elif self.target.kind == "binary":
             bindir = self.run_dir / "bin"
@@ -85,7 +85,7 @@ class Grading:
         policy = self.policy
         viewed, why_view = contain.probe()
         if policy.euid == 0 and viewed:       # even without sandbox_user: a uid of our own
-            lease, why_lease = contain.lease_uid(self.settings, talklib.cache_root() / "uids")
+            lease, why_lease = contain.lease_uid(self.settings, buildcache.cache_root() / "uids")
             if lease is not None:
                 self._lease = lease
                 policy.uid, policy.gid, policy.user_name = lease.uid, lease.gid, lease.name
@@ -106,7 +106,7 @@ class Grading:
         hidden: list[Path] = []
         if self.target.kind in ("source", "binary") and self.target.path is not None:
             handin = self.target.path if self.target.kind == "source" else self.target.path.parent
-            hidden = contain.handins_to_hide(handin, [self.run_dir, talklib.cache_root(),
+            hidden = contain.handins_to_hide(handin, [self.run_dir, buildcache.cache_root(),
                                                       Path(tempfile.gettempdir())])
         policy.rules = contain.Rules(str(launcher.ensure()), os.getpid(), view,
                                      userns=os.geteuid() != 0, proc=os.geteuid() == 0,
@@ -152,7 +152,7 @@ class Grading:
         elif self.assignment.fixed_port:
             # In our private cache, never in a shared directory; never truncated or followed.
             name = f"port-{self.assignment.fixed_port}.lock"
-            lock = os.open(talklib.cache_root() / name,
+            lock = os.open(buildcache.cache_root() / name,
                            os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
             fcntl.flock(lock, fcntl.LOCK_EX)
             case.on_cleanup(lambda: os.close(lock))
@@ -168,11 +168,11 @@ class Grading:
         if case.cgroup is not None:
             # Everything the program starts is in its cgroup and cannot leave it: emptying the
             # cgroup ends it all, without scanning every process of the machine.
-            case.on_cleanup(sandbox.reap_orphans)
+            case.on_cleanup(processes.reap_orphans)
             case.on_cleanup(lambda: case.cgroup.destroy(self.settings.exit_timeout))
         else:
             keep = self._keep()
-            case.on_cleanup(lambda: sandbox.kill_descendants(keep, self.settings.exit_timeout))
+            case.on_cleanup(lambda: processes.kill_descendants(keep, self.settings.exit_timeout))
         case.workdir = workdir
         return workdir
 

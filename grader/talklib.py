@@ -5,16 +5,13 @@ gcc ignores a missing -I or -L directory, and CPATH/LIBRARY_PATH supply ours ins
 """
 from __future__ import annotations
 
-import atexit
-import hashlib
 import os
-import pwd
 import shutil
-import stat
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Optional
+
+from . import buildcache
 
 SOURCE = Path(__file__).resolve().parent.parent / "reference" / "talk"
 COURSE_HOME = "~pn-cs357/Given/Talk"
@@ -22,48 +19,6 @@ COURSE_HOME = "~pn-cs357/Given/Talk"
 
 class TalkLibraryError(RuntimeError):
     pass
-
-
-def _ours(path: Path, euid: int) -> bool:
-    """A real directory (not a symlink) that only we (or root, for a parent) can change."""
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return False
-    return (stat.S_ISDIR(st.st_mode) and st.st_uid in (euid, 0)
-            and not st.st_mode & 0o022)
-
-
-def cache_root() -> Path:
-    """The grader's cache (talk library, launcher, locks): a directory only our user can write.
-
-    Never at a predictable name in a shared directory: ~/.cache/socket-grader (or under
-    $XDG_CACHE_HOME), mode 700, checked without following symlinks. Where the home directory
-    cannot hold it, a fresh private directory for this process only (no caching then).
-    """
-    if "root" in _cache:
-        return _cache["root"]
-    euid = os.geteuid()
-    try:
-        home = Path(pwd.getpwuid(euid).pw_dir)
-    except KeyError:
-        home = Path(os.environ.get("HOME", "/nonexistent"))
-    base = Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache")
-    root = base / "socket-grader"
-    try:
-        base.mkdir(mode=0o700, parents=True, exist_ok=True)
-        root.mkdir(mode=0o700, exist_ok=True)
-        if not (_ours(base, euid) and _ours(root, euid) and os.lstat(root).st_uid == euid):
-            raise OSError(0, f"{root} is not ours alone")
-        root.chmod(0o700)
-    except OSError:
-        root = Path(tempfile.mkdtemp(prefix="socket-grader-cache-"))
-        atexit.register(shutil.rmtree, root, True)
-    _cache["root"] = root
-    return root
-
-
-_cache: dict[str, Path] = {}
 
 
 def course_library() -> Optional[Path]:
@@ -75,13 +30,8 @@ def course_library() -> Optional[Path]:
 def ensure() -> Path:
     """A directory with include/talk.h and lib64/libtalk.a (and lib/), built if needed."""
     sources = sorted(SOURCE.glob("*.[ch]"))
-    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
-    root = cache_root()
-    final = root / f"talk-{digest}"
-    if (final / "lib64" / "libtalk.a").is_file():
-        return final
-    work = Path(tempfile.mkdtemp(dir=root, prefix="build-"))
-    try:
+
+    def recipe(work: Path) -> None:
         (work / "include").mkdir()
         (work / "lib64").mkdir()
         shutil.copy(SOURCE / "talk.h", work / "include" / "talk.h")
@@ -94,16 +44,9 @@ def ensure() -> Path:
         obj.unlink()
         (work / "lib").symlink_to("lib64")
         (work / "include" / "include").symlink_to(".")     # the course layout has this link
-        for d in (work, work / "include", work / "lib64"):
+        for d in (work / "include", work / "lib64"):
             d.chmod(0o755)
-        try:
-            work.rename(final)
-        except OSError:          # another grader finished the same build first
-            shutil.rmtree(work, ignore_errors=True)
-        return final
-    finally:
-        if work.exists():
-            shutil.rmtree(work, ignore_errors=True)
+    return buildcache.product("talk", [p.read_bytes() for p in sources], recipe)
 
 
 def build_env(talk_lib: Optional[Path], into: Path) -> dict[str, str]:

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from . import processes
 from .sandbox import CGROUP_PREFIX, MARKER
 
 SWEEP_TIMEOUT = 5.0      # seconds the watchdog keeps killing before it gives up
@@ -29,26 +30,10 @@ def _carries(pid: int, needle: bytes) -> bool:
         return False
 
 
-def _alive(pid: int) -> bool:
-    """Still running: a zombie has exited and only waits for its parent to read its status."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except (OSError, IndexError):
-        return False
-
-
 def _groups(cgroup_parent: Optional[str], grader_pid: int) -> list[Path]:
     if not cgroup_parent:
         return []
     return sorted(Path(cgroup_parent).glob(f"{CGROUP_PREFIX}{grader_pid}-*"))
-
-
-def _members(group: Path) -> list[int]:
-    try:
-        return [int(p) for p in (group / "cgroup.procs").read_text().split()]
-    except OSError:
-        return []
 
 
 def sweep(token: str, cgroup_parent: Optional[str], grader_pid: int,
@@ -65,8 +50,8 @@ def sweep(token: str, cgroup_parent: Optional[str], grader_pid: int,
         victims = {int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != me
                    and _carries(int(p), needle)}
         for group in _groups(cgroup_parent, grader_pid):
-            victims.update(_members(group))
-        victims = {pid for pid in victims if _alive(pid)}
+            victims.update(processes.cgroup_members(group))
+        victims = {pid for pid in victims if processes.alive(pid)}
         if not victims or time.monotonic() > deadline:
             break
         for pid in victims:

@@ -22,8 +22,12 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, ROOT, run_grade
-from grader import assignments, batch, interop, worker
+from grader import assignments, batch, interop, store, worker
+from grader.handins import find_handins, in_shard
+from grader.progress import Progress
+from grader.report import csv_report
 from grader.results import Run
+from grader.settings import Settings
 
 EXAMPLES = ROOT / "examples" / "asgn5"
 MYTALK = FIXTURES / "asgn5" / "mytalk.c"
@@ -295,10 +299,10 @@ def test_merge_takes_the_last_directory_given(graded, tmp_path):
 def test_shard_membership_is_stable_and_partitions():
     names = [f"student {i}" for i in range(200)] + [QUOTED, "ünïcödé", "a\udcffb"]
     for n in (1, 2, 3, 7):
-        owners = [[k for k in range(1, n + 1) if batch.in_shard(name, k, n)] for name in names]
+        owners = [[k for k in range(1, n + 1) if in_shard(name, k, n)] for name in names]
         assert all(len(o) == 1 for o in owners)
-    assert batch.in_shard("correct", 1, 2) == batch.in_shard("correct", 1, 2)
-    assert sum(batch.in_shard(name, 1, 2) for name in names) in range(70, 134)
+    assert in_shard("correct", 1, 2) == in_shard("correct", 1, 2)
+    assert sum(in_shard(name, 1, 2) for name in names) in range(70, 134)
 
 
 # -- interoperability ------------------------------------------------------------------------------
@@ -323,7 +327,7 @@ def test_interop_matrix(graded, handin, tmp_path):
     done = run_grade("asgn5", str(subset), "--out", str(out), "--resume", "--interop",
                      "-j", "2", "--budget", BUDGET)
     assert done.returncode == 0, done.stderr
-    matrix = interop.read_csv(out / "interop.csv")
+    matrix = csv_report.read_interop((out / "interop.csv").read_bytes())
     built = ["correct", "course-library", "hangs", "ok-mismatch"]
     assert {c for c, _ in matrix} == {s for _, s in matrix} == set(built)
     for client in built:
@@ -341,6 +345,20 @@ def test_interop_matrix(graded, handin, tmp_path):
     page = (out / "report.html").read_text(encoding="utf-8")
     assert 'id="interop"' in page
     assert [r["student"] for r in rows(out)] == sorted(built + ["compile-error"])
+
+
+
+def test_interop_argv_comes_from_the_manifest(tmp_path):
+    spec = assignments.find("asgn5").interop
+    assert interop.argv(spec.server, 4000) == ["-N", "-a", "4000"]
+    assert interop.argv(spec.client, 4000) == ["-N", "localhost", "4000"]
+    assert interop.asks_pattern(spec).search("Mytalk request from x@y.  Accept (y/n)? ")
+    assert spec.answer == "y"
+    assert assignments.find("minichat-server").interop is None
+    (tmp_path / "manifest.toml").write_text('title = "t"\nprogram = "p"\n'
+                                            '[interop]\nserver = ["{port}"]\n')
+    with pytest.raises(assignments.ManifestError, match="client"):
+        assignments.load(tmp_path)
 
 
 # -- bad input ---------------------------------------------------------------------------------
@@ -387,7 +405,7 @@ def test_handins_skip_hidden_and_the_results_directory(tmp_path):
     for name in ("b", "a", ".git", "grade-results"):
         (tmp_path / name).mkdir()
     (tmp_path / "notes.txt").write_text("x")
-    found = batch.find_handins(tmp_path, tmp_path / "grade-results")
+    found = find_handins(tmp_path, tmp_path / "grade-results")
     assert [h.name for h in found] == ["a", "b"]
 
 
@@ -438,11 +456,11 @@ def test_grader_error_is_recorded_with_traceback(tmp_path, monkeypatch):
     out.mkdir()
     staging = out / ".staging-test"
     staging.mkdir()
-    progress = batch.Progress(2, "test")
-    todo = batch.find_handins(handin)
+    progress = Progress(2, "test")
+    todo = find_handins(handin)
     assert batch._grade_all(todo, out, staging, str(handin), assignments.find("asgn5"),
-                            batch.Settings(), batch.Options(), 2, progress)
-    first, second = batch.read_student(out / "first"), batch.read_student(out / "second")
+                            Settings(), batch.Options(), 2, progress)
+    first, second = store.read_student(out / "first"), store.read_student(out / "second")
     assert first.status == second.status == "error"
     assert "the grader tripped" in first.reason
     assert "Traceback" in (out / "first" / "error.txt").read_text()
@@ -488,13 +506,14 @@ def test_merge_warns_about_a_directory_without_results(tmp_path):
     empty.mkdir()
     done = run_grade("merge", str(out), str(empty), "--out", str(tmp_path / "merged"))
     assert done.returncode == 0, done.stderr
-    assert "warning" in done.stderr and str(empty) in done.stderr and "no student results" in done.stderr
+    assert "warning" in done.stderr and str(empty) in done.stderr
+    assert "no student results" in done.stderr
 
 
 def test_progress_eta_moves_and_names_who_is_graded(monkeypatch):
     clock = [100.0]
-    monkeypatch.setattr(batch.time, "monotonic", lambda: clock[0])
-    progress = batch.Progress(4, "asgn5")
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    progress = Progress(4, "asgn5")
     assert progress.eta() == ""
     clock[0] += 10
     progress.count = 1

@@ -75,7 +75,8 @@ def test_source_directory_is_built_and_graded(tmp_path, grade):
     (src / "makefile").write_text("server: chat.c\n\tgcc -o server chat.c\n")
     g = grade("minichat-server", str(src))
     assert g.code == 0, g.stdout + g.stderr
-    assert g.result["build"]["status"] == "ok" and "gcc -o server chat.c" in g.result["build"]["log"]
+    assert g.result["build"]["status"] == "ok"
+    assert "gcc -o server chat.c" in g.result["build"]["log"]
     assert not (src / "server").exists(), "the build must happen in a scratch copy"
 
 
@@ -256,7 +257,8 @@ def test_budget_cuts_checks_and_says_which(grade, good_server):
 def test_reports_written_when_the_build_fails(tmp_path):
     (tmp_path / "server.c").write_text("int main(void) { return missing_name; }\n")
     (tmp_path / "Makefile").write_text("server: server.c\n\tgcc -o server server.c\n")
-    out = {k: tmp_path / "out" / f"{k}.json" for k in ("json", "junit", "gradescope", "prairielearn")}
+    out = {k: tmp_path / "out" / f"{k}.json"
+           for k in ("json", "junit", "gradescope", "prairielearn")}
     done = run_grade("minichat-server", str(tmp_path), *(f"--{k}={v}" for k, v in out.items()))
     one_line_error(done, "build failed")
     result = json.loads(out["json"].read_text())

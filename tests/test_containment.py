@@ -24,7 +24,7 @@ import psutil
 import pytest
 
 from grader import build as building
-from grader import contain, talklib
+from grader import buildcache, contain, talklib
 from grader.assignments import find as load_assignment
 from grader.sandbox import Policy
 from grader.settings import Settings
@@ -149,16 +149,23 @@ def test_a_program_using_getlogin_passes_every_check(who, build_c, tmp_path):
 
 @as_root
 def test_students_graded_at_once_get_different_uids(hostile, report, tmp_path):
-    """Finding 10: two gradings at the same time run as two different uids of the range."""
+    """Finding 10: a grading never runs as a uid another grading holds. The other grading is
+    this test holding a lease (the way a grading holds one for its whole run), so that the two
+    overlap for certain; then two gradings one after the other, each given its own."""
     program = str(hostile("view"))
     env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")
-    procs = [subprocess.Popen([sys.executable, "-m", "grader", "minichat-server", program,
-                               "-k", "listens", "--json", str(tmp_path / f"r{i}.json")],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL) for i in range(2)]
-    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    held, why = contain.lease_uid(DEFAULTS, buildcache.cache_root() / "uids")
+    assert held is not None, why
+    try:
+        procs = [subprocess.Popen([sys.executable, "-m", "grader", "minichat-server", program,
+                                   "-k", "listens", "--json", str(tmp_path / f"r{i}.json")],
+                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL) for i in range(2)]
+        assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    finally:
+        held.release()
     uids = {int(u) for u in report.values("uid")}
-    assert len(uids) == 2
+    assert uids and held.uid not in uids
     first, count = DEFAULTS.sandbox_uid_first, DEFAULTS.sandbox_uid_count
     assert all(first <= u < first + count for u in uids)
     users = {user_of(notes_of(tmp_path / f"r{i}.json")) for i in range(2)}
@@ -210,7 +217,7 @@ def test_uid_lease_is_exclusive(tmp_path):
 def test_cache_is_private_and_never_a_planted_link(tmp_path, monkeypatch):
     """Finding 1: the cache (launcher, talk library, locks) is ours alone, mode 700, and a
     symlink planted where it would be is not followed."""
-    root = talklib.cache_root()
+    root = buildcache.cache_root()
     assert not str(root).startswith(("/tmp/", "/var/tmp/", "/dev/shm/")) or \
         root.name.startswith("socket-grader-cache-")
     st = os.lstat(root)
@@ -222,8 +229,8 @@ def test_cache_is_private_and_never_a_planted_link(tmp_path, monkeypatch):
     (tmp_path / "cache").mkdir()
     (tmp_path / "cache" / "socket-grader").symlink_to(attacker)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(talklib, "_cache", {})
-    chosen = talklib.cache_root()
+    monkeypatch.setattr(buildcache, "_root", {})
+    chosen = buildcache.cache_root()
     assert chosen.resolve() != attacker.resolve()
     assert stat.S_IMODE(os.lstat(chosen).st_mode) == 0o700
 
@@ -233,7 +240,7 @@ def test_the_launcher_is_never_taken_from_a_shared_directory(tmp_path, hostile, 
     never run; the one that runs lives in the private cache, ours alone."""
     from grader import launcher
     built = launcher.ensure()
-    assert built.parent == talklib.cache_root()
+    assert built.parent.parent == buildcache.cache_root()
     st = os.lstat(built)
     assert stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o077
     # The old predictable place: /tmp/socket-grader-UID/launcher-DIGEST. Planted with this
@@ -276,7 +283,7 @@ def test_fixed_port_lock_never_truncates_a_planted_link(tmp_path):
         if planted:
             old.unlink()
     assert victim.read_text() == "precious\n"
-    lock = talklib.cache_root() / "port-10000.lock"
+    lock = buildcache.cache_root() / "port-10000.lock"
     assert stat.S_ISREG(os.lstat(lock).st_mode)
 
 

@@ -137,7 +137,8 @@ def test_gradescope_autograder_in_its_layout(tmp_path):
     assert good["score"] == 60 and len(good["tests"]) == 35, good["output"]
     assert all(t["status"] == "passed" for t in good["tests"])
     assert broken["score"] == 0
-    assert broken["tests"][0]["name"] == "Build" and "undefined_name" in broken["tests"][0]["output"]
+    assert broken["tests"][0]["name"] == "Build"
+    assert "undefined_name" in broken["tests"][0]["output"]
     assert "nobody" not in broken["output"] and "cgroup" not in good["output"]
 
 

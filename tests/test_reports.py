@@ -22,7 +22,8 @@ from grader.report import prairielearn, renderer, terminal, visible
 from grader.results import (BUILD_FAILED, ERROR, FAILED, GRADED, PASSED, SKIPPED,
                             STUDENT_ERROR, Batch, Build, Check, Run, StudentResult)
 
-HOSTILE = "nul\x00 esc\x1b[31mred\x1b[0m [bold]x[/bold] bad\udcff <script>alert(1)</script> \"q\" 'a', b"
+HOSTILE = ("nul\x00 esc\x1b[31mred\x1b[0m [bold]x[/bold] bad\udcff <script>alert(1)</script> "
+           "\"q\" 'a', b")
 NAMES = ["Zoë Ångström", "O'Brien, \"Pat\"", "<script>alert(2)</script>", "  spaced name ",
          "bob", "ALICE"]
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -95,10 +96,13 @@ def test_terminal_plain_has_no_escape_codes_and_shows_markup_literally():
 
 def test_terminal_lists_every_check_with_mark_and_points():
     text = terminal.render(make_run(), color=False).decode()
-    for mark, title, points in [("✓", "Usage message", "1/1"), ("✓", "Handshake accepted", "2/2"),
-                                ("✗", "Chat both ways", "0/3"), ("!", "No leaked descriptors", "0/1.5"),
-                                ("-", "No busy wait", "0/1"), ("✗", "Partial line at EOF", "0.5/1")]:
-        line = next(l for l in text.splitlines() if title in l)
+    for mark, title, points in [("✓", "Usage message", "1/1"),
+                                ("✓", "Handshake accepted", "2/2"),
+                                ("✗", "Chat both ways", "0/3"),
+                                ("!", "No leaked descriptors", "0/1.5"),
+                                ("-", "No busy wait", "0/1"),
+                                ("✗", "Partial line at EOF", "0.5/1")]:
+        line = next(row for row in text.splitlines() if title in row)
         assert line.startswith(mark + " ") and line.endswith(points), line
 
 
@@ -343,7 +347,8 @@ def test_csv_round_trips_with_exact_header_sorted_by_name():
     assert [r[0] for r in body] == sorted(names, key=lambda s: (s.casefold(), s))
     assert all(len(r) == len(rows[0]) for r in body)
     zoe = next(r for r in body if r[0] == "Zoë Ångström")
-    assert zoe[1:5] == ["graded", "3.5", "9.5", ""] and zoe[5:] == ["1", "2", "0", "0", "0", "0.5", ""]
+    assert zoe[1:5] == ["graded", "3.5", "9.5", ""]
+    assert zoe[5:] == ["1", "2", "0", "0", "0", "0.5", ""]
     dave = next(r for r in body if r[0] == "dave, jr.")
     assert dave[1] == STUDENT_ERROR and dave[2] == "0" and dave[5:] == [""] * 7
     assert dave[4] == "timed out " + visible(HOSTILE).replace("\n", "\\n")
@@ -382,6 +387,21 @@ def test_interop_csv_matrix():
     for row in rows[1:]:
         for server, cell in zip(rows[0][1:], row[1:]):
             assert cell == report.spreadsheet_cell(batch.interop[(row[0], server)])
+
+
+
+def test_interop_files_read_back():
+    """One writer and one reader per file: interop.json keeps names exactly, interop.csv as its
+    cells show them; anything that is not a matrix reads as none."""
+    batch = make_batch()
+    readable = report.without_surrogates        # JSON and CSV are UTF-8: a lone surrogate is not
+    assert json_report.read_interop(json_report.render_interop(batch)) == {
+        (readable(c), readable(s)): readable(o) for (c, s), o in batch.interop.items()}
+    cells = {(report.spreadsheet_cell(c), report.spreadsheet_cell(s)): report.spreadsheet_cell(o)
+             for (c, s), o in batch.interop.items()}
+    assert csv_report.read_interop(csv_report.render_interop(batch)) == cells
+    assert csv_report.read_interop(csv_report.render(batch)) == {}
+    assert csv_report.read_interop(b"") == {}
 
 
 # ---- HTML
@@ -513,7 +533,7 @@ def test_reproduce_is_derived_from_the_transcript():
 
 
 def test_one_line_keeps_names_on_their_line():
-    from grader.batch import describe
+    from grader.progress import describe
     result = StudentResult("a\n[3/3] b: graded 60/60", GRADED, run=make_run("x"))
     assert "\n" not in describe(result, 9.5, 1.0)
 

@@ -1,14 +1,13 @@
 """The table of fixture programs and the verdicts the grader must give each (tests/verdicts/)."""
 from __future__ import annotations
 
-import hashlib
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
-from grader import talklib
+from grader import buildcache, talklib
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -19,26 +18,24 @@ TABLE_DIR = Path(__file__).resolve().parent / "verdicts"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
-def compile_fixture(sources: list[str], defines: tuple[str, ...], talk: bool, cache: Path) -> Path:
-    """Compile a fixture program into cache (once per source and flags); return its path."""
+def compile_fixture(sources: list[str], defines: tuple[str, ...], talk: bool,
+                    cache: Optional[Path] = None) -> Path:
+    """Compile a fixture program once per source and flags (grader.buildcache); its path."""
     paths = [FIXTURES / s for s in sources]
-    key = hashlib.sha256(b"".join(p.read_bytes() for p in paths)
-                         + repr((defines, talk)).encode()).hexdigest()[:16]
-    out = cache / f"{paths[0].stem}-{key}"
-    if out.exists():
-        return out
-    partial = out.with_name(f"{out.name}.{os.getpid()}.partial")   # others may share the cache
-    cmd = ["gcc", "-std=gnu99", "-Wall", "-Wextra", "-o", str(partial), *map(str, paths),
-           *(f"-D{d}" for d in defines)]
-    if talk:
-        lib = talklib.ensure()
-        cmd += ["-I", str(lib / "include"), "-L", str(lib / "lib64"), "-ltalk", "-lncurses"]
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"fixture did not compile: {' '.join(cmd)}\n{done.stderr}")
-    partial.chmod(0o755)
-    os.replace(partial, out)
-    return out
+
+    def recipe(work: Path) -> None:
+        out = work / paths[0].stem
+        cmd = ["gcc", "-std=gnu99", "-Wall", "-Wextra", "-o", str(out), *map(str, paths),
+               *(f"-D{d}" for d in defines)]
+        if talk:
+            lib = talklib.ensure()
+            cmd += ["-I", str(lib / "include"), "-L", str(lib / "lib64"), "-ltalk", "-lncurses"]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"fixture did not compile: {' '.join(cmd)}\n{done.stderr}")
+        out.chmod(0o755)
+    inputs = [p.read_bytes() for p in paths] + [repr((defines, talk)).encode()]
+    return buildcache.product("fixture", inputs, recipe, cache) / paths[0].stem
 
 
 @dataclass(frozen=True)

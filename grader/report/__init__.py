@@ -112,6 +112,7 @@ FORMATS: dict[str, Format] = {
     "prairielearn": Format("prairielearn", "render", "run", "results.json"),
     "csv": Format("csv_report", "render", "batch", "summary.csv"),
     "interop": Format("csv_report", "render_interop", "batch", "interop.csv"),
+    "interop-json": Format("json_report", "render_interop", "batch", "interop.json"),
     "html": Format("html", "render", "batch", "report.html"),
 }
 

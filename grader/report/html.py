@@ -59,7 +59,8 @@ th button:focus-visible { outline: 2px solid var(--accent); }
 th[aria-sort=ascending] button::after { content: " ▲"; font-size: 10px; }
 th[aria-sort=descending] button::after { content: " ▼"; font-size: 10px; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.pass { color: var(--pass); } td.fail, td.error { color: var(--fail); background: var(--fail-bg); }
+td.pass { color: var(--pass); }
+td.fail, td.error { color: var(--fail); background: var(--fail-bg); }
 td.skip, td.none { color: var(--muted); }
 a { color: var(--accent); text-decoration: none; } a:hover { text-decoration: underline; }
 .badge { display: inline-block; padding: 0 8px; border-radius: 10px; font-size: 12px; }

@@ -53,8 +53,8 @@ def render(run: Run) -> bytes:
     suite.attrib.update(attrs)
     if run.graded_at:
         suite.set("timestamp", run.graded_at[:19])
-    root = ET.Element("testsuites", name=name,
-                      **{k: v for k, v in attrs.items() if k != "skipped"})
+    root = ET.Element("testsuites", {"name": name,
+                                     **{k: v for k, v in attrs.items() if k != "skipped"}})
     root.append(suite)
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"

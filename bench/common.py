@@ -7,16 +7,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from grader import assignments  # noqa: E402
-from verdict_table import Entry, compile_fixture, load  # noqa: E402
+
+from verdict_table import Entry, compile_fixture  # noqa: E402
 
 GRADE_TIMEOUT = 300      # far above any correct run: a grader that hangs is reported, not waited on
 
@@ -37,18 +37,6 @@ class Graded:
             if self.result else ["(no result)"]
 
 
-def build(entry: Entry) -> Path:
-    """The fixture's program, from the grader's private build cache."""
-    return compile_fixture(list(entry.sources), entry.defines, entry.talk)
-
-
-def correct_targets(assignment: str) -> list[tuple[str, list[str]]]:
-    """(label, grade arguments) of every program that must pass every check: C and reference."""
-    targets = [(e.name, [str(build(e))]) for e in load()
-               if e.assignment == assignment and not e.fails]
-    return targets + [(f"{assignment}/reference", ["", "--reference"])]
-
-
 def grade(assignment: str, args: list[str], *extra: str) -> Graded:
     """Run `grade` as a user would; wall time includes the interpreter's start-up."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -63,17 +51,10 @@ def grade(assignment: str, args: list[str], *extra: str) -> Graded:
     return Graded(wall, result, done.returncode)
 
 
-@contextmanager
-def cpu_load(processes: int) -> Iterator[None]:
-    """Keep the machine's cores busy while the body runs; the hogs end with it."""
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(processes)]
-    try:
-        yield
-    finally:
-        for h in hogs:
-            h.kill()
-            h.wait()
-
-
 def assignment_ids() -> list[str]:
     return [a.id for a in assignments.all_assignments()]
+
+
+def build(entry: Entry) -> Path:
+    """The fixture's program, from the grader's private build cache."""
+    return compile_fixture(list(entry.sources), entry.defines, entry.talk)

@@ -12,19 +12,8 @@ import argparse
 import os
 import sys
 
-from common import assignment_ids, correct_targets, cpu_load, grade
-
-
-def false_failures(aid: str, runs: int) -> list[str]:
-    """Grade the assignment's correct programs `runs` times in turn; describe every failure."""
-    targets = correct_targets(aid)
-    found = []
-    for i in range(runs):
-        label, args = targets[i % len(targets)]
-        g = grade(aid, args)
-        if g.code != 0:
-            found.append(f"{label}: exit {g.code}, {', '.join(g.failed) or 'no failed check'}")
-    return found
+from common import assignment_ids
+from support import cpu_load, false_failures
 
 
 def flake_run(runs: int, load: int, out=sys.stdout) -> int:

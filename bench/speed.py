@@ -12,7 +12,8 @@ import argparse
 import statistics
 import time
 
-from common import assignment_ids, correct_targets, grade
+from common import assignment_ids, grade
+from support import correct_targets
 
 from grader import assignments, settings, targets
 from grader.case import Case

@@ -38,6 +38,7 @@ class Grading:
         self._init: Optional[int] = None
         self._lease: Optional[contain.Lease] = None
         self._cases = 0
+        self._handlers: dict[int, object] = {}      # signal -> the handler before ours
 
     def start(self) -> "Grading":
         """Isolate, prepare the program (copy or build it); raises BuildFailed."""
@@ -59,7 +60,7 @@ class Grading:
             self.notes.append(f"no PID namespace ({why_pid}): kill(-1) from a student program "
                               "reaches every process of its user")
         for sig in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, _terminate)
+            self._handlers[sig] = signal.signal(sig, _terminate)
         if self.target.kind == "source":
             try:
                 self.build, program = building.build(
@@ -195,6 +196,9 @@ class Grading:
         return self.launch(case)
 
     def close(self) -> None:
+        for sig, handler in self._handlers.items():     # the caller's own, as it was
+            signal.signal(sig, handler)
+        self._handlers.clear()
         if self._watchdog:
             watchdog.stop(*self._watchdog)
             self._watchdog = None

@@ -1,7 +1,7 @@
 """Assignment 5 end to end: handins as students hand them in, tolerance, --strict, --talk-lib."""
 import shutil
 
-from conftest import ROOT, run_grade
+from support import ROOT, run_grade
 from grader import talklib
 
 EXAMPLES = ROOT / "examples" / "asgn5"

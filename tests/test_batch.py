@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, ROOT, run_grade
+from support import FIXTURES, ROOT, run_grade
 from grader import assignments, batch, interop, store, worker
 from grader.handins import find_handins, in_shard
 from grader.progress import Progress

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import FIXTURES, ROOT, run_grade
+from support import FIXTURES, ROOT, run_grade
 
 SERVER_C = "lecture/minichat_server_poll.c"
 

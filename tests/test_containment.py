@@ -29,7 +29,7 @@ from grader.assignments import find as load_assignment
 from grader.sandbox import Policy
 from grader.settings import Settings
 
-from conftest import ROOT, run_grade
+from support import ROOT, run_grade
 from test_sandbox import (GONE_WITHIN, HOSTILE_NAMES, Report, hostile, report,  # noqa: F401
                           report_base, report_dir, runners_of, still_running)
 

@@ -2,16 +2,10 @@
 
 `python3 bench/flake.py` is the long run (200 per assignment); this is the part CI runs.
 """
-import sys
-
 import pytest
 
-from conftest import ROOT
 from grader import assignments
-
-sys.path.insert(0, str(ROOT / "bench"))
-from common import cpu_load  # noqa: E402
-from flake import false_failures  # noqa: E402
+from support import cpu_load, false_failures
 
 RUNS = 20
 

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from support import ROOT
 
 PENDING_RUFF = {
     "bench/speed.py",

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from conftest import ROOT
+from support import ROOT
 
 
 def _collect(tmp_path, *args: str, plugin: bool) -> list[str]:

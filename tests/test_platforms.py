@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_grade
+from support import ROOT, run_grade
 
 GOOD = ROOT / "examples" / "asgn5" / "good"
 needs_root_namespaces = pytest.mark.skipif(

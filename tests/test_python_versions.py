@@ -10,7 +10,7 @@ import re
 import subprocess
 import sys
 
-from conftest import ROOT
+from support import ROOT
 
 MINIMUM = "3.9"
 

@@ -34,7 +34,7 @@ from grader.report import html as html_report
 from grader.results import GRADED, Batch, Run, StudentResult
 from grader.settings import Settings
 
-from conftest import ROOT, run_grade
+from support import ROOT, run_grade
 
 DEFAULTS = Settings()
 GONE_WITHIN = 2.0        # seconds in which every process must be gone once the grader is

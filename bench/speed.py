@@ -24,7 +24,8 @@ from grader.student import Student
 
 
 def per_assignment(runs: int) -> None:
-    print(f"{'assignment':<16} {'median':>7} {'worst':>7} {'waits':>7} {'other':>7}   (s, {runs} runs)")
+    print(f"{'assignment':<16} {'median':>7} {'worst':>7} {'waits':>7} {'other':>7}"
+          f"   (s, {runs} runs)")
     for aid in assignment_ids():
         label, args = correct_targets(aid)[0]
         results = [grade(aid, args) for _ in range(runs)]

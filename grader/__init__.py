@@ -47,7 +47,33 @@ _EXPORTS = {
     "show_text": (".transcript", "show_text"),
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Case",
+    "ChatRoom",
+    "CheckFailure",
+    "Completed",
+    "Endpoint",
+    "ExitStatus",
+    "Match",
+    "Program",
+    "Screen",
+    "Student",
+    "TcpListener",
+    "TcpPeer",
+    "UdpPeer",
+    "Wording",
+    "WordingMatch",
+    "check",
+    "expect_address",
+    "expect_exact",
+    "first_of",
+    "has_terminfo",
+    "show",
+    "show_text",
+    "swapped",
+    "talk",
+    "wording",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -216,6 +216,7 @@ def _make(workdir: Path, goal: Optional[str], env: dict[str, str], policy: Polic
     pidfd = os.pidfd_open(proc.pid)
     deadline = time.monotonic() + timeout
     drain_until = None
+    assert proc.stdout is not None          # stdout=PIPE
     pipe = proc.stdout.fileno()
     os.set_blocking(pipe, False)
     timed_out = False

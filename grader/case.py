@@ -24,7 +24,7 @@ class Case:
     transcript: Transcript = field(default_factory=Transcript)
     deviations: list[str] = field(default_factory=list)
     waited_s: float = 0.0
-    cleanups: list[Callable[[], None]] = field(default_factory=list)
+    cleanups: list[Callable[[], object]] = field(default_factory=list)
     workdir: Optional[Path] = None    # the program's working directory, fresh for each case
     cgroup: Any = None                # the case's pids cgroup, when there is one
     programs: list = field(default_factory=list)   # every Program started in this case
@@ -54,7 +54,7 @@ class Case:
     def note(self, text: str) -> None:
         self.transcript.add("grader", "·", text)
 
-    def on_cleanup(self, fn: Callable[[], None]) -> None:
+    def on_cleanup(self, fn: Callable[[], object]) -> None:
         self.cleanups.append(fn)
 
     def close(self) -> None:

@@ -343,8 +343,8 @@ class Rules:
                 argv += ["-h", str(d)]
             if self.run_dir is not None:
                 argv += ["-r", f"{self.run_dir}={self.run_dir}"]
-            for d in writable:
-                argv += ["-b", f"{d}={d}"]
+            for w in writable:
+                argv += ["-b", f"{w}={w}"]
             argv += self.view.flags()
             if workdir is not None:
                 argv += ["-C", str(workdir)]

@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import textwrap
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 from . import buildcache, contain, netns, sandbox
 from . import settings as settings_mod
@@ -151,7 +151,8 @@ def _own_users(s: Settings) -> Row:
 
 
 def _limits(s: Settings) -> Row:
-    wanted = [("CPU time", resource.RLIMIT_CPU, s.cpu_seconds, lambda v: f"{v} s"),
+    wanted: list[tuple[str, int, int, Callable[[int], str]]] = [
+              ("CPU time", resource.RLIMIT_CPU, s.cpu_seconds, lambda v: f"{v} s"),
               ("address space", resource.RLIMIT_AS, s.address_space, _size),
               ("open files", resource.RLIMIT_NOFILE, s.open_files, str),
               ("file size", resource.RLIMIT_FSIZE, s.file_size, _size),

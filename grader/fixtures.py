@@ -34,9 +34,14 @@ def grading_from_options(config: pytest.Config, case_path: Path) -> Grading:
     except targets.BadInput as e:
         raise pytest.UsageError(str(e))
     talk = config.getoption(keys.TALK_LIB)
-    return Grading(assignment, target, settings_mod.load(),
-                   strict=config.getoption(keys.STRICT),
-                   talk_lib=Path(talk) if talk else None).start()
+    grading = Grading(assignment, target, settings_mod.load(),
+                      strict=config.getoption(keys.STRICT),
+                      talk_lib=Path(talk) if talk else None)
+    try:
+        return grading.start()
+    except BaseException:
+        grading.close()
+        raise
 
 
 @pytest.fixture(scope="session")

@@ -16,9 +16,9 @@ if TYPE_CHECKING:      # pragma: no cover
 
 # -- stash keys -------------------------------------------------------------------------------
 # config.stash: the run's set-up, put there by `grade` (runner.py) or by the grading fixture.
-GRADING = pytest.StashKey["Grading"]()
+GRADING: pytest.StashKey[Grading] = pytest.StashKey()
 # item.stash: the check's Case, put there by the case fixture, read by the plugin's hooks.
-CASE = pytest.StashKey["Case"]()
+CASE: pytest.StashKey[Case] = pytest.StashKey()
 # item.stash: on a check run again windowed, how it failed under the debugging flag.
 WINDOWED = pytest.StashKey[str]()
 # item.stash: the plugin's running verdict of a check over its setup, call and teardown.

@@ -150,7 +150,8 @@ def _classify(excinfo: Optional[pytest.ExceptionInfo]) -> tuple[str, str, Option
     if excinfo.errisinstance(pytest.skip.Exception):
         return SKIPPED, str(excinfo.value.msg), None
     if excinfo.errisinstance(AssertionError):
-        return FAILED, str(excinfo.value) or "assertion failed", getattr(excinfo.value, "hint", None)
+        hint = getattr(excinfo.value, "hint", None)
+        return FAILED, str(excinfo.value) or "assertion failed", hint
     if excinfo.errisinstance(KeyboardInterrupt):
         return ERROR, "interrupted", None
     return ERROR, f"internal error of the grader: {excinfo.exconly()}", None
@@ -185,7 +186,7 @@ def _check(item: pytest.Item, state: dict[str, Any]) -> Check:
     case = item.stash.get(CASE, None)
     failed = status in (FAILED, ERROR)
     return Check(
-        id=cid, title=title_of(item.function, item.name), status=status,
+        id=cid, title=title_of(getattr(item, "function"), item.name), status=status,
         points=max_points if status == PASSED else 0,
         max_points=0 if status == SKIPPED else max_points,
         message=state["message"],
@@ -201,6 +202,6 @@ def _check(item: pytest.Item, state: dict[str, Any]) -> Check:
 def check_from_report(report: pytest.TestReport) -> Optional[Check]:
     """The Check a case's teardown report carries (None for other items)."""
     for key, value in report.user_properties:
-        if key == USER_PROPERTY:
+        if key == USER_PROPERTY and isinstance(value, dict):
             return Check(**value)
     return None

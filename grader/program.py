@@ -186,7 +186,9 @@ class Program(Endpoint):
                 raise CheckFailure(f"{self.name} did not exit: it has been waiting in {why} "
                                    f"for {self.settings.stall_window:g}s", hint)
             waiter.pump()
-        status = self.wait_exit(0)
+        status = self.status
+        assert status is not None          # the loop above ends only once it is known
+        self._drain_output()
         if status.signal is not None and not allow_signal:
             raise CheckFailure(f"{self.name} was {status}", hint)
         if status.signal is None and code is not None and status.code != code:
@@ -203,7 +205,8 @@ class Program(Endpoint):
         status = self._poll_status()
         if status is not None:
             self._drain_output()
-            raise CheckFailure(f"{self.name} should still be running, but it ended ({status})", hint)
+            raise CheckFailure(f"{self.name} should still be running, but it ended ({status})",
+                               hint)
 
     def expect_stays_running(self, hint: Optional[str] = None) -> None:
         """The program must go on waiting rather than exit.
@@ -369,6 +372,7 @@ def run_to_exit(case: Case, name: str, argv: Sequence[str], *, cwd: str, env: di
     proc = subprocess.Popen([*preexec, *argv], cwd=cwd, env=env,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     case.on_cleanup(lambda: processes.kill_group(proc))
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     try:
         proc.stdin.write(stdin)
         proc.stdin.close()

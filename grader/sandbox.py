@@ -174,7 +174,7 @@ class Policy:
 
     def give_dir(self, path: str) -> None:
         """Let the sandbox user own a scratch directory (and what is in it)."""
-        if self.uid is None:
+        if self.uid is None or self.gid is None:
             return
         for root, dirs, files in os.walk(path):
             for name in [root] + [os.path.join(root, n) for n in dirs + files]:

@@ -11,7 +11,7 @@ import shutil
 import signal
 import tempfile
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from . import build as building
 from . import buildcache, contain, launcher, netns, processes, sandbox, watchdog
@@ -32,22 +32,24 @@ class Grading:
         self.notes: list[str] = []
         self.argv: list[str] = list(target.argv)
         self.isolated = False
-        self.run_dir: Optional[Path] = None
-        self.policy: Optional[Policy] = None
+        # Complete from here on: what start() adds are the grading's processes and views.
+        self.policy: Policy = Policy.for_this_machine(settings)
+        self.run_dir: Path = Path(tempfile.mkdtemp(prefix="grade-"))
+        self.run_dir.chmod(0o711)
+        self._closed = False
+        # Whether the program works windowed: the windowed_mode check's verdict, once it ran.
+        self.windowed_works: Optional[bool] = None
         self._watchdog: Optional[tuple[int, int]] = None
         self._init: Optional[int] = None
         self._lease: Optional[contain.Lease] = None
         self._cases = 0
-        self._handlers: dict[int, object] = {}      # signal -> the handler before ours
+        self._handlers: dict[int, Any] = {}      # signal -> the handler before ours
 
     def start(self) -> "Grading":
         """Isolate, prepare the program (copy or build it); raises BuildFailed."""
         sandbox.become_subreaper()
         self.isolated, why = netns.prepare()
         self.notes.append(why)
-        self.policy = Policy.for_this_machine(self.settings)
-        self.run_dir = Path(tempfile.mkdtemp(prefix="grade-"))
-        self.run_dir.chmod(0o711)
         self._contain()
         if self.policy.unsafe_as_root and not self.trusted:
             raise BadInput(f"refusing to run a student program as root: {self.policy.why_no_user}")
@@ -61,20 +63,21 @@ class Grading:
                               "reaches every process of its user")
         for sig in (signal.SIGTERM, signal.SIGHUP):
             self._handlers[sig] = signal.signal(sig, _terminate)
-        if self.target.kind == "source":
+        path = self.target.path
+        if self.target.kind == "source" and path is not None:
             try:
                 self.build, program = building.build(
-                    self.target.path, self.run_dir / "build", self.assignment, self.policy,
+                    path, self.run_dir / "build", self.assignment, self.policy,
                     self.talk_lib, launch=self._build_launch, course_home=self._course_home())
             finally:   # make's leftovers, whether it built or not
                 processes.kill_descendants(self._keep(), self.settings.exit_timeout)
             self.argv = [str(program)]
-        elif self.target.kind == "binary":
+        elif self.target.kind == "binary" and path is not None:
             bindir = self.run_dir / "bin"
             bindir.mkdir()
             bindir.chmod(0o755)
-            program = bindir / self.target.path.name
-            building.copy_handin_file(self.target.path, program, self.target.spec)
+            program = bindir / path.name
+            building.copy_handin_file(path, program, self.target.spec)
             program.chmod(0o755)
             self.argv = [str(program)]
         return self
@@ -93,7 +96,7 @@ class Grading:
             elif policy.uid is not None:
                 self.notes.append(f"students share the user {self.settings.sandbox_user} "
                                   f"({why_lease})")
-        if policy.uid is not None:
+        if policy.uid is not None and policy.gid is not None:
             uid, gid = policy.uid, policy.gid
             name = policy.user_name or pwd.getpwuid(uid).pw_name
         else:
@@ -202,9 +205,9 @@ class Grading:
         if self._watchdog:
             watchdog.stop(*self._watchdog)
             self._watchdog = None
-        if self.run_dir:
+        if not self._closed:
             shutil.rmtree(self.run_dir, ignore_errors=True)
-            self.run_dir = None
+            self._closed = True
         if self._lease is not None:      # last: nothing of this uid is left by now
             self._lease.release()
             self._lease = None

@@ -199,7 +199,7 @@ class Endpoint:
 
     def expect_line(self, want: Want, timeout: Optional[float] = None,
                     hint: Optional[str] = None) -> str:
-        """Wait for a whole line equal to want (or matching a pattern); earlier lines are skipped."""
+        """Wait for a line holding want (matching a pattern); earlier lines are skipped."""
         def find(data: bytes):
             for line, end in self._lines(data):
                 if _matches(want, line, self.line_search):
@@ -323,7 +323,8 @@ class Endpoint:
         while not self._eof:
             if waiter.remaining <= 0:
                 raise CheckFailure(f"expected {self.name}'s connection to close within "
-                                   f"{timeout:g}s; it stayed open (pending: {self._pending()})", hint)
+                                   f"{timeout:g}s; it stayed open (pending: {self._pending()})",
+                                   hint)
             why = waiter.obstacle()
             if why is not None:
                 self._take_available()

@@ -53,8 +53,8 @@ def _elf_kind(header: bytes) -> Optional[tuple[int, int, int]]:
     """(class, byte order, machine) of an ELF header, None if it is not one."""
     if len(header) < 20 or header[:4] != b"\x7fELF":
         return None
-    order = "little" if header[5] == 1 else "big"
-    return header[4], header[5], int.from_bytes(header[18:20], order)
+    machine = header[18:20]
+    return header[4], header[5], int.from_bytes(machine, "little" if header[5] == 1 else "big")
 
 
 def _this_machine() -> Optional[tuple[int, int, int]]:

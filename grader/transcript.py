@@ -21,10 +21,12 @@ def show(data: Union[bytes, str], limit: int = MAX_EVENT_CHARS) -> str:
     """
     if isinstance(data, str):
         try:
-            data = data.encode("utf-8", "surrogateescape")
+            raw = data.encode("utf-8", "surrogateescape")
         except UnicodeEncodeError:        # a surrogate that stands for no byte
-            data = data.encode("utf-8", "replace")
-    text = data[:limit * 4].decode("utf-8", "surrogateescape")
+            raw = data.encode("utf-8", "replace")
+    else:
+        raw = data
+    text = raw[:limit * 4].decode("utf-8", "surrogateescape")
     out = []
     for ch in text:
         if 0xDC80 <= ord(ch) <= 0xDCFF:      # an undecodable byte
@@ -57,7 +59,7 @@ class Transcript:
     dropped: int = 0
 
     def add(self, who: str, arrow: str, what: str) -> None:
-        """Record an event: arrow is '→' (sent by the grader to who), '←' (who produced), '·' (note)."""
+        """Record an event: arrow '→' (the grader sent it to who), '←' (who produced it), '·'."""
         self.events.append((time.monotonic() - self.start, who, arrow, what))
         if len(self.events) > 4 * MAX_EVENTS:
             self.dropped += len(self.events) - MAX_EVENTS

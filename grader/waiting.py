@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import select
 import time
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from .case import Case, CheckFailure
 from .stall import StallWatch
 
 
 class Waiter:
-    def __init__(self, case: Case, timeout: float, own: Optional[object] = None,
+    def __init__(self, case: Case, timeout: float, own: Any = None,
                  grace: float = 0.0):
         """own: the participant (or socket) whose readiness the caller waits for, if any.
 

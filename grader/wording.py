@@ -345,7 +345,10 @@ class Wording:
         while True:
             data = bytes(endpoint._buf)
             text, raw_end = _decoded(endpoint, data)
-            m = self.regex.search(text)       # still there: more output only extends it
+            found = self.regex.search(text)   # still there: more output only extends it
+            if found is None:
+                raise CheckFailure(f"the text {self.describe()} went away")   # cannot happen
+            m = found
             if self._settled(m, text, endpoint.output_ended) or time.monotonic() >= deadline:
                 break
             endpoint._read_more(deadline - time.monotonic())
@@ -360,7 +363,8 @@ class Wording:
         peer = isinstance(endpoint, SocketEndpoint)   # a reference peer: the student's program
         status = None if not hasattr(endpoint, "alive") or endpoint.alive else endpoint.status
         if status is not None:
-            ended = endpoint.ended_text() if hasattr(endpoint, "ended_text") else f"ended ({status})"
+            ended = (endpoint.ended_text() if hasattr(endpoint, "ended_text")
+                     else f"ended ({status})")
             msg = f"{endpoint.name} {ended} without printing {self.describe()}"
         elif endpoint.output_ended:
             msg = (f"your program closed the connection without sending {self.describe()}"
@@ -437,7 +441,8 @@ def expect_exact(endpoint: "Endpoint", want: bytes, hint: Optional[str] = None,
         raise CheckFailure(message, bytes_hint(want, got, sent, hint)) from None
 
 
-def bytes_hint(want: bytes, got: bytes, sent: Optional[bytes], hint: Optional[str]) -> Optional[str]:
+def bytes_hint(want: bytes, got: bytes, sent: Optional[bytes],
+               hint: Optional[str]) -> Optional[str]:
     body = want.rstrip(b"\n")
     if not got:
         return hint

@@ -28,7 +28,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from . import sandbox
 
@@ -85,7 +85,7 @@ class StopRequest:
     def __init__(self) -> None:
         self.requested = False
         self._depth = 0
-        self._previous: dict[int, object] = {}
+        self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> "StopRequest":
         if self._depth == 0:

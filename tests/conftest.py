@@ -5,12 +5,16 @@ into a new session, stays our descendant; after every test none may be left.
 """
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import psutil
 import pytest
 
 from grader import sandbox
+from hostile_reports import (GONE_WITHIN, HOSTILE_NAMES, Report, report_base, runners_of,
+                             still_running)
 from support import Graded, read_grade
 from verdict_table import compile_fixture
 
@@ -53,3 +57,39 @@ def build_c(fixture_cache):
     def build(sources: list[str], defines: tuple[str, ...] = (), talk: bool = False) -> Path:
         return compile_fixture(sources, tuple(defines), talk, fixture_cache)
     return build
+
+
+# ---- hostile fixtures (tests/fixtures/hostile/) -------------------------------------------
+
+@pytest.fixture
+def report_dir():
+    """A directory every user may write to: student programs run as another user when we are
+    root, and see a private /tmp."""
+    d = Path(tempfile.mkdtemp(prefix="hostile-", dir=report_base()))
+    d.chmod(0o777)
+    (d / "report.txt").touch()
+    (d / "report.txt").chmod(0o666)      # parallel gradings run as different uids
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def report(report_dir) -> Report:
+    return Report(report_dir)
+
+
+@pytest.fixture
+def hostile(build_c, report_dir):
+    """hostile(name) -> the compiled fixture; afterwards no copy of it may run anywhere."""
+    built: list[Path] = []
+
+    def build(name: str) -> Path:
+        program = build_c([f"hostile/{name}.c", "hostile/common.c"],
+                          defines=(f'REPORT_DIR="{report_dir}"',))
+        built.append(program)
+        HOSTILE_NAMES.add(program.name)
+        return program
+    yield build
+    for program in built:
+        survivors = still_running(runners_of(program), GONE_WITHIN, reported=False)
+        assert not survivors, f"{program.name} still runs as pid(s) {survivors}"

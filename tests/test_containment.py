@@ -30,8 +30,8 @@ from grader.sandbox import Policy
 from grader.settings import Settings
 
 from support import ROOT, run_grade
-from test_sandbox import (GONE_WITHIN, HOSTILE_NAMES, Report, hostile, report,  # noqa: F401
-                          report_base, report_dir, runners_of, still_running)
+from hostile_reports import (GONE_WITHIN, HOSTILE_NAMES, Report, report_base, runners_of,
+                             still_running)
 
 DEFAULTS = Settings()
 HOSTILE = ROOT / "tests" / "fixtures" / "hostile"
@@ -289,7 +289,8 @@ def test_fixed_port_lock_never_truncates_a_planted_link(tmp_path):
 
 # ---- the build (findings 3-6) -------------------------------------------------------------
 
-def _hostile_handin(tmp_path: Path, report_dir: Path, mode: str, fail: bool = False) -> tuple[Path, str]:
+def _hostile_handin(tmp_path: Path, report_dir: Path, mode: str,
+                    fail: bool = False) -> tuple[Path, str]:
     """A minichat-server handin whose Makefile runs the daemon fixture in `mode` first."""
     handin = tmp_path / "handin"
     handin.mkdir()
@@ -486,7 +487,7 @@ def test_batch_files_carry_no_raw_student_text(tmp_path):
     import io
     for row in csv.reader(io.StringIO(raw.decode("utf-8"))):
         for cell in row:
-            assert not cell[:1] in ("=", "+", "-", "@", "\t", "\r"), row
+            assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r"), row
     assert "\x1b" not in done.stdout and "\x1b" not in done.stderr
 
 

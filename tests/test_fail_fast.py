@@ -98,7 +98,8 @@ def test_a_program_that_aborts_fails_every_check_by_its_signal(compile_c, grade)
 
 
 def test_a_reset_after_the_handshake_is_the_program_closing(compile_c, grade):
-    g = grade("asgn5", compile_c("mytalk", RESET), "-k", "server_chat_both_ways or server_fd_stable")
+    g = grade("asgn5", compile_c("mytalk", RESET), "-k",
+              "server_chat_both_ways or server_fd_stable")
     assert g.code == 1, g.stderr
     for cid in ("server_chat_both_ways", "server_fd_stable"):
         c = check(g, cid)

@@ -19,7 +19,8 @@ def test_requires_python_is_the_minimum_vermin_finds():
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert re.search(rf'^requires-python = ">={MINIMUM}"$', pyproject, re.M)
     done = subprocess.run(
-        [sys.executable, "-c", "import sys, vermin; sys.argv[0] = 'vermin'; sys.exit(vermin.main())",
+        [sys.executable, "-c",
+         "import sys, vermin; sys.argv[0] = 'vermin'; sys.exit(vermin.main())",
          f"-t={MINIMUM}-", "--violations", "--eval-annotations",
          "--no-tips", "--no-parse-comments", "grader", "reference", "cases", "tests"],
         cwd=ROOT, capture_output=True, text=True, timeout=300)

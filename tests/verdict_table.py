@@ -1,6 +1,7 @@
 """The table of fixture programs and the verdicts the grader must give each (tests/verdicts/)."""
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -22,9 +23,12 @@ def compile_fixture(sources: list[str], defines: tuple[str, ...], talk: bool,
                     cache: Optional[Path] = None) -> Path:
     """Compile a fixture program once per source and flags (grader.buildcache); its path."""
     paths = [FIXTURES / s for s in sources]
+    inputs = [p.read_bytes() for p in paths] + [repr((defines, talk)).encode()]
+    # A name of its own (stem and digest): tests look for its running copies by name.
+    name = f"{paths[0].stem}-{hashlib.sha256(b''.join(inputs)).hexdigest()[:12]}"
 
     def recipe(work: Path) -> None:
-        out = work / paths[0].stem
+        out = work / name
         cmd = ["gcc", "-std=gnu99", "-Wall", "-Wextra", "-o", str(out), *map(str, paths),
                *(f"-D{d}" for d in defines)]
         if talk:
@@ -34,8 +38,7 @@ def compile_fixture(sources: list[str], defines: tuple[str, ...], talk: bool,
         if done.returncode != 0:
             raise RuntimeError(f"fixture did not compile: {' '.join(cmd)}\n{done.stderr}")
         out.chmod(0o755)
-    inputs = [p.read_bytes() for p in paths] + [repr((defines, talk)).encode()]
-    return buildcache.product("fixture", inputs, recipe, cache) / paths[0].stem
+    return buildcache.product("fixture", inputs, recipe, cache) / name
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,8 @@ def test_server_listens(serve):
     me.expect_running()
 
 
-@check(hint="print \"Mytalk request from USER@HOST.  Accept (y/n)? \" with the name the client sent")
+@check(hint="print \"Mytalk request from USER@HOST.  Accept (y/n)? \" with the name the "
+            "client sent")
 def test_server_prompt(serve, student):
     """Prints "Mytalk request from USER@HOST.  Accept (y/n)?" with the name the client sent."""
     me, _ = serve()

@@ -53,7 +53,8 @@ def test_bye_typed_ends(chat):
     client.expect_exit(0)
 
 
-@check(hint="check the data just received for \"bye\" too (strncmp(buff, \"bye\", 3)), then exit(0)")
+@check(hint="check the data just received for \"bye\" too (strncmp(buff, \"bye\", 3)), "
+            "then exit(0)")
 def test_bye_from_server_ends(chat):
     """A "bye" from the server ends the client with status 0."""
     client, server = chat

@@ -2,7 +2,8 @@
 from grader import CheckFailure, check, swapped, wording
 
 LONG = "x" * 999
-AFTER_LEAVE_MESSAGES = 3     # sends to a departed client: the first draws an RST, the second SIGPIPE
+# Sends to a departed client: the first draws an RST, the second SIGPIPE.
+AFTER_LEAVE_MESSAGES = 3
 SIGPIPE_HINT = ("a send() to a client that has left raises SIGPIPE, which kills the server: when "
                 "recv() returns 0, close that socket and stop sending to it, and send with "
                 "MSG_NOSIGNAL (or ignore SIGPIPE: signal(SIGPIPE, SIG_IGN))")

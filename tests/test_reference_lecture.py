@@ -26,6 +26,7 @@ from typing import Callable, Iterator
 
 import pytest
 
+from grader import ports
 from reference import minichat, tcp, udp
 
 REPO = Path(__file__).resolve().parent.parent
@@ -105,10 +106,7 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = DEADLINE
 
 def is_bound(proto: str, port: int) -> bool:
     """Whether a UDP socket is bound, or a TCP socket listening, on port in this namespace."""
-    wanted_state = "0A" if proto == "tcp" else "07"  # TCP_LISTEN, or UDP's TCP_CLOSE
-    with open(f"/proc/net/{proto}") as f:
-        rows = [line.split() for line in f.readlines()[1:]]
-    return any(int(row[1].split(":")[1], 16) == port and row[3] == wanted_state for row in rows)
+    return ports.is_listening(port) if proto == "tcp" else ports.is_udp_bound(port)
 
 
 def wait_bound(proto: str, port: int, prog: Program) -> None:

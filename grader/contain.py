@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
+from . import processes
 from .settings import Settings
 
 CLONE_NEWPID = 0x20000000
@@ -105,38 +106,18 @@ def pid_namespace() -> tuple[Optional[int], str]:
 
 def probe_pid_namespace() -> tuple[bool, str]:
     """Whether pid_namespace() would work here, tried in a throw-away child (for doctor)."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            if os.geteuid() != 0:
-                from . import netns
-                netns._enter()
-            if _libc.unshare(CLONE_NEWPID) != 0:
-                code = ctypes.get_errno() or 1
-            else:
-                child = os.fork()
-                if child == 0:
-                    os._exit(0)
-                os.waitpid(child, 0)
-                code = 0
-        except OSError as e:
-            code = (e.errno or 1) % 256 or 1
-        finally:
-            try:
-                os.write(w, bytes([code]))
-            finally:
-                os._exit(0)
-    os.close(w)
-    try:
-        answer = os.read(r, 1)
-    finally:
-        os.close(r)
-        os.waitpid(pid, 0)
-    if answer == b"\0":
-        return True, ""
-    return False, os.strerror(answer[0]) if answer else "the probe died"
+    def attempt() -> None:
+        if os.geteuid() != 0:
+            from . import netns
+            netns._enter()
+        if _libc.unshare(CLONE_NEWPID) != 0:
+            errno_ = ctypes.get_errno() or 1
+            raise OSError(errno_, os.strerror(errno_))
+        child = os.fork()          # the namespace's first process: it exists, so it works
+        if child == 0:
+            os._exit(0)
+        os.waitpid(child, 0)
+    return processes.try_in_child(attempt)
 
 
 def _alive(pid: int) -> bool:

@@ -13,6 +13,8 @@ import os
 import socket
 import struct
 
+from . import processes
+
 CLONE_NEWNET = 0x40000000
 CLONE_NEWUSER = 0x10000000
 _SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1
@@ -82,29 +84,8 @@ def probe() -> tuple[bool, str]:
     """Whether prepare() would succeed here, tried in a throw-away child (for `grade doctor`)."""
     if os.environ.get(DISABLE):
         return False, f"disabled by {DISABLE}"
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:      # whatever happens here, the child must never return into the caller
-        code = 1
-        try:
-            _enter()
-            code = 0
-        except OSError as e:
-            code = (e.errno or 1) % 256 or 1
-        finally:
-            try:
-                os.write(w, bytes([code]))
-            finally:
-                os._exit(0)
-    os.close(w)
-    try:
-        answer = os.read(r, 1)
-    finally:
-        os.close(r)
-        os.waitpid(pid, 0)
-    if answer == b"\0":
-        return True, ISOLATED
-    return False, os.strerror(answer[0]) if answer else "the probe died"
+    ok, why = processes.try_in_child(_enter)
+    return (True, ISOLATED) if ok else (False, why)
 
 
 def enter_fresh() -> None:

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Union
+from typing import Callable, Union
 
 import psutil
 
@@ -108,3 +108,31 @@ def kill_descendants(keep: frozenset[int] = frozenset(), timeout: float = 2.0) -
         reap([p.pid for p in victims])
         if time.monotonic() > deadline:
             return killed
+
+
+def try_in_child(attempt: Callable[[], None]) -> tuple[bool, str]:
+    """Whether attempt() succeeds, tried in a throw-away child, so that what it changes (its
+    namespaces) never reaches the caller; (ok, why not) from the error number it raised."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:      # whatever happens here, the child must never return into the caller
+        code = 1
+        try:
+            attempt()
+            code = 0
+        except OSError as e:
+            code = (e.errno or 1) % 256 or 1
+        finally:
+            try:
+                os.write(w, bytes([code]))
+            finally:
+                os._exit(0)
+    os.close(w)
+    try:
+        answer = os.read(r, 1)
+    finally:
+        os.close(r)
+        os.waitpid(pid, 0)
+    if answer == b"\0":
+        return True, ""
+    return False, os.strerror(answer[0]) if answer else "the probe died"

@@ -146,6 +146,12 @@ class Program(Endpoint):
                 return pids
         return processes.tree(self.pid)
 
+    def _ended_before(self, what: str) -> str:
+        # Its terminal closes as it exits: the exit itself is a moment away at most.
+        status = self.wait_exit(self.settings.exit_grace)
+        ended = self.ended_text() if status is not None else "closed its terminal"
+        return f"{self.name} {ended} before printing {what}; it had printed: {self._pending()}"
+
     def wait_exit(self, timeout: Optional[float] = None) -> Optional[ExitStatus]:
         """The exit status once the program has exited, or None if it is still running.
 

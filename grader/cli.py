@@ -85,16 +85,18 @@ def _grade_parser() -> argparse.ArgumentParser:
     out.add_argument("--junit", metavar="FILE", help="write JUnit XML")
     out.add_argument("--gradescope", metavar="FILE", help="write Gradescope results.json")
     out.add_argument("--prairielearn", metavar="FILE", help="write PrairieLearn results.json")
-    out.add_argument("-v", "--verbose", action="store_true", help="show every check's transcript")
+    # --all-transcripts and --grader-strict: the names plain pytest takes (it owns -v, --strict).
+    out.add_argument("-v", "--verbose", "--all-transcripts", dest="verbose", action="store_true",
+                     help="show every check's transcript")
     out.add_argument("--no-color", action="store_true",
                      help="plain text, no colour (also when NO_COLOR is set or TERM=dumb)")
     run = p.add_argument_group("grading")
     run.add_argument("-k", metavar="EXPR", dest="keyword",
                      help="only checks matching EXPR: check ids as `grade list` prints them "
                           "(client_chat_both_ways) or parts of them, with and/or/not (pytest -k)")
-    run.add_argument("--strict", action="store_true",
+    run.add_argument("--strict", "--grader-strict", dest="strict", action="store_true",
                      help="deviations from the handout's exact text fail instead of warn")
-    run.add_argument("--reference", action="store_true",
+    run.add_argument("--reference", "--grade-reference", dest="reference", action="store_true",
                      help="grade the reference implementation (no TARGET needed)")
     run.add_argument("--talk-lib", metavar="DIR", type=Path,
                      help="talk library (DIR/include, DIR/lib64) to build handins against")

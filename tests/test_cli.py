@@ -392,3 +392,20 @@ def test_budget_keeps_what_ran_and_cuts_the_rest(grade, tmp_path):
     assert all(c["status"] == "skipped" and c["max_points"] > 0 and "budget" in c["message"]
                for c in g.result["checks"] if c["id"] in cut)
     assert g.result["max_score"] == 60
+
+
+def test_the_plugin_options_are_grade_options_too():
+    """`pytest cases/ID --student P --grader-strict` and `grade ID P --grader-strict` agree."""
+    from grader import cli, keys
+    parser = cli._grade_parser()
+    for flags, _ in keys.OPTIONS:
+        for flag in flags:
+            if flag == "--student":
+                continue           # grade takes the target as its second word
+            if flag == "--talk-lib":
+                args = parser.parse_args(["asgn5", "prog", flag, "lib"])
+            else:
+                args = parser.parse_args(["asgn5", "prog", flag])
+            assert args is not None, flag
+    assert parser.parse_args(["asgn5", "p", "--grader-strict"]).strict
+    assert parser.parse_args(["asgn5", "p", "--all-transcripts"]).verbose

@@ -60,29 +60,30 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: Optional[pytest.Item]):
     program works windowed at all is the windowed_mode check, which runs first: without it,
     a second run could not pass and would only cost time.
     """
-    if not _is_case(item) or not assignments.for_case_file(item.path).debug_flag:
+    flag = assignments.for_case_file(item.path).debug_flag if _is_case(item) else ""
+    if not flag:
         return None
     ihook = item.ihook
     ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
     # The first run tears down only the check's own fixtures, so that it can run again.
     first = runtestprotocol(item, nextitem=item.parent, log=False)  # type: ignore[arg-type]
     reports = first
-    if not _windowed_retry_worth(item, first):
+    failure = _check_of(first)
+    if failure is None or not _windowed_retry_worth(item, failure):
         item.session._setupstate.teardown_exact(nextitem)
     else:
-        failure = _check_of(first)
-        item.stash[WINDOWED] = failure.message if failure else ""
+        item.stash[WINDOWED] = failure.message
         if STATE in item.stash:
             del item.stash[STATE]
         second = runtestprotocol(item, nextitem=nextitem, log=False)
         again = _check_of(second)
         if again is not None and again.status == PASSED:
-            _record(second, again, warning=_windowed_warning(item, failure))
+            _record(second, again, warning=_windowed_warning(flag, failure))
             reports = second
-        elif failure is not None:
-            _record(first, failure, message=failure.message + "\n(run windowed, without "
-                    f"{assignments.for_case_file(item.path).debug_flag}, it fails too: "
-                    f"{again.message.splitlines()[0] if again else 'it could not run'})")
+        else:
+            also = again.message.splitlines()[0] if again else "it could not run"
+            _record(first, failure, message=f"{failure.message}\n(run windowed, without {flag}, "
+                                            f"it fails too: {also})")
     grading = item.config.stash.get(GRADING, None)
     if check_id(item.name) == "windowed_mode" and grading is not None:
         result = _check_of(reports)
@@ -93,18 +94,15 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: Optional[pytest.Item]):
     return True
 
 
-def _windowed_retry_worth(item: pytest.Item, reports: list[pytest.TestReport]) -> bool:
-    check = _check_of(reports)
+def _windowed_retry_worth(item: pytest.Item, check: Check) -> bool:
     case = item.stash.get(CASE, None)
     grading = item.config.stash.get(GRADING, None)
-    return (check is not None and check.status == FAILED and case is not None
-            and case.used_debug_flag and getattr(grading, "windowed_works", None) is not False
-            and has_terminfo("xterm"))
+    return (check.status == FAILED and case is not None and case.used_debug_flag
+            and getattr(grading, "windowed_works", None) is not False and has_terminfo("xterm"))
 
 
-def _windowed_warning(item: pytest.Item, failure: Optional[Check]) -> str:
-    flag = assignments.for_case_file(item.path).debug_flag
-    said = failure.message.splitlines()[0] if failure else "it failed"
+def _windowed_warning(flag: str, failure: Check) -> str:
+    said = failure.message.splitlines()[0]
     return (f"with {flag} this check failed ({said}); run windowed, as the program is used, "
             f"it passes, so it costs no points. {flag} is only a debugging aid, but check how "
             f"your program handles it: the usual causes are an option string that makes {flag} "

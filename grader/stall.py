@@ -117,7 +117,3 @@ class StallWatch:
         if now - self._since < self.window:
             return None
         return " and ".join(sorted(set(seen[0])))
-
-    def reset(self) -> None:
-        """Something was sent to the program: whatever it waited for may now have come."""
-        self._seen = None

@@ -30,6 +30,8 @@ class Waiter:
         self.deadline = time.monotonic() + timeout
         settings = case.settings
         self._slice = settings.stall_poll
+        # Fresh for each wait: what was sent just before it may still be on its way, so a
+        # stall counts from the start of the wait, never from before.
         self._watches = {id(p): StallWatch(settings.stall_window) for p in case.programs}
         self._all_ended_at: Optional[float] = None
 

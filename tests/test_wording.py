@@ -9,7 +9,7 @@ from typing import Optional
 
 import pytest
 
-from grader import settings, talk, wording
+from grader import assignments, interop, settings, talk, wording
 from grader.case import Case, CheckFailure
 from grader.streams import Endpoint, describe
 from grader.transcript import Transcript, show
@@ -162,6 +162,19 @@ def test_descriptions_are_plain_words(w):
     text = w.describe()
     assert not REGEX_SYNTAX.search(text), text
     assert describe(w.regex) == text          # messages that name the pattern use the words
+
+
+def test_equal_patterns_keep_their_own_words():
+    """Two wordings with one text compile to one cached pattern: building interop's "asks"
+    (the asgn5 manifest's texts) must not change the words a student reads for talk.ASKS."""
+    words = talk.ASKS_TEXT.describe()
+    asks = interop.asks_pattern(assignments.find("asgn5").interop)
+    other = wording.Wording(["Accept", "(y/n)"], open_end=True, what="something else")
+    assert asks is not None and asks.pattern == talk.ASKS.pattern
+    assert describe(talk.ASKS) == words == 'a question: "Accept" or "(y/n)", in any case'
+    assert describe(asks) == wording.describe(asks) != words
+    assert describe(other.regex) == "something else"
+    assert wording.lookup(talk.ASKS) is talk.ASKS_TEXT
 
 
 def test_description_names_the_variants():

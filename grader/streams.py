@@ -162,8 +162,8 @@ class Endpoint:
                     raise CheckFailure(f"expected {what} from {self.name}, but {why}; "
                                        f"{self.name} got: {self._pending()}", hint)
                 continue
-            if waiter.pump():
-                self._fill(0)
+            if waiter.pump():     # all that is there, so a flood is not searched chunk by chunk
+                self._take_available()
 
     def _consume(self, used: int) -> None:
         """What a wait matched is gone from the buffer: the next wait starts after it."""
@@ -335,7 +335,7 @@ class Endpoint:
                     raise CheckFailure(f"expected {self.name}'s connection to close, but {why}",
                                        hint)
             elif waiter.pump():
-                self._fill(0)
+                self._take_available()
         return find(bytes(self._buf))[0] if self._buf else b""
 
     def expect_silence(self, hint: Optional[str] = None) -> None:

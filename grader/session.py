@@ -178,6 +178,7 @@ class Grading:
             keep = self._keep()
             case.on_cleanup(lambda: processes.kill_descendants(keep, self.settings.exit_timeout))
         case.workdir = workdir
+        case.helpers = self._keep()
         return workdir
 
     def _keep(self) -> frozenset[int]:

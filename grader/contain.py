@@ -25,15 +25,17 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
-import os
 import grp
+import importlib.util
+import os
 import pwd
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from . import processes
+from . import buildcache, processes
 from .settings import Settings
 
 CLONE_NEWPID = 0x20000000
@@ -207,6 +209,7 @@ class View:
     gid: int
     name: str
     course_home: Path            # run_dir/pn-cs357: its Given/Talk is our talk library
+    new_root: Path               # run_dir/root: where the launcher builds the program's root
 
     @classmethod
     def write(cls, run_dir: Path, uid: int, gid: int, name: str) -> "View":
@@ -214,7 +217,9 @@ class View:
         root.mkdir(mode=0o755)
         home = run_dir / COURSE_ACCOUNT
         home.mkdir(mode=0o755)
-        view = cls(root, uid, gid, name, home)
+        new_root = run_dir / "root"
+        new_root.mkdir(mode=0o755)
+        view = cls(root, uid, gid, name, home, new_root)
         keep = [line for line in _read("/etc/passwd")
                 if line.split(":")[0] not in (name, COURSE_ACCOUNT)
                 and _field(line, 2) != str(uid)]
@@ -265,33 +270,37 @@ def _known_group(gid: int) -> bool:
         return False
 
 
-# -- what a program must not see ----------------------------------------------------------
+# -- what a program sees -------------------------------------------------------------------
 
-SYSTEM_DIRS = {"/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/dev",
-               "/proc", "/sys", "/run", "/var", "/boot", "/opt", "/home", "/root", "/srv", "/mnt",
-               "/media", "/nix", "/snap"}
-DATA_DIRS = {"/home", "/srv", "/mnt", "/media"}     # their children hold people's data
+# The allow-list: the system trees a program or a build sees (read-only), besides its run
+# directory and its private tmpfs. Nothing else of the machine is in its view.
+SYSTEM_VIEW = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/dev",
+               "/sys")
+SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"   # programs' PATH
+VIEW_SHARE = "GRADER_VIEW_SHARE"   # directories (os.pathsep) programs also see, writable: for
+                                   # the grader's own tests (the hostile fixtures' reports)
 
 
-def handins_to_hide(handin: Path, keep: list[Path]) -> list[Path]:
-    """The directory that holds this handin and its classmates' (a batch's directory), if a
-    program can be shown it empty without losing anything it needs.
+def grader_files() -> list[Path]:
+    """The grader's own files: its packages (and the source tree they come from), its
+    virtual environment and its cache. Outside the allow-list they are not in a program's
+    view at all; inside it (a pip install under /usr/local or /usr/lib/python3, a venv under
+    /usr) each is masked with an empty directory."""
+    here = Path(__file__).resolve().parent
+    found = [here, buildcache.cache_root()]
+    for package in ("reference", "cases"):
+        spec = importlib.util.find_spec(package)
+        if spec is not None and spec.submodule_search_locations:
+            found += [Path(p).resolve() for p in spec.submodule_search_locations]
+    if (here.parent / "reference").is_dir():          # a source checkout: the whole tree
+        found.append(here.parent)
+    if sys.prefix != sys.base_prefix:                  # a virtual environment
+        found.append(Path(sys.prefix).resolve())
+    return sorted(set(found))
 
-    Never a system directory, one right under / or right under a system directory (/var/cache,
-    /usr/local; but /home/ta is fine), never a private temporary directory (fresh anyway),
-    never anything that holds `keep` (the run directory, the grader's cache).
-    """
-    holder = Path(os.path.abspath(handin)).parent
-    text = str(holder)
-    system_child = str(holder.parent) in SYSTEM_DIRS - DATA_DIRS     # e.g. /var/cache
-    if (len(holder.parts) < 3 or text in SYSTEM_DIRS or system_child
-            or any(text == d or text.startswith(d + os.sep) for d in PRIVATE_TMP)):
-        return []
-    for k in keep:
-        k = Path(os.path.abspath(k))
-        if k == holder or holder in k.parents:
-            return []
-    return [holder]
+
+def shared_dirs() -> list[Path]:
+    return [Path(p) for p in os.environ.get(VIEW_SHARE, "").split(os.pathsep) if p]
 
 
 # -- the launcher's command ----------------------------------------------------------------
@@ -305,7 +314,7 @@ class Rules:
     userns: bool = False                   # not root: the launcher makes a user namespace first
     proc: bool = False                     # a fresh /proc (root, in the run's PID namespace)
     run_dir: Optional[Path] = None
-    hidden: tuple = ()                     # directories shown empty (the classmates' handins)
+    hidden: tuple = ()                     # masked with an empty directory (grader_files())
 
     def command(self, *, limits: Sequence[tuple[int, int]], uid: Optional[int],
                 gid: Optional[int], cgroup_procs: Optional[str], workdir: Optional[Path],
@@ -315,7 +324,9 @@ class Rules:
         if cgroup_procs:
             argv += ["-c", cgroup_procs]
         if contained and self.view is not None:
-            argv += (["-U"] if self.userns else []) + ["-m", "-i"]
+            argv += (["-U"] if self.userns else []) + ["-m", "-i", "-R", str(self.view.new_root)]
+            for d in SYSTEM_VIEW:
+                argv += ["-s", d]
             for d in PRIVATE_TMP:
                 argv += ["-t", d]
             if self.proc:
@@ -324,7 +335,7 @@ class Rules:
                 argv += ["-h", str(d)]
             if self.run_dir is not None:
                 argv += ["-r", f"{self.run_dir}={self.run_dir}"]
-            for w in writable:
+            for w in [*writable, *shared_dirs()]:
                 argv += ["-b", f"{w}={w}"]
             argv += self.view.flags()
             if workdir is not None:

@@ -299,6 +299,36 @@ def grader_files() -> list[Path]:
     return sorted(set(found))
 
 
+def _others_read(path: Path) -> bool:
+    """Readable by a user who is neither its owner nor in its group, all the way down."""
+    try:
+        if not os.stat(path).st_mode & 0o004:
+            return False
+        return all(os.stat(p).st_mode & 0o001 for p in path.parents)
+    except OSError:
+        return False
+
+
+def grader_exposure(viewed: bool, euid: int) -> tuple[bool, str]:
+    """Whether programs are kept from the grader's own files, and how or why not: what
+    `grade doctor` and a run's notes say, never more than there is."""
+    if viewed:
+        return True, ("not in the programs' view: they see only " + ", ".join(SYSTEM_VIEW)
+                      + " (read-only), their run and their own tmpfs; the grader's files "
+                      "inside those trees are masked")
+    if euid != 0:
+        return False, ("programs run as your user without a private view: they can read and "
+                       "change the grader's package, its cache and its launcher, and signal "
+                       "or trace the grader and its watchdog, so the results are not "
+                       "tamper-proof")
+    readable = [str(p) for p in grader_files() if _others_read(p)]
+    if readable:
+        return False, ("programs run as another user but see the whole file system, and can "
+                       "read " + ", ".join(readable) + " (make them root-only)")
+    return True, ("programs run as another user, and none of the grader's files is readable "
+                  "by it")
+
+
 def shared_dirs() -> list[Path]:
     return [Path(p) for p in os.environ.get(VIEW_SHARE, "").split(os.pathsep) if p]
 

@@ -107,6 +107,9 @@ class Grading:
         if not viewed:
             self.notes.append(f"no private file-system view ({why_view}): student programs "
                               "share /tmp, /var/tmp, /dev/shm and System V IPC with the machine")
+        kept, how = contain.grader_exposure(viewed, policy.euid)
+        if not kept:
+            self.notes.append(f"the grader's files are within reach of student programs: {how}")
         policy.rules = contain.Rules(str(launcher.ensure()), os.getpid(), view,
                                      userns=os.geteuid() != 0, proc=os.geteuid() == 0,
                                      run_dir=self.run_dir, hidden=tuple(contain.grader_files()))

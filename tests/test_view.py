@@ -118,3 +118,27 @@ def test_doctor_names_each_layer_truthfully(setting):
     else:
         assert rows["private view"] == rows["grader's files"] == "ok", done.stdout
         assert rows["grader killed"] == "ok"
+
+
+# ---- point 7: nothing a program prints reaches a terminal raw -------------------------------
+
+TRAPS = "\x1b]52;c;ZWNobyBwd25lZA==\x07\x1b[2J\u202escore 60/60\x9b31m"
+
+
+@pytest.mark.parametrize("setting", USERS)
+def test_escapes_in_build_output_and_names_never_reach_the_terminal_raw(setting, tmp_path):
+    """A handin whose directory name and build output carry a clipboard write (OSC 52), a
+    clear-screen, a right-to-left override and a C1 CSI: the grader's terminal output and its
+    JSON show them escaped."""
+    handin = tmp_path / f"alice{TRAPS[:5]}\u202e"
+    handin.mkdir()
+    (handin / "Makefile").write_text(f"mytalk:\n\t@printf '{TRAPS}\\n'; exit 1\n")
+    _open_to_all(tmp_path)
+    out = tmp_path / "r.json"
+    done = grade_in(setting, "asgn5", str(handin), "--json", str(out))
+    assert done.returncode == 2, done.stdout + done.stderr        # the build failed
+    for stream in (done.stdout, done.stderr):
+        assert not any(c in stream for c in "\x1b\x07\u202e\x9b"), repr(stream)
+    raw = out.read_bytes()
+    assert b"\x1b" not in raw and "\u202e".encode() not in raw and "\x9b".encode() not in raw
+    assert "\\u202escore 60/60" in raw.decode()           # escaped, still there as evidence

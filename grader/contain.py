@@ -23,6 +23,7 @@ mode that `grade doctor` reports.
 """
 from __future__ import annotations
 
+import atexit
 import ctypes
 import fcntl
 import grp
@@ -31,6 +32,7 @@ import os
 import pwd
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
@@ -38,7 +40,8 @@ from typing import Optional, Sequence
 from . import buildcache, processes
 from .settings import Settings
 
-CLONE_NEWPID = 0x20000000
+CLONE_NEWPID, CLONE_NEWNS = 0x20000000, 0x00020000
+MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
 PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
 COURSE_ACCOUNT = "pn-cs357"
 NO_VIEW = "GRADER_NO_VIEW"      # set to 1: run without the private mount view (to test that path)
@@ -99,11 +102,44 @@ def pid_namespace() -> tuple[Optional[int], str]:
         why = getattr(e, "strerror", None) or str(e)
         _state.update(init=None, why_no_pidns=why)
         return None, why
+    proc_dir = _private_proc_dir() if os.geteuid() != 0 else None
+    mount_proc = None
+    if proc_dir is not None:
+        def mount_proc() -> None:        # in the init, the namespace's first process
+            _libc.mount(b"proc", str(proc_dir).encode(), b"proc",
+                        MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
     init = subprocess.Popen([path, "-I", str(os.getpid())], env={}, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True,
+                            preexec_fn=mount_proc)
+    if proc_dir is not None:
+        atexit.register(_forget_dir, proc_dir)
+        if (proc_dir / "1").is_dir():          # mounted: its first process is our init
+            _state["proc"] = proc_dir
     _state["init"] = init.pid
     _state["init_proc"] = init       # keep the object: its pid must not be reaped by others
     return init.pid, ""
+
+
+def namespace_proc() -> Optional[Path]:
+    """As a normal user, a /proc of the grading's PID namespace for programs' views (the
+    machine's /proc would lead them through /proc/PID/root of the user's other processes to
+    every file of the user); None where it could not be made (then they get the machine's)."""
+    return _state.get("proc")  # type: ignore[return-value]
+
+
+def _forget_dir(path: Path) -> None:
+    _libc.umount2(str(path).encode(), 2)       # MNT_DETACH
+    try:
+        path.rmdir()
+    except OSError:
+        pass
+
+
+def _private_proc_dir() -> Optional[Path]:
+    """An empty directory in a mount namespace of this process's own, for namespace_proc()."""
+    if _libc.unshare(CLONE_NEWNS) != 0:
+        return None
+    return Path(tempfile.mkdtemp(prefix="grader-proc-"))
 
 
 def probe_pid_namespace() -> tuple[bool, str]:
@@ -345,6 +381,7 @@ class Rules:
     proc: bool = False                     # a fresh /proc (root, in the run's PID namespace)
     run_dir: Optional[Path] = None
     hidden: tuple = ()                     # masked with an empty directory (grader_files())
+    proc_dir: Optional[Path] = None        # as a normal user: namespace_proc(), bound on /proc
 
     def command(self, *, limits: Sequence[tuple[int, int]], uid: Optional[int],
                 gid: Optional[int], cgroup_procs: Optional[str], workdir: Optional[Path],
@@ -361,6 +398,8 @@ class Rules:
                 argv += ["-t", d]
             if self.proc:
                 argv.append("-p")
+            elif self.proc_dir is not None:
+                argv += ["-q", str(self.proc_dir)]
             for d in self.hidden:
                 argv += ["-h", str(d)]
             if self.run_dir is not None:

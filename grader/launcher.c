@@ -23,6 +23,7 @@
  *   -b SRC=DST   bind SRC on DST, writable;  -r SRC=DST  the same, read-only
  *                (sources are opened before any mount, so they may lie under a tmpfs target)
  *   -p           a fresh /proc for our PID namespace (only our run's processes are visible)
+ *   -q DIR       in a new root, DIR (a /proc of our PID namespace, mounted by the grader) on /proc
  *   -o UID       login uid: written to /proc/self/loginuid (root) ...
  *   -O FILE      ... or, where that is refused, FILE (holding the uid) bound over it
  *   -W NAME      a utmp record of NAME logged in on our terminal, in a private utmp file bound
@@ -199,10 +200,12 @@ static const char *in_root(const char *root, const char *path, char *buf, size_t
     return buf;
 }
 
-static void show_tree(const char *root, const struct tree *t)
+/* The tree t on dst in the new root (its own path but for /proc, which -q may take from
+ * elsewhere). */
+static void show_tree(const char *root, const struct tree *t, const char *dst)
 {
     char where[4096];
-    in_root(root, t->path, where, sizeof where);
+    in_root(root, dst, where, sizeof where);
     if (t->link[0]) {
         if (symlink(t->link, where) < 0 && errno != EEXIST)
             die("link", where);
@@ -268,6 +271,9 @@ static int init_main(pid_t parent)
      * grader that died before this line is covered by its watchdog (we carry its marker). */
     (void)parent;
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    /* Not dumpable: programs of our namespace that run as our user cannot reach the grader's
+     * files through /proc/1/root, nor trace us. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     setsid();
     for (int fd = 0; fd < 1024; fd++)
         close(fd);
@@ -451,13 +457,13 @@ int main(int argc, char *argv[])
                       "mode=755,size=1m,nr_inodes=1024") < 0)
                 die("tmpfs on", root);
             for (int k = 0; k < ntrees; k++)
-                show_tree(root, &trees[k]);
+                show_tree(root, &trees[k], trees[k].path);
             in_root(root, "/proc", where, sizeof where);
             make_dirs(where);
             if (!proc || mount("proc", where, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
                 if (proc_tree.fd < 0 && (proc_tree.fd = open("/proc", O_PATH | O_CLOEXEC)) < 0)
                     die("open", "/proc");
-                show_tree(root, &proc_tree);
+                show_tree(root, &proc_tree, "/proc");
             }
             /* /var/run/utmp, where the machine has one: record_login binds ours over it. */
             make_dirs(in_root(root, "/run", where, sizeof where));

@@ -58,6 +58,8 @@ class Grading:
                                         leftovers=(str(self.run_dir),))
         # After the watchdog (which must outlive what the namespace holds), before any program.
         self._init, why_pid = contain.pid_namespace()
+        if self.policy.rules is not None:
+            self.policy.rules.proc_dir = contain.namespace_proc()
         if self._init is None and not self.trusted:
             self.notes.append(f"no PID namespace ({why_pid}): kill(-1) from a student program "
                               "reaches every process of its user")

@@ -207,7 +207,8 @@ def rows(settings: Optional[Settings] = None) -> list[Row]:
     """Every protection, in the order the README's security model lists them."""
     s = settings or settings_mod.load()
     return [_containment(), _watchdog(), _process_limit(s), _limits(s), _output(s),
-            _user(s), _own_users(s), _view(), _grader_files(), _pid_namespace(), _network(), _scratch(s)]
+            _user(s), _own_users(s), _view(), _grader_files(), _pid_namespace(), _network(),
+            _scratch(s)]
 
 
 def report(settings: Optional[Settings] = None) -> str:

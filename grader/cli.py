@@ -234,7 +234,8 @@ def _grade_one(args: argparse.Namespace, assignment: assignments.Assignment,
     if args.keyword:
         _check_keyword(assignment, args.keyword)
     if target.note:
-        sys.stderr.write(f"grade: note: {target.note}\n")
+        from .report import one_line
+        sys.stderr.write(f"grade: note: {one_line(target.note)}\n")
     out.write(terminal.render_start(assignment.id, target.spec, color=color, width=cols))
     try:
         run = grade(assignment, target, _settings(args), strict=args.strict,
@@ -365,7 +366,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return _main_grade(argv)
     except (UsageError, targets.BadInput, assignments.UnknownAssignment,
             assignments.ManifestError) as e:
-        sys.stderr.write(f"grade: error: {e.args[0] if e.args else e}\n")
+        from .report import visible
+        sys.stderr.write(f"grade: error: {visible(str(e.args[0] if e.args else e))}\n")
         return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write("grade: interrupted\n")

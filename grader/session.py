@@ -58,6 +58,8 @@ class Grading:
                                         leftovers=(str(self.run_dir),))
         # After the watchdog (which must outlive what the namespace holds), before any program.
         self._init, why_pid = contain.pid_namespace()
+        if self.policy.rules is not None:
+            self.policy.rules.proc_dir = contain.namespace_proc()
         if self._init is None and not self.trusted:
             self.notes.append(f"no PID namespace ({why_pid}): kill(-1) from a student program "
                               "reaches every process of its user")
@@ -107,14 +109,12 @@ class Grading:
         if not viewed:
             self.notes.append(f"no private file-system view ({why_view}): student programs "
                               "share /tmp, /var/tmp, /dev/shm and System V IPC with the machine")
-        hidden: list[Path] = []
-        if self.target.kind in ("source", "binary") and self.target.path is not None:
-            handin = self.target.path if self.target.kind == "source" else self.target.path.parent
-            hidden = contain.handins_to_hide(handin, [self.run_dir, buildcache.cache_root(),
-                                                      Path(tempfile.gettempdir())])
+        kept, how = contain.grader_exposure(viewed, policy.euid)
+        if not kept:
+            self.notes.append(f"the grader's files are within reach of student programs: {how}")
         policy.rules = contain.Rules(str(launcher.ensure()), os.getpid(), view,
                                      userns=os.geteuid() != 0, proc=os.geteuid() == 0,
-                                     run_dir=self.run_dir, hidden=tuple(hidden))
+                                     run_dir=self.run_dir, hidden=tuple(contain.grader_files()))
 
     def _course_home(self) -> Path:
         view = self.policy.rules.view if self.policy.rules is not None else None
@@ -141,7 +141,8 @@ class Grading:
 
     def env(self, extra: Optional[dict[str, str]] = None) -> dict[str, str]:
         user = self.login_name
-        base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/tmp",
+        path = os.environ.get("PATH", "/usr/bin:/bin") if self.trusted else contain.SAFE_PATH
+        base = {"PATH": path, "HOME": "/tmp",
                 "USER": user, "LOGNAME": user, "LANG": "C.UTF-8", "TERM": "dumb"}
         base.update(self.target.env)
         base.update(extra or {})

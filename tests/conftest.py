@@ -5,6 +5,7 @@ into a new session, stays our descendant; after every test none may be left.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from grader import sandbox
+from grader import contain, sandbox
 from hostile_reports import (GONE_WITHIN, HOSTILE_NAMES, Report, report_base, runners_of,
                              still_running)
 from support import Graded, read_grade, scaled, shown
@@ -21,6 +22,9 @@ from verdict_table import compile_fixture
 
 def pytest_configure(config: pytest.Config) -> None:
     sandbox.become_subreaper()
+    # Programs see only the system, their run and their tmpfs: the hostile fixtures' report
+    # directories are shown to them too (gradings in child processes inherit this).
+    os.environ[contain.VIEW_SHARE] = str(report_base())
 
 
 @pytest.fixture(autouse=True)

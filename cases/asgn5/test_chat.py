@@ -1,7 +1,12 @@
 """The chat, checked once with the student's program as client and once as server."""
-from grader import check, talk
+from grader import CheckFailure, check, show, talk
 
 LONG = "".join(chr(ord("a") + i % 26) for i in range(200))
+# What a person types, "%" included: a program that prints what arrives as a printf format
+# (printf(buf), fprint_to_output(buf)) shows something else, or crashes.
+TYPED = ("100% done", "%s%s%n", "it's \"quoted\" \\ {braces} & ~!@#$^*()_+=[]|;:<>,.?/`-")
+AS_FORMAT = ("write what arrives with write_to_output(buf, n) (or printf(\"%s\", buf)), never "
+             "as a format: a \"%\" in it is a conversion")
 
 
 @check(hint="poll() stdin and the socket together; send each whole line, write what arrives")
@@ -16,6 +21,11 @@ def test_chat_both_ways(chat):
     peer.say("crossing 2")
     peer.expect_bytes(b"crossing 1\n")
     me.expect_line("crossing 2")
+    for text in TYPED:
+        me.say(text)
+        peer.expect_bytes(f"{text}\n".encode(), hint=AS_FORMAT)
+        peer.say(text)
+        me.expect_line(text, hint=AS_FORMAT)
     me.expect_running()
 
 
@@ -56,12 +66,20 @@ def test_partial_line_eof(chat):
 
 @check(hint="at end of input (^D) close the socket and exit")
 def test_eof_exits(chat):
-    """^D closes the connection and exits, promptly."""
+    """In a chat going both ways, ^D closes the connection, sending nothing more, and exits
+    promptly."""
     me, peer = chat
-    me.expect_running()
+    me.say("one more line")                    # the chat is up: a line each way
+    peer.expect_bytes(b"one more line\n")      # (the y/n answer's newline may come first)
+    peer.say("and one back")
+    me.expect_line("and one back")
     me.send_eof()
     me.expect_exit(0, promptly=True, any_code="after ^D")
-    peer.expect_closed()
+    rest = peer.expect_closed()
+    if rest:
+        raise CheckFailure(f"after ^D the program sent \"{show(rest)}\" before it closed the "
+                           "connection", "at end of input close the socket and exit: send "
+                           "nothing more (not the last line again, nor an end marker)")
 
 
 @check(hint="when recv() returns 0 print \"Connection closed.  ^C to terminate.\" and pause()")
@@ -70,7 +88,8 @@ def test_peer_closes(chat):
     me, peer = chat
     peer.leave()
     me.expect_wording(talk.CLOSED_TEXT)
-    me.expect_stays_running()
+    me.expect_waits_for_user(hint="after the close message wait in pause() for ^C; a sleep "
+                                  "ends by itself")
     me.interrupt()
     me.expect_exit(code=None, allow_signal=True)
 

@@ -57,10 +57,13 @@ class TcpPeer(SocketEndpoint):
 
     @classmethod
     def connect(cls, case: Case, name: str, port: int, host: str = "127.0.0.1",
-                hint: Optional[str] = None) -> "TcpPeer":
+                hint: Optional[str] = None, source: Optional[str] = None) -> "TcpPeer":
+        """source: the local address to connect from (the reference peers' own)."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.settimeout(case.settings.expect_timeout)
         try:
+            if source is not None:
+                sock.bind((source, 0))
             sock.connect((host, port))
         except OSError as e:
             sock.close()
@@ -115,11 +118,11 @@ class TcpPeer(SocketEndpoint):
 class TcpListener:
     """A listening socket standing in for a reference server that a student client dials."""
 
-    def __init__(self, case: Case, port: int, name: str = "server"):
+    def __init__(self, case: Case, port: int, name: str = "server", host: str = "0.0.0.0"):
         self.case, self.name, self.port = case, name, port
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("0.0.0.0", port))
+        self.sock.bind((host, port))
         self.sock.listen(64)
         case.on_cleanup(self.sock.close)
 

@@ -84,12 +84,12 @@ def test_prompt_misspellings_fail(text):
 
 
 @pytest.mark.parametrize("w, text, want", [
-    (talk.WAITING_TEXT, "Waiting for response from localhost.", ("localhost", True)),
-    (talk.WAITING_TEXT, "Waiting for response from localhost", ("localhost", False)),
-    (talk.WAITING_TEXT, "waiting for response from 127.0.0.1...\n", ("127.0.0.1", False)),
-    (talk.DECLINED_TEXT, "localhost declined connection.", ("localhost", True)),
-    (talk.DECLINED_TEXT, "Error: localhost declined connection\n", ("localhost", False)),
-    (talk.DECLINED_TEXT, "LOCALHOST  declined connection.", ("localhost", False)),
+    (talk.WAITING_TEXT, "Waiting for response from peerhost.", ("peerhost", True)),
+    (talk.WAITING_TEXT, "Waiting for response from peerhost", ("peerhost", False)),
+    (talk.WAITING_TEXT, "waiting for response from 127.0.0.2...\n", ("127.0.0.2", False)),
+    (talk.DECLINED_TEXT, "peerhost declined connection.", ("peerhost", True)),
+    (talk.DECLINED_TEXT, "Error: peerhost declined connection\n", ("peerhost", False)),
+    (talk.DECLINED_TEXT, "PEERHOST  declined connection.", ("peerhost", False)),
 ])
 def test_client_messages(w, text, want):
     m = w.search(text)
@@ -98,7 +98,8 @@ def test_client_messages(w, text, want):
 
 def test_client_messages_need_the_host_given():
     assert talk.WAITING_TEXT.search("Waiting for response from otherhost.") is None
-    assert talk.DECLINED_TEXT.search("xlocalhost declined connection.") is None
+    assert talk.WAITING_TEXT.search("Waiting for response from localhost.") is None
+    assert talk.DECLINED_TEXT.search("xpeerhost declined connection.") is None
 
 
 @pytest.mark.parametrize("text, exact", [
@@ -190,17 +191,17 @@ def test_expect_finds_a_label_and_a_missing_newline_before_exit():
 
 
 def test_expect_takes_an_open_ended_waiting_message_at_once():
-    ep = Scripted([b"Waiting for response from localhost."], ends=False)
+    ep = Scripted([b"Waiting for response from peerhost."], ends=False)
     start = time.monotonic()
     ep.expect_wording(talk.WAITING_TEXT)
     assert time.monotonic() - start < 0.1
 
 
 def test_expect_reports_a_variant_as_a_deviation():
-    ep = Scripted([b"localhost declined connection\r\n"], crlf=True)
+    ep = Scripted([b"peerhost declined connection\r\n"], crlf=True)
     ep.expect_wording(talk.DECLINED_TEXT)
-    assert ep.case.deviations == ['mytalk printed "localhost declined connection"; the '
-                                  'handout\'s text is "localhost declined connection."']
+    assert ep.case.deviations == ['mytalk printed "peerhost declined connection"; the '
+                                  'handout\'s text is "peerhost declined connection."']
 
 
 def test_expect_waits_for_the_rest_of_a_split_message():

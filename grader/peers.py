@@ -42,12 +42,13 @@ class TcpPeer(SocketEndpoint):
         self.sock = sock
         sock.settimeout(self.settings.expect_timeout)   # bounds sendall only; reads use select
         # Both ports now: once the program resets the connection, the socket forgets its peer.
-        self.local_port = sock.getsockname()[1]
-        if not remote_port:
-            try:
-                remote_port = sock.getpeername()[1]
-            except OSError:
-                remote_port = 0
+        self.local_addr, self.local_port = sock.getsockname()[:2]
+        self.remote_addr = "127.0.0.1"
+        try:
+            self.remote_addr, peer_port = sock.getpeername()[:2]
+            remote_port = remote_port or peer_port
+        except OSError:
+            pass
         self.remote_port = remote_port
         case.on_cleanup(self.close)
 
@@ -102,7 +103,7 @@ class TcpPeer(SocketEndpoint):
         """
         me, them = self.local_port, self.remote_port
         Waiter(self.case, self.settings.expect_timeout).until(
-            lambda: ports.unread_bytes(them, me) == 0,
+            lambda: ports.unread_bytes(them, me, self.remote_addr, self.local_addr) == 0,
             f"the program to read what {self.name} sent", hint)
 
     def close(self) -> None:

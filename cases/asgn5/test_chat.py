@@ -54,17 +54,35 @@ def test_long_line(chat):
     me.expect_running()
 
 
-@check(hint="at end of input, send what is left of an unfinished line before closing")
-def test_partial_line_eof(chat):
-    """A partial line followed by end of input is delivered."""
+@check(hint="at end of input, send what is left of an unfinished line, then close and exit",
+       both_modes=True)
+def test_partial_line_eof(chat, case):
+    """A partial line followed by end of input is delivered, and the program exits."""
     me, peer = chat
     me.type("no newline here")
-    me.send_eof()          # ends the partial line
-    me.send_eof()          # end of input
-    peer.expect_bytes(b"no newline here")   # whether it then exits is eof_exits
+    me.send_eof()          # ends the partial line (windowed: and the input)
+    if not case.windowed:
+        me.send_eof()      # under -N, a terminal's second ^D is the end of input
+    peer.expect_bytes(b"no newline here")
+    try:
+        me.expect_exit(0, promptly=True, any_code="after a partial line and ^D")
+        return
+    except CheckFailure:
+        if not me.alive:
+            raise
+    me.send_eof()          # one more: a program that exits now missed the end of input
+    try:
+        me.expect_exit(code=None, promptly=True)
+    except CheckFailure:
+        case.note("it does not exit at end of input at all: that is eof_exits' to judge")
+        return
+    raise CheckFailure("after the partial line and the end of input the program went on "
+                       "waiting; it exited only at the next ^D",
+                       "the end of input came with the partial line: after sending it, ask "
+                       "has_hit_eof() again before going back to poll()")
 
 
-@check(hint="at end of input (^D) close the socket and exit")
+@check(hint="at end of input (^D) close the socket and exit", both_modes=True)
 def test_eof_exits(chat):
     """In a chat going both ways, ^D closes the connection, sending nothing more, and exits
     promptly."""
@@ -82,7 +100,8 @@ def test_eof_exits(chat):
                            "nothing more (not the last line again, nor an end marker)")
 
 
-@check(hint="when recv() returns 0 print \"Connection closed.  ^C to terminate.\" and pause()")
+@check(hint="when recv() returns 0 print \"Connection closed.  ^C to terminate.\" and pause()",
+       both_modes=True)
 def test_peer_closes(chat):
     """The peer closing: "Connection closed.  ^C to terminate.", then it waits for ^C."""
     me, peer = chat

@@ -90,7 +90,8 @@ def test_eof_exits(chat):
     me.say("one more line")                    # the chat is up: a line each way
     peer.expect_bytes(b"one more line\n")      # (the y/n answer's newline may come first)
     peer.say("and one back")
-    me.expect_line("and one back")
+    peer.wait_read_by_peer()                   # read (whether shown is chat_both_ways')
+    me.expect_running()
     me.send_eof()
     me.expect_exit(0, promptly=True, any_code="after ^D")
     rest = peer.expect_closed()

@@ -292,3 +292,16 @@ def test_address_hints(addr, port, words):
 def test_mapped_address_is_that_address():
     from grader.addresses import expect_address
     expect_address("::ffff:127.0.0.1", "127.0.0.1", "12345", 12345)
+
+
+@pytest.mark.parametrize("prompt, fault", [
+    ("Mytalk request from zoe@peerhost.  Accept", None),
+    ("Mytalk request from zoe @ 127.0.0.2.  Accept", None),
+    ("cannot resolve; Mytalk request from zoe@peerhost.  Accept", None),   # "zoe" after "from"
+    ("Mytalk request from zoealk: on port 4000@peerhost.  Accept", "alk: on port 4000"),
+    ("Mytalk request from zoe\x01\x7f@peerhost.  Accept", "\x01\x7f"),
+    ("Mytalk request from zo@peerhost.  Accept", None),        # cut short: server_prompt's
+])
+def test_bytes_after_the_name_in_a_prompt(prompt, fault):
+    """Issue 17.12: an unterminated name shows in any prompt (grader.talk.name_fault)."""
+    assert talk.name_fault(prompt, "zoe") == fault

@@ -34,6 +34,11 @@ class Student:
         """The reference peers' own loopback address."""
         return self.grading.settings.peer_address
 
+    @property
+    def prompt_faults(self) -> list[str]:
+        """Server prompts this grading saw with bytes after the user name (grader/talk.py)."""
+        return self.grading.prompt_faults
+
     def argv(self, args: tuple[str, ...]) -> list[str]:
         if not args:
             args = self.grading.assignment.args

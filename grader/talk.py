@@ -109,7 +109,7 @@ def expect_question(server: Program, student=None, user: str = PEER_USER):
     m = server.expect(_UP_TO_QUESTION, hint="ask \"Accept (y/n)?\" before answering")
     fault = name_fault(m.group(0), user)
     if fault is not None and student is not None:
-        student.grading.prompt_faults.append(
+        student.prompt_faults.append(
             f"\"{show_text(m.group(0).strip())}\" (\"{show_text(fault)}\" after the name)")
         server.case.note(f"the prompt shows \"{show_text(fault)}\" after the name "
                          f"\"{user}\": server_prompt judges it")

@@ -57,9 +57,9 @@ def test_server_prompt(serve, student):
                                f"{student.peer_address} ({student.peer_host})",
                                "print the client's host: the address accept() filled in "
                                "(getnameinfo() or inet_ntoa() on it)")
-    if student.grading.prompt_faults:
+    if student.prompt_faults:
         raise CheckFailure("in another check the prompt showed bytes after the user name: "
-                           + student.grading.prompt_faults[0], talk.UNTERMINATED)
+                           + student.prompt_faults[0], talk.UNTERMINATED)
 
 
 def expect_user(user: str, sent: str, student) -> None:

@@ -6,7 +6,8 @@ go through the C launcher (grader/launcher.c) with one set of rules, built here:
 - a private mount view: fresh tmpfs on /tmp, /var/tmp and /dev/shm (gone with the process, so
   nothing left there outlives it), the run's files read-only except the one directory the
   process works in, and our own /etc/passwd and /etc/group in which its uid has a name and the
-  course account (pn-cs357) has a home holding our talk library;
+  course account (pn-cs357) has a home holding our talk library, and an /etc/hosts that also
+  names the reference peers' own loopback address;
 - a private IPC namespace (System V shared memory, semaphores and queues die with it);
 - a login uid, so that glibc's getlogin() names the user as on a terminal one logs in at, and
   (where the machine has a utmp file) a private one with a record of that user on its pty;
@@ -246,9 +247,11 @@ class View:
     name: str
     course_home: Path            # run_dir/pn-cs357: its Given/Talk is our talk library
     new_root: Path               # run_dir/root: where the launcher builds the program's root
+    hosts: bool = False          # our /etc/hosts (the machine's, and the reference peers' name)
 
     @classmethod
-    def write(cls, run_dir: Path, uid: int, gid: int, name: str) -> "View":
+    def write(cls, run_dir: Path, uid: int, gid: int, name: str,
+              peer: Optional[tuple[str, str]] = None) -> "View":
         root = run_dir / "view"
         root.mkdir(mode=0o755)
         home = run_dir / COURSE_ACCOUNT
@@ -272,12 +275,20 @@ class View:
             (root / fname).chmod(0o644)
         (root / "loginuid").write_text(str(uid))
         (root / "loginuid").chmod(0o644)
+        if peer is not None and os.path.isfile("/etc/hosts"):
+            host, addr = peer
+            lines = [line for line in _read("/etc/hosts") if addr not in line.split()
+                     and host not in line.split()]
+            (root / "hosts").write_text("\n".join(lines + [f"{addr}\t{host}"]) + "\n")
+            (root / "hosts").chmod(0o644)
+            view.hosts = True
         return view
 
     def flags(self) -> list[str]:
-        return ["-r", f"{self.root / 'passwd'}=/etc/passwd",
-                "-r", f"{self.root / 'group'}=/etc/group",
-                "-o", str(self.uid), "-O", str(self.root / "loginuid"), "-W", self.name]
+        hosts = ["-r", f"{self.root / 'hosts'}=/etc/hosts"] if self.hosts else []
+        return hosts + ["-r", f"{self.root / 'passwd'}=/etc/passwd",
+                        "-r", f"{self.root / 'group'}=/etc/group",
+                        "-o", str(self.uid), "-O", str(self.root / "loginuid"), "-W", self.name]
 
 
 def _read(path: str) -> list[str]:

@@ -22,7 +22,7 @@ import psutil
 
 from . import members, ports, processes
 from .case import Case, CheckFailure
-from .stall import BLOCKING, StallWatch, snapshot
+from .stall import BLOCKING, StallWatch, snapshot, timed_wait
 from .streams import Endpoint
 from .waiting import Waiter
 
@@ -258,6 +258,18 @@ class Program(Endpoint):
         status = self.wait_exit(0)
         if status is not None:
             raise CheckFailure(f"{self.name} should keep running, but it ended ({status})", hint)
+
+    def expect_waits_for_user(self, hint: Optional[str] = None) -> None:
+        """The program must go on waiting for an outside event (pause(), a blocking read,
+        poll without a timeout), not for a timer: a program asleep in sleep() or in poll()
+        with a timeout goes on, or ends, by itself. Judged as expect_stays_running settles;
+        one still on the CPU then is running (whether it spins is the idle checks' business).
+        """
+        self.expect_stays_running(hint)
+        timed = timed_wait(self._process_ids()) if BLOCKING else None
+        if timed is not None and snapshot(self._process_ids()) is None:
+            raise CheckFailure(f"{self.name} waits in {timed}, which ends by itself after a "
+                               "while: it is not waiting for ^C", hint)
 
     def expect_listening(self, port: int, udp: bool = False, hint: Optional[str] = None) -> None:
         """Wait until the program has bound (UDP) or is listening on (TCP) the port."""

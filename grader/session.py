@@ -39,6 +39,8 @@ class Grading:
         self._closed = False
         # Whether the program works windowed: the windowed_mode check's verdict, once it ran.
         self.windowed_works: Optional[bool] = None
+        # Server prompts seen with bytes after the user name (grader/talk.py): server_prompt's.
+        self.prompt_faults: list[str] = []
         self._watchdog: Optional[tuple[int, int]] = None
         self._init: Optional[int] = None
         self._lease: Optional[contain.Lease] = None
@@ -104,8 +106,11 @@ class Grading:
         else:
             uid, gid = os.getuid(), os.getgid()
             name = _name_of(uid)
+        if viewed:          # one name in every view, whoever runs the grader
+            name = self.settings.sandbox_login
         policy.user_name = name
-        view = contain.View.write(self.run_dir, uid, gid, name) if viewed else None
+        view = contain.View.write(self.run_dir, uid, gid, name, (
+            self.settings.peer_host, self.settings.peer_address)) if viewed else None
         if not viewed:
             self.notes.append(f"no private file-system view ({why_view}): student programs "
                               "share /tmp, /var/tmp, /dev/shm and System V IPC with the machine")
@@ -138,6 +143,14 @@ class Grading:
         if not self.trusted and self.policy.user_name:
             return self.policy.user_name
         return _name_of(os.getuid())
+
+    @property
+    def peer_host(self) -> str:
+        """The host a program is told the reference peers are on: the name the view's hosts
+        file gives their own loopback address, or that address where there is no view."""
+        view = self.policy.rules.view if self.policy.rules is not None else None
+        return self.settings.peer_host if view is not None and view.hosts \
+            else self.settings.peer_address
 
     def env(self, extra: Optional[dict[str, str]] = None) -> dict[str, str]:
         user = self.login_name

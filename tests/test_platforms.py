@@ -2,9 +2,9 @@
 
 A private mount namespace (`unshare -m`, as root) binds a scratch directory at /autograder
 (Gradescope) or /grade (PrairieLearn), so the exported scripts run with the very paths the
-platform gives them. The platform's image set-up (apt, a virtual environment with the wheel) is
-stood in for by a venv-shaped wrapper that runs this checkout's Python; setup.sh itself is
-checked for what it installs, and the wheel is installed for real into a scratch target.
+platform gives them. Gradescope's setup.sh runs for real (apt stood in for); PrairieLearn's
+image is stood in for by a venv with the exported wheel installed, bound at the path the
+exported Dockerfile installs to.
 """
 from __future__ import annotations
 
@@ -15,8 +15,11 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Optional
 
 import pytest
+
+from grader.export import VENV
 
 from support import ROOT, run_grade
 
@@ -34,28 +37,40 @@ def broken_handin(tmp_path: Path) -> Path:
     return d
 
 
-def fake_venv(bin_dir: Path) -> None:
-    """bin/python of a venv that runs this checkout (what setup.sh would have installed)."""
-    bin_dir.mkdir(parents=True)
-    python = bin_dir / "python"
-    python.write_text(f'#!/bin/sh\nPYTHONPATH={ROOT} exec {sys.executable} "$@"\n')
-    python.chmod(0o755)
+def image_venv(tmp_path: Path, wheel: Path) -> Path:
+    """A virtual environment as the exported Dockerfile builds it at VENV: the wheel installed
+    for real (without its dependencies: no network here), which come from this checkout's
+    environment through a .pth file. Bind it at VENV to run an entrypoint as in the image."""
+    import sysconfig
+    venv = tmp_path / "image-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    found = sorted(venv.glob("lib/python*/site-packages"))
+    assert found, "the venv has no site-packages"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                    "--disable-pip-version-check", "--no-index", "--target", str(found[0]),
+                    str(wheel)], check=True)
+    (found[0] / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return venv
 
 
-def in_namespace(scratch: Path, mountpoint: str, command: str) -> subprocess.CompletedProcess:
-    """Run `command` with scratch bound at mountpoint, in a mount namespace of its own."""
-    created = not os.path.exists(mountpoint)
-    os.makedirs(mountpoint, exist_ok=True)
+def in_namespace(scratch: Path, mountpoint: str, command: str,
+                 binds: Optional[dict[str, Path]] = None) -> subprocess.CompletedProcess:
+    """Run `command` with scratch bound at mountpoint (and each of binds: mountpoint -> dir),
+    in a mount namespace of its own."""
+    mounts = {mountpoint: scratch, **(binds or {})}
+    created = [m for m in mounts if not os.path.exists(m)]
+    for m in mounts:
+        os.makedirs(m, exist_ok=True)
     try:
-        script = (f"mount --make-rprivate / && mount --bind {scratch} {mountpoint} && "
-                  f"{command}")
-        return subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True,
-                              text=True, timeout=300, stdin=subprocess.DEVNULL,
-                              env=dict(os.environ, NO_COLOR="1"))
+        script = "mount --make-rprivate / && " + "".join(
+            f"mount --bind {source} {target} && " for target, source in mounts.items())
+        return subprocess.run(["unshare", "-m", "sh", "-c", script + command],
+                              capture_output=True, text=True, timeout=300,
+                              stdin=subprocess.DEVNULL, env=dict(os.environ, NO_COLOR="1"))
     finally:
-        if created:
+        for m in reversed(created):
             try:
-                os.rmdir(mountpoint)
+                os.rmdir(m)
             except OSError:
                 pass
 
@@ -172,15 +187,18 @@ def test_prairielearn_entrypoint_in_its_layout(tmp_path):
     results = {}
     root = tmp_path / "grade"
     shutil.copytree(export, root)
+    wheel = next((export / "serverFilesCourse" / "socket_grader").glob("*.whl"))
+    # The image built from the exported Dockerfile has the grader in VENV; run.sh finds it
+    # there and installs nothing (which would cost most of the 30 s limit).
+    binds = {VENV: image_venv(tmp_path, wheel)}
     for name, handin in (("good", GOOD), ("broken", broken_handin(tmp_path))):
-        # This machine's python3 has the grader, as the image built from the exported
-        # Dockerfile has; run.sh finds it there.
         for d in ("student", "results"):
             shutil.rmtree(root / d, ignore_errors=True)
         shutil.copytree(handin, root / "student")
         (root / "results").mkdir()
-        done = in_namespace(root, "/grade", options["entrypoint"])
+        done = in_namespace(root, "/grade", options["entrypoint"], binds)
         assert done.returncode == 0, done.stderr
+        assert "not in the image" not in done.stdout, done.stdout[-2000:]
         results[name] = json.loads((root / "results" / "results.json").read_text())
     good, broken = results["good"], results["broken"]
     assert good["gradable"] is True and good["score"] == 1 and good["points"] == 60

@@ -117,6 +117,7 @@ def graded(handin, tmp_path_factory):
 
 # -- the reference run -------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_batch_completes_with_a_line_per_student(graded):
     done, out = graded
     assert done.returncode == 0, done.stderr
@@ -128,6 +129,7 @@ def test_batch_completes_with_a_line_per_student(graded):
     assert not list(out.glob(".staging*")), "scratch left in --out"
 
 
+@pytest.mark.slow
 def test_summary_has_every_row(graded):
     _, out = graded
     table = rows(out)
@@ -149,6 +151,7 @@ def test_summary_has_every_row(graded):
             assert row[cid] == ("0" if cid in fails else f"{points:g}"), (row["student"], cid)
 
 
+@pytest.mark.slow
 def test_student_directories(graded):
     _, out = graded
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == sorted(EXPECTED)
@@ -166,6 +169,7 @@ def test_student_directories(graded):
     assert "undeclared_port" in (out / "compile-error" / "build.log").read_text()
 
 
+@pytest.mark.slow
 def test_gradescope_files(graded):
     _, out = graded
     for name, (status, fails, _) in EXPECTED.items():
@@ -188,6 +192,7 @@ def test_gradescope_files(graded):
         assert sum(t["status"] == "failed" for t in tests) == len(fails)
 
 
+@pytest.mark.slow
 def test_report_html_shows_every_student(graded):
     _, out = graded
     page = (out / "report.html").read_text(encoding="utf-8")
@@ -220,6 +225,7 @@ def _read_lines_until(proc: subprocess.Popen, count: int, timeout: float) -> lis
     return lines
 
 
+@pytest.mark.slow
 def test_interrupt_then_resume_equals_one_run(graded, handin, tmp_path):
     _, reference = graded
     out = tmp_path / "results"
@@ -255,6 +261,7 @@ def test_interrupt_then_resume_equals_one_run(graded, handin, tmp_path):
 
 # -- shards and merge ----------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_shards_merged_equal_one_run(graded, handin, tmp_path):
     _, reference = graded
     shards = [tmp_path / f"shard-{k}" for k in (1, 2)]
@@ -282,6 +289,7 @@ def test_shards_merged_equal_one_run(graded, handin, tmp_path):
     assert page.count("<details id=\"s-") == len(EXPECTED)
 
 
+@pytest.mark.slow
 def test_merge_takes_the_last_directory_given(graded, tmp_path):
     _, reference = graded
     old, new = tmp_path / "old", tmp_path / "new"
@@ -307,6 +315,7 @@ def test_shard_membership_is_stable_and_partitions():
 
 # -- interoperability ------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_interop_matrix(graded, handin, tmp_path):
     """Four built programs against each other, on results already graded (--resume).
 

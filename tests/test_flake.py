@@ -7,6 +7,8 @@ import pytest
 from grader import assignments
 from support import cpu_load, false_failures
 
+pytestmark = pytest.mark.slow
+
 RUNS = 20
 
 

@@ -85,6 +85,7 @@ def test_export_refuses_a_bad_out(tmp_path):
     assert done.returncode == 2 and "did you mean asgn5" in done.stderr
 
 
+@pytest.mark.slow
 def test_gradescope_zip_contents_and_wheel_installs(tmp_path):
     zip_path = tmp_path / "autograder.zip"
     done = run_grade("export", "gradescope", "asgn5", "--out", str(zip_path))
@@ -117,6 +118,7 @@ def test_gradescope_zip_contents_and_wheel_installs(tmp_path):
 
 
 @needs_root_namespaces
+@pytest.mark.slow
 def test_gradescope_autograder_in_its_layout(tmp_path):
     """As Gradescope runs it: the zip unpacked in /autograder/source, setup.sh run there (apt
     stood in for: its packages are recorded; the venv and the wheel's install are real), then
@@ -174,6 +176,7 @@ def test_gradescope_results_even_when_the_grader_cannot_start(tmp_path):
 
 
 @needs_root_namespaces
+@pytest.mark.slow
 def test_prairielearn_entrypoint_in_its_layout(tmp_path):
     export = tmp_path / "export"
     done = run_grade("export", "prairielearn", "asgn5", "--out", str(export))

@@ -11,6 +11,8 @@ import pytest
 from grader import assignments
 from verdict_table import check_table, load, missing_warnings, wrong_verdicts
 
+pytestmark = pytest.mark.slow
+
 TABLE = load()
 
 

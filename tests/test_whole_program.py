@@ -20,6 +20,8 @@ from grader import members, processes
 from support import ROOT
 from test_containment import NON_ROOT_UID, _can_pose_as_user
 
+pytestmark = pytest.mark.slow  # every grading here runs in three settings
+
 SETTINGS = ["root", pytest.param("user", marks=pytest.mark.skipif(
     not _can_pose_as_user(), reason="no unprivileged user namespaces here")), "no-namespaces"]
 ORPHAN = ["hostile/orphan_worker.c", "asgn5/mytalk.c"]

@@ -56,6 +56,7 @@ def test_a_line_wider_than_the_screen_is_one_line():
 
 
 @pytest.mark.skipif(not has_terminfo("xterm"), reason="no terminfo entry for xterm")
+@pytest.mark.slow
 def test_a_hundred_lines_through_curses_read_in_order(build_c, tmp_path):
     """The talk library's own windows, scrolled by ncurses on a 24-row terminal."""
     program = build_c(["asgn5/mytalk.c"], (), True)

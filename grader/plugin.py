@@ -15,7 +15,7 @@ from _pytest.runner import runtestprotocol
 from . import assignments, keys
 from .case import CheckFailure
 from .checks import check_id, hint_of, title_of
-from .keys import CASE, GRADING, STATE, USER_PROPERTY, WINDOWED
+from .keys import CASE, STATE, USER_PROPERTY, WINDOWED
 from .results import ERROR, FAILED, PASSED, SKIPPED, Check
 from .screen import has_terminfo
 
@@ -56,9 +56,9 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: Optional[pytest.Item]):
     """Run a check; if it failed under the debugging flag, run it again without it.
 
     The handout calls -N a debugging aid and the program is used windowed, so a check that
-    passes windowed earns its points, with a warning saying what -N did. Whether the
-    program works windowed at all is the windowed_mode check, which runs first: without it,
-    a second run could not pass and would only cost time.
+    passes windowed earns its points, with a warning saying what -N did. Each check decides
+    for itself: whether another check (windowed_mode) passed never decides whether this one
+    is run again.
     """
     flag = assignments.for_case_file(item.path).debug_flag if _is_case(item) else ""
     if not flag:
@@ -84,10 +84,6 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: Optional[pytest.Item]):
             also = again.message.splitlines()[0] if again else "it could not run"
             _record(first, failure, message=f"{failure.message}\n(run windowed, without {flag}, "
                                             f"it fails too: {also})")
-    grading = item.config.stash.get(GRADING, None)
-    if check_id(item.name) == "windowed_mode" and grading is not None:
-        result = _check_of(reports)
-        grading.windowed_works = result is not None and result.status == PASSED
     for report in reports:
         ihook.pytest_runtest_logreport(report=report)
     ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
@@ -96,9 +92,8 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: Optional[pytest.Item]):
 
 def _windowed_retry_worth(item: pytest.Item, check: Check) -> bool:
     case = item.stash.get(CASE, None)
-    grading = item.config.stash.get(GRADING, None)
     return (check.status == FAILED and case is not None and case.used_debug_flag
-            and getattr(grading, "windowed_works", None) is not False and has_terminfo("xterm"))
+            and has_terminfo("xterm"))
 
 
 def _windowed_warning(flag: str, failure: Check) -> str:

@@ -223,6 +223,13 @@ class Program(Endpoint):
         with a timeout, after the quiet period is running too (it may be spinning; the idle
         checks judge that).
         """
+        status = self.settle()
+        if status is not None:
+            raise CheckFailure(f"{self.name} should keep running, but it ended ({status})", hint)
+
+    def settle(self) -> Optional[ExitStatus]:
+        """Wait until the program exits or waits in a call only outside input ends (or the
+        quiet period passes); its exit status if it has exited."""
         def settled() -> bool:
             if not self.alive:
                 return True
@@ -230,9 +237,7 @@ class Program(Endpoint):
                 return snapshot(self._process_ids()) is not None
             return processes.state(self.pid) in "SDTtZX"
         ports.wait_until(settled, self.settings.quiet_period, self.settings.poll_interval)
-        status = self.wait_exit(0)
-        if status is not None:
-            raise CheckFailure(f"{self.name} should keep running, but it ended ({status})", hint)
+        return self.wait_exit(0)
 
     def expect_listening(self, port: int, udp: bool = False, hint: Optional[str] = None) -> None:
         """Wait until the program has bound (UDP) or is listening on (TCP) the port."""
@@ -301,6 +306,9 @@ class Program(Endpoint):
         return ran / 1e9, wanted / 1e9, blocks
 
     def fd_count(self) -> int:
+        if self.wait_exit(0) is not None:
+            raise CheckFailure(f"{self.name} printed {self._pending()} and {self.ended_text()}, "
+                               "so its descriptors could not be counted")
         try:
             return psutil.Process(self.pid).num_fds()
         except psutil.Error as e:

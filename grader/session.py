@@ -37,8 +37,6 @@ class Grading:
         self.run_dir: Path = Path(tempfile.mkdtemp(prefix="grade-"))
         self.run_dir.chmod(0o711)
         self._closed = False
-        # Whether the program works windowed: the windowed_mode check's verdict, once it ran.
-        self.windowed_works: Optional[bool] = None
         self._watchdog: Optional[tuple[int, int]] = None
         self._init: Optional[int] = None
         self._lease: Optional[contain.Lease] = None

@@ -8,8 +8,8 @@ from reference import mytalk as ref
 @pytest.fixture
 def request_sent(student, listen):
     """The student's client started, connected, and its name packet read by our server."""
-    listener = listen(student.port)
-    me = student.start("-N", talk.HOST, str(student.port), name="mytalk")
+    listener = talk.reference_server(student, listen)
+    me = talk.start_client(student, "-N", name="mytalk")
     conn, packet = talk.take_request(listener)
     return me, conn, packet
 
@@ -18,8 +18,8 @@ def request_sent(student, listen):
 def connected(student, listen):
     """The student's client started, its connection accepted and its name packet taken if it
     sends one: whether it does is client_sends_username's business, not these checks'."""
-    listener = listen(student.port)
-    me = student.start("-N", talk.HOST, str(student.port), name="mytalk")
+    listener = talk.reference_server(student, listen)
+    me = talk.start_client(student, "-N", name="mytalk")
     return me, talk.take_connection(listener, me)
 
 

@@ -66,7 +66,8 @@ def take_connection(listener: TcpListener, me: Program) -> TcpPeer:
 
     Whether the name comes is client_sends_username's business: a client that waits for the
     answer without sending it (the wait sees it blocked) is answered all the same."""
-    conn = listener.accept(name="reference", hint="connect to the host given (look it up with getaddrinfo) at the port given")
+    conn = listener.accept(name="reference", hint="connect to the host given (look it up with "
+                                                  "getaddrinfo) at the port given")
     try:
         conn.expect_any()
     except CheckFailure:

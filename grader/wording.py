@@ -349,7 +349,7 @@ class Wording:
         the decline line although no line end comes before it."""
         if self.follows is None:
             return text
-        return self.follows.regex.sub(lambda m: "\n" * len(m.group(0)), text)
+        return self.follows.regex.compiled.sub(lambda m: "\n" * len(m.group(0)), text)
 
     def _settled(self, m: "re.Match[str]", text: str, ended: bool) -> bool:
         """Nothing arriving later can change this match."""
@@ -499,7 +499,8 @@ def _word_cost(want: str, got: str, fields: Dict[str, Field]) -> tuple:
     """(cost, field values) of showing the handout's word `want` as `got`: 0 the same word
     (case and a sentence's final punctuation aside), 1 a typo, None a different word."""
     if "{" in want:
-        pattern = re.sub(r"\\\{(\w+)\\\}", lambda m: f"(?P<{m.group(1)}>{fields[m.group(1)].regex})",
+        pattern = re.sub(r"\\\{(\w+)\\\}",
+                         lambda m: f"(?P<{m.group(1)}>{fields[m.group(1)].regex})",
                          re.escape(want.rstrip(_PUNCT)))
         m = re.fullmatch(pattern + "[.?:]?", got, re.IGNORECASE)
         return (0, {k: v for k, v in m.groupdict().items() if v is not None}) if m else (None, {})

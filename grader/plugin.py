@@ -80,7 +80,13 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: Optional[pytest.Item]):
             del item.stash[STATE]
         second = runtestprotocol(item, nextitem=nextitem, log=False)
         again = _check_of(second)
-        if both:
+        case = item.stash.get(CASE, None)
+        if both and case is not None and case.no_windows:
+            # The program never windows: that is windowed_mode's charge, not this check's.
+            _record(first, failure, warning="run windowed (without " + flag + ") the program "
+                    "never drew its windows, so this check was judged with " + flag + " only; "
+                    "windowed_mode judges the windows")
+        elif both:
             if again is not None and again.status != PASSED:
                 _record(second, again, message=f"{again.message}\n(this was the run windowed, "
                                                f"as the program is used; with {flag} it passes)")

@@ -158,9 +158,13 @@ class WindowedProgram(Program):
             self._take_available()
             return self._windowed and any(_is_divider(self.screen.row_text(y), self.screen.columns)
                                           for y in range(self.screen.lines))
-        Waiter(self.case, self.settings.expect_timeout).until(
-            drawn, f"{self.name} to draw its windows (a row of \"=\")",
-            hint="call start_windowing() after the handshake unless -N was given")
+        try:
+            Waiter(self.case, self.settings.expect_timeout).until(
+                drawn, f"{self.name} to draw its windows (a row of \"=\")",
+                hint="call start_windowing() after the handshake unless -N was given")
+        except CheckFailure:
+            self.case.no_windows = True       # windowed_mode's charge, not the check's
+            raise
 
 
 def has_terminfo(term: str) -> bool:

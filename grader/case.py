@@ -31,6 +31,7 @@ class Case:
     programs: list = field(default_factory=list)   # every Program started in this case
     windowed: bool = False            # run again without the debugging flag (see plugin.py)
     used_debug_flag: bool = False     # a program was started with the debugging flag
+    no_windows: bool = False          # run windowed, a program never drew its windows
     warnings: list[str] = field(default_factory=list)   # tolerated behaviour, never --strict
 
     def deviation(self, text: str) -> None:

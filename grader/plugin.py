@@ -15,7 +15,7 @@ from _pytest.runner import runtestprotocol
 from . import assignments, keys
 from .case import CheckFailure
 from .checks import check_id, hint_of, in_both_modes, title_of
-from .keys import CASE, GRADING, STATE, USER_PROPERTY, WINDOWED
+from .keys import CASE, STATE, USER_PROPERTY, WINDOWED
 from .results import ERROR, FAILED, PASSED, SKIPPED, Check
 from .screen import has_terminfo
 
@@ -56,9 +56,9 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: Optional[pytest.Item]):
     """Run a check; if it failed under the debugging flag, run it again without it.
 
     The handout calls -N a debugging aid and the program is used windowed, so a check that
-    passes windowed earns its points, with a warning saying what -N did. Whether the
-    program works windowed at all is the windowed_mode check, which runs first: without it,
-    a second run could not pass and would only cost time.
+    passes windowed earns its points, with a warning saying what -N did. Each check decides
+    for itself: whether another check (windowed_mode) passed never decides whether this one
+    is run again.
     """
     flag = assignments.for_case_file(item.path).debug_flag if _is_case(item) else ""
     if not flag:
@@ -80,7 +80,13 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: Optional[pytest.Item]):
             del item.stash[STATE]
         second = runtestprotocol(item, nextitem=nextitem, log=False)
         again = _check_of(second)
-        if both:
+        case = item.stash.get(CASE, None)
+        if both and case is not None and case.no_windows:
+            # The program never windows: that is windowed_mode's charge, not this check's.
+            _record(first, failure, warning="run windowed (without " + flag + ") the program "
+                    "never drew its windows, so this check was judged with " + flag + " only; "
+                    "windowed_mode judges the windows")
+        elif both:
             if again is not None and again.status != PASSED:
                 _record(second, again, message=f"{again.message}\n(this was the run windowed, "
                                                f"as the program is used; with {flag} it passes)")
@@ -92,10 +98,6 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: Optional[pytest.Item]):
             also = again.message.splitlines()[0] if again else "it could not run"
             _record(first, failure, message=f"{failure.message}\n(run windowed, without {flag}, "
                                             f"it fails too: {also})")
-    grading = item.config.stash.get(GRADING, None)
-    if check_id(item.name) == "windowed_mode" and grading is not None:
-        result = _check_of(reports)
-        grading.windowed_works = result is not None and result.status == PASSED
     for report in reports:
         ihook.pytest_runtest_logreport(report=report)
     ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
@@ -108,9 +110,7 @@ def _windowed_retry_worth(item: pytest.Item, check: Check) -> bool:
 
 def _windowed_possible(item: pytest.Item) -> bool:
     case = item.stash.get(CASE, None)
-    grading = item.config.stash.get(GRADING, None)
-    return (case is not None and case.used_debug_flag
-            and getattr(grading, "windowed_works", None) is not False and has_terminfo("xterm"))
+    return case is not None and case.used_debug_flag and has_terminfo("xterm")
 
 
 def _windowed_warning(flag: str, failure: Check) -> str:

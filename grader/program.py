@@ -248,6 +248,13 @@ class Program(Endpoint):
         with a timeout, after the quiet period is running too (it may be spinning; the idle
         checks judge that).
         """
+        status = self.settle()
+        if status is not None:
+            raise CheckFailure(f"{self.name} should keep running, but it ended ({status})", hint)
+
+    def settle(self) -> Optional[ExitStatus]:
+        """Wait until the program exits or waits in a call only outside input ends (or the
+        quiet period passes); its exit status if it has exited."""
         def settled() -> bool:
             if not self.alive:
                 return True
@@ -255,9 +262,7 @@ class Program(Endpoint):
                 return snapshot(self._process_ids()) is not None
             return processes.state(self.pid) in "SDTtZX"
         ports.wait_until(settled, self.settings.quiet_period, self.settings.poll_interval)
-        status = self.wait_exit(0)
-        if status is not None:
-            raise CheckFailure(f"{self.name} should keep running, but it ended ({status})", hint)
+        return self.wait_exit(0)
 
     def expect_waits_for_user(self, hint: Optional[str] = None) -> None:
         """The program must go on waiting for an outside event (pause(), a blocking read,
@@ -339,6 +344,9 @@ class Program(Endpoint):
 
     def fd_count(self) -> int:
         """The descriptors the whole program holds: summed over every process of it."""
+        if self.wait_exit(0) is not None:
+            raise CheckFailure(f"{self.name} printed {self._pending()} and {self.ended_text()}, "
+                               "so its descriptors could not be counted")
         snap = self._snapshot()
         self.expect_nothing_outside(snap)
         total = 0

@@ -158,9 +158,13 @@ class WindowedProgram(Program):
             self._take_available()
             return self._windowed and any(_is_divider(self.screen.row_text(y), self.screen.columns)
                                           for y in range(self.screen.lines))
-        Waiter(self.case, self.settings.expect_timeout).until(
-            drawn, f"{self.name} to draw its windows (a row of \"=\")",
-            hint="call start_windowing() after the handshake unless -N was given")
+        try:
+            Waiter(self.case, self.settings.expect_timeout).until(
+                drawn, f"{self.name} to draw its windows (a row of \"=\")",
+                hint="call start_windowing() after the handshake unless -N was given")
+        except CheckFailure:
+            self.case.no_windows = True       # windowed_mode's charge, not the check's
+            raise
 
 
 def has_terminfo(term: str) -> bool:
@@ -190,6 +194,17 @@ class Screen:
         if not any(local in r for r in rows[d + 1:]):
             return f"the typed text {local!r} is not below the divider"
         return None
+
+    def misplaced(self, remote: str, local: str) -> bool:
+        """A fault of the windows themselves: no divider, or a text on the wrong side of it.
+        A text not shown at all is the chat's fault, which the chat checks judge."""
+        rows = self.rows()
+        dividers = [i for i, r in enumerate(rows) if r.strip() and set(r.strip()) == {"="}
+                    and len(r.strip()) >= len(r) // 2]
+        if not dividers:
+            return True
+        d = dividers[0]
+        return any(remote in r for r in rows[d + 1:]) or any(local in r for r in rows[:d])
 
     def expect_split(self, remote: str, local: str, timeout: Optional[float] = None) -> None:
         timeout = self.program.settings.expect_timeout if timeout is None else timeout

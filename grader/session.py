@@ -37,8 +37,6 @@ class Grading:
         self.run_dir: Path = Path(tempfile.mkdtemp(prefix="grade-"))
         self.run_dir.chmod(0o711)
         self._closed = False
-        # Whether the program works windowed: the windowed_mode check's verdict, once it ran.
-        self.windowed_works: Optional[bool] = None
         # Server prompts seen with bytes after the user name (grader/talk.py): server_prompt's.
         self.prompt_faults: list[str] = []
         self._watchdog: Optional[tuple[int, int]] = None

@@ -31,19 +31,20 @@ PEER_HOST, PEER_ADDRESS = _PEER.peer_host, _PEER.peer_address    # own loopback 
 # The texts the handout fixes, with the one tolerance rule (grader/wording.py). Each constant
 # is the rule's compiled pattern, so Endpoint.expect and first_of take it as before; messages
 # and expect_wording describe it in words through the Wording it came from.
-PROMPT_TEXT = wording.Wording(ref.request_prompt("{user}", "{host}"), open_end=True,
+PROMPT_TEXT = wording.Wording(ref.request_prompt("{user}", "{host}"), open_end=True, near=True,
                               user=wording.name("the user name the client sent"),
                               host=wording.host("the client's host, a name or an address"))
 ASKS_TEXT = wording.Wording(["Accept", "(y/n)"], open_end=True,
                             what='a question: "Accept" or "(y/n)", in any case')
-WAITING_TEXT = wording.Wording(ref.waiting_message("{host}"), open_end=True,
+WAITING_TEXT = wording.Wording(ref.waiting_message("{host}"), open_end=True, near=True,
                                host=wording.choice(PEER_HOST, PEER_ADDRESS,
                                                    words="the host as given, or its address"))
-DECLINED_TEXT = wording.Wording(ref.declined_message("{host}"),
+DECLINED_TEXT = wording.Wording(ref.declined_message("{host}"), near=True, follows=WAITING_TEXT,
                                 host=wording.choice(PEER_HOST, PEER_ADDRESS,
                                                     words="the host as given, or its address"))
 CLOSED_TEXT = wording.Wording(ref.CLOSE_MESSAGE.replace("closed.  ^C to terminate.",
-                                                        "closed[+ by peer].  [^C to terminate.]"))
+                                                        "closed[+ by peer].  [^C to terminate.]"),
+                              near=True)
 PROMPT, ASKS, WAITING, DECLINED, CLOSED = (w.regex for w in (
     PROMPT_TEXT, ASKS_TEXT, WAITING_TEXT, DECLINED_TEXT, CLOSED_TEXT))
 
@@ -58,6 +59,22 @@ def take_request(listener: TcpListener, hint: Optional[str] = None) -> tuple[Tcp
     conn = listener.accept(name="reference", hint=hint or "connect to the host given (look it "
                                                           "up with getaddrinfo) at the port given")
     return conn, conn.expect_any(hint="send your login name as soon as you are connected")
+
+
+def take_connection(listener: TcpListener, me: Program) -> TcpPeer:
+    """Accept a student client's connection and take its name packet if it sends one.
+
+    Whether the name comes is client_sends_username's business: a client that waits for the
+    answer without sending it (the wait sees it blocked) is answered all the same."""
+    conn = listener.accept(name="reference", hint="connect to the host given (look it up with "
+                                                  "getaddrinfo) at the port given")
+    try:
+        conn.expect_any()
+    except CheckFailure:
+        if not me.alive or conn.output_ended:
+            raise
+        me.case.note(f"{me.name} sent no user name; the reference answers it anyway")
+    return conn
 
 
 def reference_server(student, listen) -> TcpListener:
@@ -151,21 +168,64 @@ def get_accepted(server: Program, conn: TcpPeer, student=None) -> bytes:
     return expect_ok(conn, hint)
 
 
+OK_REPLIES = (ref.ACCEPT_REPLY, ref.ACCEPT_REPLY + b"\0")
+
+NEEDS_NUL = (
+    "your client declined the answer \"ok\" and accepted only \"ok\\0\" (with a NUL byte). "
+    "The handout does not say whether \"ok\" carries a NUL, so it costs no points here, but "
+    "your client works only with servers that send one: compare the first two bytes "
+    "(strncmp(buf, \"ok\", 2)), or end what recv() returned with a NUL yourself")
+
+
+def _declined(me: Program) -> bool:
+    """After the answer: the client ended, or said it was declined, instead of chatting."""
+    if me.settle() is not None:
+        return True
+    me._take_available()
+    text = bytes(me._buf).replace(b"\0", b"").decode("utf-8", "replace")
+    return DECLINED_TEXT.search(text) is not None
+
+
 def client_session(student, listen, windowed: bool = False) -> tuple[Program, TcpPeer]:
-    """The student's mytalk client, accepted by our reference server, ready to chat."""
-    listener = reference_server(student, listen)
+    """The student's mytalk client, accepted by our reference server, ready to chat.
+
+    The handout does not say whether "ok" carries a NUL: a client that declines a bare "ok"
+    is started again and answered "ok\\0" (a warning names the dependency); a client that
+    declines both is charged here, with one diagnosis."""
     options = () if windowed else ("-N",)
-    me = start_client(student, *options, name="mytalk", term="xterm" if windowed else None)
-    conn, _ = take_request(listener)
-    conn.send(ref.ACCEPT_REPLY)
-    conn.wait_read_by_peer(hint="read the server's answer")
+    for n, reply in enumerate(OK_REPLIES):
+        if n:
+            student.new_port()
+        listener = reference_server(student, listen)
+        me = start_client(student, *options, name="mytalk", term="xterm" if windowed else None)
+        conn = take_connection(listener, me)
+        conn.send(reply)
+        conn.wait_read_by_peer(hint="read the server's answer")
+        if not _declined(me):
+            break
+        student.case.note(f"{me.name} did not take \"{show(reply)}\" as an acceptance")
+        if n + 1 < len(OK_REPLIES):
+            me.kill()
+            conn.close()
+    else:
+        said = me.ended_text() if not me.alive else "printed that it was declined"
+        raise CheckFailure(
+            f"the reference server accepted the connection (it answered \"ok\", and again "
+            f"\"ok\\0\"), but {me.name} {said} instead of starting the chat; it printed "
+            f"{me._pending()}",
+            "recv() does not add a NUL: compare the first two bytes of the answer with "
+            "strncmp(buf, \"ok\", 2), or end the bytes you received with a NUL yourself")
+    if reply != ref.ACCEPT_REPLY:
+        student.case.warn(NEEDS_NUL)
     me.expect_chat_ready()
     return me, conn
 
 
-def server_session(student, connect) -> tuple[Program, TcpPeer]:
+def server_session(student, connect, windowed: bool = False) -> tuple[Program, TcpPeer]:
     """The student's mytalk server with our reference client accepted, ready to chat."""
-    me = student.start("-N", str(student.port), name="mytalk")
+    options = () if windowed else ("-N",)
+    me = student.start(*options, str(student.port), name="mytalk",
+                       term="xterm" if windowed else None)
     me.expect_listening(student.port, hint="listen on the port given as the last argument")
     conn = open_request(connect, student.port, student.peer_address)
     get_accepted(me, conn, student)

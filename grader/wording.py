@@ -246,9 +246,10 @@ class WordingPattern:
 class WordingMatch:
     """What a program printed for a wording: the text, and its fields' normalised values."""
 
-    def __init__(self, wording: "Wording", m: "re.Match[str]"):
+    def __init__(self, wording: "Wording", m: "Union[re.Match[str], _Near]"):
         self.wording = wording
         self.text = m.group(0).rstrip()
+        self.differs = getattr(m, "differs", "")
         self.fields = {k: wording.fields[k].normalize(v) for k, v in m.groupdict().items()
                        if v is not None}
         self.raw = {k: v for k, v in m.groupdict().items() if v is not None}
@@ -266,7 +267,7 @@ class WordingMatch:
 
     @property
     def is_exact(self) -> bool:
-        return self.text == self.exact
+        return self.text == self.exact and not self.differs
 
 
 class Wording:
@@ -279,11 +280,14 @@ class Wording:
     """
 
     def __init__(self, template: Union[str, Sequence[str]], open_end: bool = False,
-                 what: Optional[str] = None, **fields: Field):
+                 what: Optional[str] = None, near: bool = False,
+                 follows: Optional["Wording"] = None, **fields: Field):
         self.templates = [template] if isinstance(template, str) else list(template)
         self.fields = fields
         self.open_end = open_end
         self.what = what
+        self.near = near            # a typo or one word more or less: a deviation (_near)
+        self.follows = follows      # a text this one may directly follow on the same line
         self._parts = [_parse(t.rstrip()) for t in self.templates]
         self.regex = WordingPattern(re.compile(
             "|".join(f"(?:{_regex(p, fields)})" for p in self._parts)
@@ -336,8 +340,16 @@ class Wording:
 
     # -- matching ---------------------------------------------------------------------------
     def search(self, text: str) -> Optional[WordingMatch]:
-        m = self.regex.search(text)
+        m = self.regex.search(self._masked(text))
         return WordingMatch(self, m) if m else None
+
+    def _masked(self, text: str) -> str:
+        """The text with what this one may follow on its line blanked out (as line ends, of
+        the same length): "Waiting for response from HOST.HOST declined connection." holds
+        the decline line although no line end comes before it."""
+        if self.follows is None:
+            return text
+        return self.follows.regex.compiled.sub(lambda m: "\n" * len(m.group(0)), text)
 
     def _settled(self, m: "re.Match[str]", text: str, ended: bool) -> bool:
         """Nothing arriving later can change this match."""
@@ -348,23 +360,58 @@ class Wording:
         """Wait for this wording in endpoint's output; a variant is reported as a deviation."""
         def find(data: bytes):
             text, raw_end = _decoded(endpoint, data)
+            text = self._masked(text)
             m = self.regex.search(text)
             if m is None:
-                return None
+                near = self._near(text, whole_lines=not endpoint.output_ended)
+                return ((near, True), raw_end(near.end())) if near is not None else None
             settled = self._settled(m, text, endpoint.output_ended)
             return (m, settled), (raw_end(m.end()) if settled else 0)
 
         try:
             m, settled = endpoint._wait(find, "the text " + self.describe(), timeout, hint)
         except CheckFailure as failure:
-            raise self._failure(endpoint, failure, hint) from None
+            text, raw_end = _decoded(endpoint, bytes(endpoint._buf))
+            near = self._near(self._masked(text), whole_lines=False)
+            if near is None:
+                raise self._failure(endpoint, failure, hint) from None
+            endpoint._consume(raw_end(near.end()))
+            m, settled = near, True
         if not settled:
             m = self._settle(endpoint)
         seen = WordingMatch(self, m)
         if deviation and not seen.is_exact:
+            differs = f" ({seen.differs})" if seen.differs else ""
             endpoint.case.deviation(f"{endpoint.name} printed \"{show_text(seen.text)}\"; "
-                                    f"the handout's text is \"{show_text(seen.exact)}\"")
+                                    f"the handout's text is \"{show_text(seen.exact)}\""
+                                    f"{differs}")
         return seen
+
+    def _near(self, text: str, whole_lines: bool) -> Optional["_Near"]:
+        """The first line holding this text with one word misspelt, added or left out.
+
+        whole_lines: only lines already ended (more output could still complete the last)."""
+        if not self.near:
+            return None
+        start = 0
+        for line in text.split("\n"):
+            end = start + len(line)
+            if whole_lines and end >= len(text):
+                return None
+            for tokens in self._token_variants():
+                found = _align(tokens, line, self.fields)
+                if found is not None:
+                    a, b, fields, differs = found
+                    return _Near(text[start + a:start + b], start + b, fields, differs)
+            start = end + 1
+        return None
+
+    def _token_variants(self) -> List[List[str]]:
+        """The handout's text as words, once per choice of its optional parts."""
+        if not hasattr(self, "_tokens"):
+            self._tokens = [_render(v, {k: "{" + k + "}" for k in self.fields}).split()
+                            for v in _choices(self._parts[0])]
+        return self._tokens
 
     def _settle(self, endpoint: "Endpoint") -> "re.Match[str]":
         """A match at the very end of the output so far, which more output could still extend
@@ -406,15 +453,122 @@ class Wording:
         return CheckFailure(msg, self.hint_for(text, hint))
 
 
+class _Near:
+    """A near match found by _align, shaped like the re.Match a WordingMatch is made from."""
+
+    def __init__(self, text: str, end: int, fields: Dict[str, str], differs: str):
+        self._text, self._end, self._fields, self.differs = text, end, fields, differs
+
+    def group(self, n: int = 0) -> str:
+        return self._text
+
+    def groupdict(self) -> Dict[str, str]:
+        return dict(self._fields)
+
+    def end(self) -> int:
+        return self._end
+
+
+def _choices(parts: list) -> List[list]:
+    """Every version of a template's parts: each optional part (or extra) in or out."""
+    out: List[list] = [[]]
+    for part in parts:
+        if isinstance(part, _Opt):
+            inner = _choices(part.parts)
+            out = [o + i for o in out for i in inner] + out
+        else:
+            out = [o + [part] for o in out]
+    return out
+
+
+_PUNCT = ".?:"
+
+
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance (small words only)."""
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def _word_cost(want: str, got: str, fields: Dict[str, Field]) -> tuple:
+    """(cost, field values) of showing the handout's word `want` as `got`: 0 the same word
+    (case and a sentence's final punctuation aside), 1 a typo, None a different word."""
+    if "{" in want:
+        pattern = re.sub(r"\\\{(\w+)\\\}",
+                         lambda m: f"(?P<{m.group(1)}>{fields[m.group(1)].regex})",
+                         re.escape(want.rstrip(_PUNCT)))
+        m = re.fullmatch(pattern + "[.?:]?", got, re.IGNORECASE)
+        return (0, {k: v for k, v in m.groupdict().items() if v is not None}) if m else (None, {})
+    w, g = want.lower().rstrip(_PUNCT), got.lower().rstrip(_PUNCT)
+    if w == g:
+        return 0, {}
+    if len(w) >= 4 and _edits(w, g) <= max(1, len(w) // 4):
+        return 1, {}
+    return None, {}
+
+
+def _align(tokens: List[str], line: str, fields: Dict[str, Field]):
+    """The handout's words found in line at a cost of exactly one word (misspelt, added or
+    left out): (start, end, field values, what differs in words), or None. The same words
+    at no cost are the exact rule's to judge (spacing, punctuation), not this one's."""
+    words = [(m.start(), m.end(), m.group(0)) for m in re.finditer(r"\S+", line)]
+    for s in range(len(words)):
+        found = _align_from(tokens, words, s, fields)
+        if found is not None:
+            cost, e, values, differs = found
+            return (words[s][0], words[e - 1][1], values, differs) if cost == 1 else None
+    return None
+
+
+def _align_from(tokens: List[str], words: list, s: int, fields: Dict[str, Field]):
+    """tokens aligned with words from words[s], with at most one edit: the cheapest
+    (cost, end word, field values, differences)."""
+    results = []
+
+    def go(i: int, j: int, cost: int, values: dict, differs: list) -> None:
+        if cost > 1:
+            return
+        if i == len(tokens):
+            if j > s:
+                results.append((cost, j, dict(values), "; ".join(differs)))
+            return
+        if j < len(words):
+            c, v = _word_cost(tokens[i], words[j][2], fields)
+            if c is not None:
+                note = [f'"{words[j][2]}" for "{tokens[i]}"'] if c else []
+                go(i + 1, j + 1, cost + c, {**values, **v}, differs + note)
+            if j > s and "{" not in tokens[i]:
+                go(i, j + 1, cost + 1, values, differs + [f'"{words[j][2]}" added'])
+        if "{" not in tokens[i] and i > 0:
+            go(i + 1, j, cost + 1, values, differs + [f'"{tokens[i]}" left out'])
+    go(0, s, 0, {}, [])
+    return min(results, key=lambda r: (r[0], -r[1])) if results else None
+
+
 def _decoded(endpoint, data: bytes):
-    """(text as a reader sees it, a function from a text offset to the raw bytes used)."""
+    """(text as a reader sees it, a function from a text offset to the raw bytes used).
+
+    A terminal shows nothing for a NUL byte (a string written with its terminator), so NULs
+    are not part of the text a reader sees."""
     text = data.decode("utf-8", "surrogateescape")
     crlf = getattr(endpoint, "crlf", False)
     if crlf:
         text = text.replace("\r\n", "\n")
+    full = text
+    kept: Optional[List[int]] = None
+    if "\0" in text:
+        kept = [i for i, c in enumerate(full) if c != "\0"]
+        text = full.replace("\0", "")
 
     def raw_end(offset: int) -> int:
-        consumed = text[:offset]
+        if kept is not None:
+            offset = kept[offset - 1] + 1 if offset > 0 else 0
+        consumed = full[:offset]
         if crlf:
             consumed = consumed.replace("\n", "\r\n")
         return min(len(consumed.encode("utf-8", "surrogateescape")), len(data))

@@ -14,6 +14,15 @@ def request_sent(student, listen):
     return me, conn, packet
 
 
+@pytest.fixture
+def connected(student, listen):
+    """The student's client started, its connection accepted and its name packet taken if it
+    sends one: whether it does is client_sends_username's business, not these checks'."""
+    listener = talk.reference_server(student, listen)
+    me = talk.start_client(student, "-N", name="mytalk")
+    return me, talk.take_connection(listener, me)
+
+
 @check(hint="send the name from getpwuid(getuid())->pw_name, not a fixed string")
 def test_client_sends_username(request_sent, student):
     """Sends the login name of the user running it."""
@@ -24,16 +33,16 @@ def test_client_sends_username(request_sent, student):
 
 
 @check(hint="print \"Waiting for response from HOST.\" before waiting for the answer")
-def test_client_waiting_message(request_sent):
+def test_client_waiting_message(connected):
     """Prints "Waiting for response from HOST." while it waits."""
-    me, _, _ = request_sent
+    me, _ = connected
     me.expect_wording(talk.WAITING_TEXT)
 
 
 @check(hint="when the answer is not \"ok\", print \"HOST declined connection.\", close, exit")
-def test_client_declined(request_sent):
+def test_client_declined(connected):
     """Declined: prints "HOST declined connection." and exits."""
-    me, conn, _ = request_sent
+    me, conn = connected
     conn.send(ref.DECLINE_REPLY)
     conn.leave()
     me.expect_wording(talk.DECLINED_TEXT)
@@ -41,7 +50,7 @@ def test_client_declined(request_sent):
 
 
 @check(hint="wait for the answer in a blocking recv() (or poll with no timeout)")
-def test_client_idle_waiting_answer(request_sent):
+def test_client_idle_waiting_answer(connected):
     """Uses no CPU while waiting for the server's answer."""
-    me, _, _ = request_sent
+    me, _ = connected
     me.expect_idle("while waiting for the answer")

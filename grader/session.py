@@ -10,11 +10,12 @@ import pwd
 import shutil
 import signal
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Optional
 
 from . import build as building
-from . import buildcache, contain, launcher, netns, processes, sandbox, watchdog
+from . import buildcache, contain, launcher, netns, ports, processes, sandbox, watchdog
 from .assignments import Assignment
 from .case import Case
 from .results import Build
@@ -161,6 +162,7 @@ class Grading:
                            os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
             fcntl.flock(lock, fcntl.LOCK_EX)
             case.on_cleanup(lambda: os.close(lock))
+            self._wait_port_free(case, self.assignment.fixed_port)
         workdir = self.run_dir / f"case-{self._cases}"
         workdir.mkdir()
         self.policy.give_dir(str(workdir))
@@ -180,6 +182,19 @@ class Grading:
             case.on_cleanup(lambda: processes.kill_descendants(keep, self.settings.exit_timeout))
         case.workdir = workdir
         return workdir
+
+    def _wait_port_free(self, case: Case, port: int) -> None:
+        """An earlier connection of the fixed port in TIME_WAIT (a program that closed first,
+        in an earlier run) refuses a bind() without SO_REUSEADDR: wait, and say so."""
+        if not ports.in_time_wait(port):
+            return
+        began = time.monotonic()
+        free = ports.wait_until(lambda: not ports.in_time_wait(port),
+                                self.settings.time_wait_timeout,
+                                self.settings.time_wait_poll)
+        case.note(f"port {port} was held in TIME_WAIT by an earlier connection (the side "
+                  f"that closes first keeps it for 60 s); waited {time.monotonic() - began:.0f} s"
+                  + ("" if free else ", and it is still held"))
 
     def _keep(self) -> frozenset[int]:
         """Our own helper processes, which the end of a case must not kill."""

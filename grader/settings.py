@@ -47,6 +47,8 @@ class Settings:
     sandbox_uid_first: int = 1_900_000_000
     sandbox_uid_count: int = 1000
     sandbox_login: str = "testuser"
+    time_wait_timeout: float = 65.0   # a fixed port held in TIME_WAIT (60 s) to be free again
+    time_wait_poll: float = 0.1       # how often that port is looked at meanwhile
     build_drain: float = 0.2          # after make ended, for its last output before the pipe is cut
     build_retries: int = 3            # forking make failed (EAGAIN): tries again this often
     build_retry_pause: float = 0.5    # between those tries, for processes to end

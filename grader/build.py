@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from . import processes, talklib
+from . import contain, processes, talklib
 from .assignments import Assignment
 from .results import Build
 from .sandbox import CaseCgroup, Policy
@@ -309,7 +309,7 @@ def build(source: Path, workdir: Path, assignment: Assignment, policy: Policy,
         copy_handin(source, workdir)
     except BadInput as e:
         raise BuildFailed(Build("failed", f"{e}\n"), str(e))
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir),
+    env = {"PATH": contain.SAFE_PATH, "HOME": str(workdir),
            "LANG": "C.UTF-8"}
     if assignment.talk_library:
         into = (course_home or workdir.parent / "pn-cs357") / "Given" / "Talk"

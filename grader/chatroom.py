@@ -5,6 +5,7 @@ through the server, which proves that anything the server meant for this client 
 """
 from __future__ import annotations
 
+import functools
 import itertools
 from typing import Callable, Optional
 
@@ -30,7 +31,7 @@ class ChatRoom:
         self.clients += new
         self.wait_accepted(new, hint)
         for peer in new:
-            peer._barrier = (lambda p=peer: self._barrier_for(p))
+            peer._barrier = functools.partial(self._barrier_for, peer)
         return new
 
     def _accepted_ports(self) -> set[int]:

@@ -6,6 +6,7 @@
     grade merge DIR... --out DIR          join the results of sharded batches
     grade export PLATFORM ASSIGNMENT --out PATH   an autograder to upload (gradescope,
                                       prairielearn, autolab, github-classroom, codegrade)
+    grade prepare-image [--talk-lib DIR]  as root, in a container image: the course account
 
 Exit status: 0 every check passed (a batch: it completed), 1 a check failed, 2 bad usage or
 bad input (a one-line message says what to do), 3 an internal error of the grader, 130
@@ -26,7 +27,7 @@ from . import assignments, build, settings as settings_mod, targets
 from .results import version
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-SUBCOMMANDS = ("list", "doctor", "merge", "export")
+SUBCOMMANDS = ("list", "doctor", "merge", "export", "prepare-image")
 DEFAULT_WIDTH = 100          # report width when the output is not a terminal and COLUMNS is unset
 BUILD_LOG_LINES = 15         # of a failed build's log, shown on stderr
 
@@ -361,6 +362,22 @@ def _main_doctor(argv: Sequence[str]) -> int:
     return EXIT_OK
 
 
+def _main_prepare_image(argv: Sequence[str]) -> int:
+    from . import image
+    p = argparse.ArgumentParser(
+        prog="grade prepare-image",
+        description="As root, while a container image is built (where programs cannot be "
+                    "given a private view): add the course account pn-cs357 with the talk "
+                    "library in ~pn-cs357/Given/Talk, and names for the uids gradings lease. "
+                    "Idempotent.")
+    p.add_argument("--talk-lib", type=Path, metavar="DIR",
+                   help="the course's talk library (include/, lib64/); default: ours")
+    args = p.parse_args(argv)
+    for line in image.prepare(settings_mod.load(), args.talk_lib):
+        sys.stdout.write(line + "\n")
+    return EXIT_OK
+
+
 def _main_merge(argv: Sequence[str]) -> int:
     from . import batch
     p = argparse.ArgumentParser(prog="grade merge",
@@ -374,7 +391,7 @@ def _main_merge(argv: Sequence[str]) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = {"list": _main_list, "doctor": _main_doctor, "merge": _main_merge,
-                "export": _main_export}
+                "export": _main_export, "prepare-image": _main_prepare_image}
     try:
         if argv and argv[0] in commands:
             return commands[argv[0]](argv[1:])

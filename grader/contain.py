@@ -15,7 +15,7 @@ go through the C launcher (grader/launcher.c) with one set of rules, built here:
   outside this run, and when the grader dies every process in it dies;
 - as root, a uid of its own per grading (a configurable range of unused ids, leased with a lock
   while the grading runs), so that students graded in parallel cannot signal, trace or read
-  each other.
+  each other; unique across the containers of one host too (see lease_uid).
 
 As a normal user the launcher first enters a user namespace of its own (mapping the user to
 itself), which gives it the right to make the mount and IPC namespaces. Where the kernel
@@ -31,6 +31,7 @@ import grp
 import importlib.util
 import os
 import pwd
+import resource
 import subprocess
 import sys
 import tempfile
@@ -193,8 +194,16 @@ def _uids_in_use() -> set[int]:
     return used
 
 
-def lease_uid(settings: Settings, lock_dir: Path) -> tuple[Optional[Lease], str]:
-    """A uid from the configured range that no other grading holds and nothing runs as."""
+def lease_uid(settings: Settings, lock_dir: Path,
+              named: bool = False) -> tuple[Optional[Lease], str]:
+    """A uid from the configured range that no other grading holds and nothing runs as.
+
+    Containers on one host see neither each other's processes nor each other's locks, yet
+    RLIMIT_NPROC counts a kernel uid across the host: each starts its search where the inode
+    of its PID namespace points (distinct for live namespaces, close together for one host's
+    containers), and skips a uid that a probe finds running anywhere. `named`: only uids that
+    `grade prepare-image` named (where no private passwd can be shown, a uid needs a name).
+    """
     if settings.sandbox_uid_count <= 0:
         return None, "no uid range is configured (sandbox_uid_count = 0)"
     first, count = settings.sandbox_uid_first, settings.sandbox_uid_count
@@ -202,8 +211,11 @@ def lease_uid(settings: Settings, lock_dir: Path) -> tuple[Optional[Lease], str]
         return None, f"uids {first}-{first + count - 1} are not mapped in this container"
     lock_dir.mkdir(mode=0o700, exist_ok=True)
     busy = _uids_in_use()
-    for uid in range(first, first + count):
-        if uid in busy or _known(uid):
+    start = _search_start(count)
+    for uid in (first + (start + i) % count for i in range(count)):
+        name = _name(uid)
+        if uid in busy or (name != settings.sandbox_login if named else
+                           name not in (None, settings.sandbox_login)):
             continue
         fd = os.open(lock_dir / f"{uid}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW
                      | os.O_CLOEXEC, 0o600)
@@ -212,16 +224,47 @@ def lease_uid(settings: Settings, lock_dir: Path) -> tuple[Optional[Lease], str]
         except OSError:
             os.close(fd)
             continue
+        if _running_elsewhere(uid):
+            os.close(fd)
+            continue
         return Lease(uid, uid, settings.sandbox_login, fd), ""
+    if named:
+        return None, (f"no free uid of {first}-{first + count - 1} is named "
+                      f"{settings.sandbox_login} in /etc/passwd (run `grade prepare-image` as "
+                      "root where the image is built)")
     return None, f"all {count} uids from {first} are in use"
 
 
-def _known(uid: int) -> bool:
+def _search_start(count: int) -> int:
     try:
-        pwd.getpwuid(uid)
-        return True
-    except KeyError:
+        return os.stat("/proc/self/ns/pid").st_ino % count
+    except OSError:
+        return 0
+
+
+def _running_elsewhere(uid: int) -> bool:
+    """Whether uid has a process this /proc cannot show (another container's): a child as that
+    uid, allowed two processes of it in all, tries to fork a second (root only)."""
+    if os.geteuid() != 0:
         return False
+
+    def attempt() -> None:
+        resource.setrlimit(resource.RLIMIT_NPROC, (2, 2))
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+    return not processes.try_in_child(attempt)[0]
+
+
+def _name(uid: int) -> Optional[str]:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return None
 
 
 def _mapped(first: int, count: int) -> bool:
@@ -420,6 +463,8 @@ class Rules:
             argv += self.view.flags()
             if workdir is not None:
                 argv += ["-C", str(workdir)]
+        elif contained:      # any process may set its unset login uid once: getlogin() works
+            argv += ["-o", str(uid if uid is not None else os.getuid())]
         for which, value in limits:
             argv += ["-l", f"{which}={value}"]
         if uid is not None and gid is not None:

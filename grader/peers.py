@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import select
 import socket
+import struct
 from typing import Optional
 
 from . import ports
 from .case import Case, CheckFailure
 from .streams import Endpoint
+from .targets import BadInput
 from .transcript import show
 from .waiting import Waiter
 
@@ -107,13 +109,20 @@ class TcpPeer(SocketEndpoint):
             f"the program to read what {self.name} sent", hint)
 
     def close(self) -> None:
+        """At the end of a case: a reset, so that neither end is left in TIME_WAIT (a fixed
+        port in TIME_WAIT would refuse a later bind() without SO_REUSEADDR for a minute)."""
         if self.sock.fileno() >= 0:
+            try:
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except OSError:
+                pass
             self.sock.close()
 
     def leave(self) -> None:
-        """Close the connection as a departing client would."""
+        """Close the connection as a departing client would (end of file, not a reset)."""
         self.case.transcript.add(self.name, "·", "closes the connection")
-        self.close()
+        if self.sock.fileno() >= 0:
+            self.sock.close()
 
 
 class TcpListener:
@@ -123,7 +132,13 @@ class TcpListener:
         self.case, self.name, self.port = case, name, port
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, port))
+        try:
+            self.sock.bind((host, port))
+        except OSError as e:
+            self.sock.close()
+            raise BadInput(f"port {port} is in use on the grading machine ({e.strerror}), so "
+                           f"{name} cannot stand in for the reference server: this is not a "
+                           "problem of the handin; grade it again when the port is free")
         self.sock.listen(64)
         case.on_cleanup(self.sock.close)
 

@@ -12,7 +12,7 @@ from typing import Callable, Iterator
 
 from . import sockdiag
 
-_TCP_LISTEN, _UDP_BOUND = "0A", "07"
+_TCP_LISTEN, _UDP_BOUND, _TCP_TIME_WAIT = "0A", "07", "06"
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
@@ -57,6 +57,12 @@ def is_listening(port: int) -> bool:
         return sockdiag.bound(port, socket.IPPROTO_TCP, sockdiag.TCP_LISTEN)
     except OSError:
         return _bound(port, ("tcp", "tcp6"), _TCP_LISTEN)
+
+
+def in_time_wait(port: int) -> bool:
+    """Whether a closed connection of this port is in TIME_WAIT here, which refuses a bind()
+    without SO_REUSEADDR to it until the kernel lets it go (60 s on Linux)."""
+    return _bound(port, ("tcp", "tcp6"), _TCP_TIME_WAIT)
 
 
 def is_udp_bound(port: int) -> bool:

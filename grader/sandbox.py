@@ -78,6 +78,9 @@ def cgroup_home() -> tuple[Optional[str], str]:
     parent, why = _pids_hierarchy()
     if parent is None:
         return None, why
+    if os.statvfs(parent).f_flag & os.ST_RDONLY:
+        return None, (f"{parent} is mounted read-only (as in a container), so no cgroup "
+                      "can be made")
     if not os.access(parent, os.W_OK):
         return None, f"{parent} is not writable by this user; run the grader as root"
     return parent, ""

@@ -10,11 +10,12 @@ import pwd
 import shutil
 import signal
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Optional
 
 from . import build as building
-from . import buildcache, contain, launcher, netns, processes, sandbox, watchdog
+from . import buildcache, contain, launcher, netns, ports, processes, sandbox, watchdog
 from .assignments import Assignment
 from .case import Case
 from .results import Build
@@ -90,8 +91,9 @@ class Grading:
             return
         policy = self.policy
         viewed, why_view = contain.probe()
-        if policy.euid == 0 and viewed:       # even without sandbox_user: a uid of our own
-            lease, why_lease = contain.lease_uid(self.settings, buildcache.cache_root() / "uids")
+        if policy.euid == 0:       # even without sandbox_user or a view: a uid of our own
+            lease, why_lease = contain.lease_uid(self.settings, buildcache.cache_root() / "uids",
+                                                 named=not viewed)
             if lease is not None:
                 self._lease = lease
                 policy.uid, policy.gid, policy.user_name = lease.uid, lease.gid, lease.name
@@ -172,6 +174,7 @@ class Grading:
                            os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
             fcntl.flock(lock, fcntl.LOCK_EX)
             case.on_cleanup(lambda: os.close(lock))
+            self._wait_port_free(case, self.assignment.fixed_port)
         workdir = self.run_dir / f"case-{self._cases}"
         workdir.mkdir()
         self.policy.give_dir(str(workdir))
@@ -192,6 +195,19 @@ class Grading:
         case.workdir = workdir
         case.helpers = self._keep()
         return workdir
+
+    def _wait_port_free(self, case: Case, port: int) -> None:
+        """An earlier connection of the fixed port in TIME_WAIT (a program that closed first,
+        in an earlier run) refuses a bind() without SO_REUSEADDR: wait, and say so."""
+        if not ports.in_time_wait(port):
+            return
+        began = time.monotonic()
+        free = ports.wait_until(lambda: not ports.in_time_wait(port),
+                                self.settings.time_wait_timeout,
+                                self.settings.time_wait_poll)
+        case.note(f"port {port} was held in TIME_WAIT by an earlier connection (the side "
+                  f"that closes first keeps it for 60 s); waited {time.monotonic() - began:.0f} s"
+                  + ("" if free else ", and it is still held"))
 
     def _keep(self) -> frozenset[int]:
         """Our own helper processes, which the end of a case must not kill."""

@@ -53,6 +53,8 @@ class Settings:
     # client must dial the host it is given, and a server's prompt shows the peer, not itself.
     peer_address: str = "127.0.0.2"
     peer_host: str = "peerhost"
+    time_wait_timeout: float = 65.0   # a fixed port held in TIME_WAIT (60 s) to be free again
+    time_wait_poll: float = 0.1       # how often that port is looked at meanwhile
     build_drain: float = 0.2          # after make ended, for its last output before the pipe is cut
     build_retries: int = 3            # forking make failed (EAGAIN): tries again this often
     build_retry_pause: float = 0.5    # between those tries, for processes to end

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from . import processes, talklib
+from . import contain, processes, talklib
 from .assignments import Assignment
 from .results import Build
 from .sandbox import CaseCgroup, Policy
@@ -516,7 +516,7 @@ def build(source: Path, workdir: Path, assignment: Assignment, policy: Policy,
         msg = ("the grading machine's disk is full (the handin's copy, within its limits, "
                "did not fit); this is not a problem of the handin")
         raise BuildEnvironmentFailed(Build("failed", msg + "\n"), msg)
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir),
+    env = {"PATH": contain.SAFE_PATH, "HOME": str(workdir),
            "LANG": "C.UTF-8"}
     if assignment.talk_library:
         into = (course_home or workdir.parent / "pn-cs357") / "Given" / "Talk"

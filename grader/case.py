@@ -27,6 +27,7 @@ class Case:
     cleanups: list[Callable[[], object]] = field(default_factory=list)
     workdir: Optional[Path] = None    # the program's working directory, fresh for each case
     cgroup: Any = None                # the case's pids cgroup, when there is one
+    helpers: frozenset = frozenset()  # the grader's own processes (watchdog, namespace init)
     programs: list = field(default_factory=list)   # every Program started in this case
     windowed: bool = False            # run again without the debugging flag (see plugin.py)
     used_debug_flag: bool = False     # a program was started with the debugging flag

@@ -18,15 +18,25 @@ F = TypeVar("F", bound=Callable)
 ROLES = ("client", "server")
 
 
-def check(hint: str = "") -> Callable[[F], F]:
+def check(hint: str = "", both_modes: bool = False) -> Callable[[F], F]:
     """Attach the usual cause of a failure to a check, shown to the student when it fails.
 
         @check(hint="skip the sender in the broadcast loop")
         def test_no_echo(...): "A message never comes back to its sender."
+
+    both_modes: the behaviour differs with the window (end of input, a partial line, the
+    close message), so a check that passes under the debugging flag runs windowed too, and
+    must pass there (grader/plugin.py).
     """
     def mark(fn: F) -> F:
-        return getattr(pytest.mark, CHECK_MARKER)(hint=hint)(fn)
+        return getattr(pytest.mark, CHECK_MARKER)(hint=hint, both_modes=both_modes)(fn)
     return mark
+
+
+def in_both_modes(item: pytest.Item) -> bool:
+    """Whether the check's @check asked for a run in both modes."""
+    marker: Optional[pytest.Mark] = item.get_closest_marker(CHECK_MARKER)
+    return bool(marker is not None and marker.kwargs.get("both_modes"))
 
 
 def hint_of(item: pytest.Item) -> str:

@@ -4,7 +4,8 @@
     grade list [ASSIGNMENT]               assignments and their checks, with points
     grade doctor                          which protections this machine gives
     grade merge DIR... --out DIR          join the results of sharded batches
-    grade export gradescope|prairielearn ASSIGNMENT --out PATH   an autograder to upload
+    grade export PLATFORM ASSIGNMENT --out PATH   an autograder to upload (gradescope,
+                                      prairielearn, autolab, github-classroom, codegrade)
 
 Exit status: 0 every check passed (a batch: it completed), 1 a check failed, 2 bad usage or
 bad input (a one-line message says what to do), 3 an internal error of the grader, 130
@@ -72,7 +73,7 @@ def _grade_parser() -> argparse.ArgumentParser:
         usage="grade ASSIGNMENT TARGET [options]\n       grade {list,doctor,merge,export} ...",
         description="Grade a socket-programming assignment against reference peers.",
         epilog=f"assignments: {ids}.  Other commands: `grade list`, `grade doctor`, "
-               "`grade merge DIR... --out DIR`, `grade export gradescope|prairielearn ASSIGNMENT "
+               "`grade merge DIR... --out DIR`, `grade export PLATFORM ASSIGNMENT "
                "--out PATH`.  Exit status: 0 all passed, 1 a check failed, 2 bad input, "
                "3 grader error, 130 interrupted.")
     p.add_argument("--version", action="version", version=f"grade (socket-grader) {version()}")
@@ -234,7 +235,8 @@ def _grade_one(args: argparse.Namespace, assignment: assignments.Assignment,
     if args.keyword:
         _check_keyword(assignment, args.keyword)
     if target.note:
-        sys.stderr.write(f"grade: note: {target.note}\n")
+        from .report import one_line
+        sys.stderr.write(f"grade: note: {one_line(target.note)}\n")
     out.write(terminal.render_start(assignment.id, target.spec, color=color, width=cols))
     try:
         run = grade(assignment, target, _settings(args), strict=args.strict,
@@ -310,16 +312,20 @@ def _main_export(argv: Sequence[str]) -> int:
     from . import export
     p = argparse.ArgumentParser(
         prog="grade export",
-        description="Write an autograder for a course platform: a Gradescope autograder zip, "
-                    "or the files a PrairieLearn question needs for external grading.")
-    p.add_argument("platform", choices=["gradescope", "prairielearn"])
+        description="Write an autograder for a course platform: a Gradescope autograder zip; "
+                    "the files a PrairieLearn question needs for external grading; Autolab's "
+                    "autograde-Makefile and autograde.tar; a GitHub Classroom workflow; or the "
+                    "files of a CodeGrade AutoTest.")
+    p.add_argument("platform", choices=sorted(EXPORTS))
     p.add_argument("assignment", help="assignment id, e.g. asgn5")
     p.add_argument("--out", type=Path, required=True,
-                   help="gradescope: the zip file to write; prairielearn: a directory")
+                   help="gradescope: the zip file to write; the others: a directory")
     p.add_argument("--time-limit", type=_positive_float, metavar="SECONDS",
                    help="the platform's time limit for one submission (default: Gradescope "
-                        f"{export.GRADESCOPE_LIMIT}s, PrairieLearn {export.PRAIRIELEARN_LIMIT}s); "
-                        "the grading budget is set below it")
+                        f"{export.GRADESCOPE_LIMIT:g}s, PrairieLearn "
+                        f"{export.PRAIRIELEARN_LIMIT:g}s, Autolab {export.AUTOLAB_LIMIT:g}s, "
+                        f"GitHub Classroom {export.CLASSROOM_LIMIT:g}s, CodeGrade "
+                        f"{export.CODEGRADE_LIMIT:g}s); the grading budget is set below it")
     p.add_argument("--image", default=export.PRAIRIELEARN_IMAGE,
                    help="prairielearn: the Docker image (default %(default)s)")
     args = p.parse_args(argv)
@@ -329,11 +335,21 @@ def _main_export(argv: Sequence[str]) -> int:
             raise UsageError(f"--out {args.out}: a Gradescope autograder is a .zip file")
         writable_file("--out", str(args.out))
         path = export.gradescope_zip(assignment, args.out, args.time_limit)
-    else:
+    elif args.platform == "prairielearn":
         writable_dir("--out", args.out)
         path = export.prairielearn_dir(assignment, args.out, args.time_limit, args.image)
+    else:
+        import importlib
+        writable_dir("--out", args.out)
+        module = importlib.import_module(f"{export.__name__}.{EXPORTS[args.platform]}")
+        path = module.export(assignment, args.out, args.time_limit)
     sys.stdout.write(f"wrote {path}: see docs/platforms.md for how to upload it\n")
     return EXIT_OK
+
+
+# grade export PLATFORM: the module of grader.export that writes it (two live in its __init__)
+EXPORTS = {"gradescope": "", "prairielearn": "", "autolab": "autolab",
+           "github-classroom": "classroom", "codegrade": "codegrade"}
 
 
 def _main_doctor(argv: Sequence[str]) -> int:
@@ -365,7 +381,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return _main_grade(argv)
     except (UsageError, targets.BadInput, assignments.UnknownAssignment,
             assignments.ManifestError) as e:
-        sys.stderr.write(f"grade: error: {e.args[0] if e.args else e}\n")
+        from .report import visible
+        sys.stderr.write(f"grade: error: {visible(str(e.args[0] if e.args else e))}\n")
         return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write("grade: interrupted\n")

@@ -6,7 +6,8 @@ go through the C launcher (grader/launcher.c) with one set of rules, built here:
 - a private mount view: fresh tmpfs on /tmp, /var/tmp and /dev/shm (gone with the process, so
   nothing left there outlives it), the run's files read-only except the one directory the
   process works in, and our own /etc/passwd and /etc/group in which its uid has a name and the
-  course account (pn-cs357) has a home holding our talk library;
+  course account (pn-cs357) has a home holding our talk library, and an /etc/hosts that also
+  names the reference peers' own loopback address;
 - a private IPC namespace (System V shared memory, semaphores and queues die with it);
 - a login uid, so that glibc's getlogin() names the user as on a terminal one logs in at, and
   (where the machine has a utmp file) a private one with a record of that user on its pty;
@@ -24,23 +25,28 @@ mode that `grade doctor` reports.
 """
 from __future__ import annotations
 
+import atexit
 import ctypes
 import fcntl
-import os
 import grp
+import importlib.util
+import os
 import platform
 import pwd
 import shutil
 import subprocess
+import sys
+import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
-from . import processes
+from . import buildcache, processes
 from .settings import Settings
 
-CLONE_NEWPID = 0x20000000
+CLONE_NEWPID, CLONE_NEWNS = 0x20000000, 0x00020000
+MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
 PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
 # Directories of the machine any uid may write to, where an earlier lease may have left files.
 SHARED_WRITABLE = ("/run/lock", "/tmp", "/var/tmp", "/dev/shm")
@@ -105,8 +111,19 @@ def pid_namespace() -> tuple[Optional[int], str]:
         why = getattr(e, "strerror", None) or str(e)
         _state.update(init=None, why_no_pidns=why)
         return None, why
+    proc_dir = _private_proc_dir() if os.geteuid() != 0 else None
+    mount_proc = None
+    if proc_dir is not None:
+        def mount_proc() -> None:        # in the init, the namespace's first process
+            _libc.mount(b"proc", str(proc_dir).encode(), b"proc",
+                        MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
     init = subprocess.Popen([path, "-I", str(os.getpid())], env={}, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True,
+                            preexec_fn=mount_proc)
+    if proc_dir is not None:
+        atexit.register(_forget_dir, proc_dir)
+        if (proc_dir / "1").is_dir():          # mounted: its first process is our init
+            _state["proc"] = proc_dir
     _state["init"] = init.pid
     _state["init_proc"] = init       # keep the object: its pid must not be reaped by others
     return init.pid, ""
@@ -171,6 +188,28 @@ def in_peer_namespace() -> Iterator[bool]:
 def helpers() -> set[int]:
     """The pids of this process's namespace inits (which the end of a case must not kill)."""
     return {pid for pid in (_state.get("init"), _state.get("peer_init")) if pid is not None}  # type: ignore[misc]
+
+
+def namespace_proc() -> Optional[Path]:
+    """As a normal user, a /proc of the grading's PID namespace for programs' views (the
+    machine's /proc would lead them through /proc/PID/root of the user's other processes to
+    every file of the user); None where it could not be made (then they get the machine's)."""
+    return _state.get("proc")  # type: ignore[return-value]
+
+
+def _forget_dir(path: Path) -> None:
+    _libc.umount2(str(path).encode(), 2)       # MNT_DETACH
+    try:
+        path.rmdir()
+    except OSError:
+        pass
+
+
+def _private_proc_dir() -> Optional[Path]:
+    """An empty directory in a mount namespace of this process's own, for namespace_proc()."""
+    if _libc.unshare(CLONE_NEWNS) != 0:
+        return None
+    return Path(tempfile.mkdtemp(prefix="grader-proc-"))
 
 
 def probe_pid_namespace() -> tuple[bool, str]:
@@ -307,15 +346,19 @@ class View:
     gid: int
     name: str
     course_home: Path            # run_dir/pn-cs357: its Given/Talk is our talk library
+    new_root: Path               # run_dir/root: where the launcher builds the program's root
+    hosts: bool = False          # our /etc/hosts (the machine's, and the reference peers' name)
 
     @classmethod
     def write(cls, run_dir: Path, uid: int, gid: int, name: str,
-              directory: str = "view") -> "View":
+              peer: Optional[tuple[str, str]] = None, directory: str = "view") -> "View":
         root = run_dir / directory
         root.mkdir(mode=0o755)
         home = run_dir / COURSE_ACCOUNT
         home.mkdir(mode=0o755, exist_ok=True)
-        view = cls(root, uid, gid, name, home)
+        new_root = run_dir / ("root" if directory == "view" else f"root-{directory}")
+        new_root.mkdir(mode=0o755)
+        view = cls(root, uid, gid, name, home, new_root)
         keep = [line for line in _read("/etc/passwd")
                 if line.split(":")[0] not in (name, COURSE_ACCOUNT)
                 and _field(line, 2) != str(uid)]
@@ -332,12 +375,20 @@ class View:
             (root / fname).chmod(0o644)
         (root / "loginuid").write_text(str(uid))
         (root / "loginuid").chmod(0o644)
+        if peer is not None and os.path.isfile("/etc/hosts"):
+            host, addr = peer
+            lines = [line for line in _read("/etc/hosts") if addr not in line.split()
+                     and host not in line.split()]
+            (root / "hosts").write_text("\n".join(lines + [f"{addr}\t{host}"]) + "\n")
+            (root / "hosts").chmod(0o644)
+            view.hosts = True
         return view
 
     def flags(self) -> list[str]:
-        return ["-r", f"{self.root / 'passwd'}=/etc/passwd",
-                "-r", f"{self.root / 'group'}=/etc/group",
-                "-o", str(self.uid), "-O", str(self.root / "loginuid"), "-W", self.name]
+        hosts = ["-r", f"{self.root / 'hosts'}=/etc/hosts"] if self.hosts else []
+        return hosts + ["-r", f"{self.root / 'passwd'}=/etc/passwd",
+                        "-r", f"{self.root / 'group'}=/etc/group",
+                        "-o", str(self.uid), "-O", str(self.root / "loginuid"), "-W", self.name]
 
 
 def _read(path: str) -> list[str]:
@@ -366,33 +417,67 @@ def _known_group(gid: int) -> bool:
         return False
 
 
-# -- what a program must not see ----------------------------------------------------------
+# -- what a program sees -------------------------------------------------------------------
 
-SYSTEM_DIRS = {"/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/dev",
-               "/proc", "/sys", "/run", "/var", "/boot", "/opt", "/home", "/root", "/srv", "/mnt",
-               "/media", "/nix", "/snap"}
-DATA_DIRS = {"/home", "/srv", "/mnt", "/media"}     # their children hold people's data
+# The allow-list: the system trees a program or a build sees (read-only), besides its run
+# directory and its private tmpfs. Nothing else of the machine is in its view.
+SYSTEM_VIEW = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/dev",
+               "/sys")
+SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"   # programs' PATH
+VIEW_SHARE = "GRADER_VIEW_SHARE"   # directories (os.pathsep) programs also see, writable: for
+                                   # the grader's own tests (the hostile fixtures' reports)
 
 
-def handins_to_hide(handin: Path, keep: list[Path]) -> list[Path]:
-    """The directory that holds this handin and its classmates' (a batch's directory), if a
-    program can be shown it empty without losing anything it needs.
+def grader_files() -> list[Path]:
+    """The grader's own files: its packages (and the source tree they come from), its
+    virtual environment and its cache. Outside the allow-list they are not in a program's
+    view at all; inside it (a pip install under /usr/local or /usr/lib/python3, a venv under
+    /usr) each is masked with an empty directory."""
+    here = Path(__file__).resolve().parent
+    found = [here, buildcache.cache_root()]
+    for package in ("reference", "cases"):
+        spec = importlib.util.find_spec(package)
+        if spec is not None and spec.submodule_search_locations:
+            found += [Path(p).resolve() for p in spec.submodule_search_locations]
+    if (here.parent / "reference").is_dir():          # a source checkout: the whole tree
+        found.append(here.parent)
+    if sys.prefix != sys.base_prefix:                  # a virtual environment
+        found.append(Path(sys.prefix).resolve())
+    return sorted(set(found))
 
-    Never a system directory, one right under / or right under a system directory (/var/cache,
-    /usr/local; but /home/ta is fine), never a private temporary directory (fresh anyway),
-    never anything that holds `keep` (the run directory, the grader's cache).
-    """
-    holder = Path(os.path.abspath(handin)).parent
-    text = str(holder)
-    system_child = str(holder.parent) in SYSTEM_DIRS - DATA_DIRS     # e.g. /var/cache
-    if (len(holder.parts) < 3 or text in SYSTEM_DIRS or system_child
-            or any(text == d or text.startswith(d + os.sep) for d in PRIVATE_TMP)):
-        return []
-    for k in keep:
-        k = Path(os.path.abspath(k))
-        if k == holder or holder in k.parents:
-            return []
-    return [holder]
+
+def _others_read(path: Path) -> bool:
+    """Readable by a user who is neither its owner nor in its group, all the way down."""
+    try:
+        if not os.stat(path).st_mode & 0o004:
+            return False
+        return all(os.stat(p).st_mode & 0o001 for p in path.parents)
+    except OSError:
+        return False
+
+
+def grader_exposure(viewed: bool, euid: int) -> tuple[bool, str]:
+    """Whether programs are kept from the grader's own files, and how or why not: what
+    `grade doctor` and a run's notes say, never more than there is."""
+    if viewed:
+        return True, ("not in the programs' view: they see only " + ", ".join(SYSTEM_VIEW)
+                      + " (read-only), their run and their own tmpfs; the grader's files "
+                      "inside those trees are masked")
+    if euid != 0:
+        return False, ("programs run as your user without a private view: they can read and "
+                       "change the grader's package, its cache and its launcher, and signal "
+                       "or trace the grader and its watchdog, so the results are not "
+                       "tamper-proof")
+    readable = [str(p) for p in grader_files() if _others_read(p)]
+    if readable:
+        return False, ("programs run as another user but see the whole file system, and can "
+                       "read " + ", ".join(readable) + " (make them root-only)")
+    return True, ("programs run as another user, and none of the grader's files is readable "
+                  "by it")
+
+
+def shared_dirs() -> list[Path]:
+    return [Path(p) for p in os.environ.get(VIEW_SHARE, "").split(os.pathsep) if p]
 
 
 # -- the launcher's command ----------------------------------------------------------------
@@ -406,7 +491,8 @@ class Rules:
     userns: bool = False                   # not root: the launcher makes a user namespace first
     proc: bool = False                     # a fresh /proc (root, in the run's PID namespace)
     run_dir: Optional[Path] = None
-    hidden: tuple = ()                     # directories shown empty (the classmates' handins)
+    hidden: tuple = ()                     # masked with an empty directory (grader_files())
+    proc_dir: Optional[Path] = None        # as a normal user: namespace_proc(), bound on /proc
 
     def command(self, *, limits: Sequence[tuple[int, int]], uid: Optional[int],
                 gid: Optional[int], cgroup_procs: Optional[str], workdir: Optional[Path],
@@ -416,16 +502,20 @@ class Rules:
         if cgroup_procs:
             argv += ["-c", cgroup_procs]
         if contained and self.view is not None:
-            argv += (["-U"] if self.userns else []) + ["-m", "-i"]
+            argv += (["-U"] if self.userns else []) + ["-m", "-i", "-R", str(self.view.new_root)]
+            for d in SYSTEM_VIEW:
+                argv += ["-s", d]
             for d in PRIVATE_TMP:
                 argv += ["-t", d]
             if self.proc:
                 argv.append("-p")
+            elif self.proc_dir is not None:
+                argv += ["-q", str(self.proc_dir)]
             for d in self.hidden:
                 argv += ["-h", str(d)]
             if self.run_dir is not None:
                 argv += ["-r", f"{self.run_dir}={self.run_dir}"]
-            for w in writable:
+            for w in [*writable, *shared_dirs()]:
                 argv += ["-b", f"{w}={w}"]
             argv += self.view.flags()
             if workdir is not None:

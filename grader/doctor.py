@@ -106,7 +106,8 @@ def _view() -> Row:
         how = ("as root" if os.geteuid() == 0 else
                "in a user namespace of the launcher's own (as a normal user)")
         return Row(True, "private view",
-                   f"every program and build ({how}) gets a mount namespace with fresh /tmp, "
+                   f"every program and build ({how}) gets a root of its own holding only the "
+                   "system trees (read-only), its run and fresh /tmp, "
                    "/var/tmp and /dev/shm (nothing left there outlives it), the run's files "
                    "read-only but its own directory, its own /etc/passwd and /etc/group "
                    "(getpwuid() and getlogin() name its user; ~pn-cs357 is our talk library), "
@@ -117,6 +118,11 @@ def _view() -> Row:
                "the grading, getlogin() may fail, and a Makefile naming ~pn-cs357 builds only "
                "where that account exists; as a normal user this needs unprivileged user "
                "namespaces")
+
+
+def _grader_files() -> Row:
+    kept, how = contain.grader_exposure(contain.probe()[0], os.geteuid())
+    return Row(kept, "grader's files", how)
 
 
 def _pid_namespace() -> Row:
@@ -171,6 +177,11 @@ def _limits(s: Settings) -> Row:
 
 
 def _watchdog() -> Row:
+    if os.geteuid() != 0 and not contain.probe_pid_namespace()[0]:
+        return Row(False, "grader killed",
+                   "every program gets a parent-death signal (SIGKILL), but programs run as "
+                   "your user outside a PID namespace: one can kill the watchdog or trace the "
+                   "grader, and then what it started may outlive a killed grader")
     return Row(True, "grader killed",
                "every program gets a parent-death signal (SIGKILL), and a watchdog process "
                "kills what is left of a run, even if the grader itself is killed with SIGKILL")
@@ -196,7 +207,8 @@ def rows(settings: Optional[Settings] = None) -> list[Row]:
     """Every protection, in the order the README's security model lists them."""
     s = settings or settings_mod.load()
     return [_containment(), _watchdog(), _process_limit(s), _limits(s), _output(s),
-            _user(s), _own_users(s), _view(), _pid_namespace(), _network(), _scratch(s)]
+            _user(s), _own_users(s), _view(), _grader_files(), _pid_namespace(), _network(),
+            _scratch(s)]
 
 
 def report(settings: Optional[Settings] = None) -> str:

@@ -8,7 +8,7 @@ connect(port, name), listen(port, name), udp(port, name).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Optional
 
 import pytest
 
@@ -83,16 +83,17 @@ def student(grading: Grading, case: Case) -> Student:
 @pytest.fixture
 def connect(case: Case) -> Callable[..., TcpPeer]:
     """connect(port, "alice") opens a reference client connection to the program."""
-    def open_peer(port: int, name: str, host: str = "127.0.0.1") -> TcpPeer:
-        return TcpPeer.connect(case, name, port, host)
+    def open_peer(port: int, name: str, host: str = "127.0.0.1",
+                  source: Optional[str] = None) -> TcpPeer:
+        return TcpPeer.connect(case, name, port, host, source=source)
     return open_peer
 
 
 @pytest.fixture
 def listen(case: Case) -> Callable[..., TcpListener]:
     """listen(port, "server") stands a reference server on the port for a student client to dial."""
-    def open_listener(port: int, name: str = "server") -> TcpListener:
-        return TcpListener(case, port, name)
+    def open_listener(port: int, name: str = "server", host: str = "0.0.0.0") -> TcpListener:
+        return TcpListener(case, port, name, host)
     return open_listener
 
 

@@ -15,7 +15,6 @@ by its budget still keeps the pairs it had done.
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import shutil
 import tempfile
@@ -69,13 +68,13 @@ def argv(args: Sequence[str], port: int) -> list[str]:
     return [a.replace("{port}", str(port)).replace("{host}", HOST) for a in args]
 
 
-def asks_pattern(spec: Interop) -> Optional["re.Pattern[str]"]:
+def asks_pattern(spec: Interop) -> Optional[wording.WordingPattern]:
     """The question a server may ask despite being told to accept (None: it never asks)."""
     return wording.Wording(list(spec.asks), open_end=True).regex if spec.asks else None
 
 
 def pair(grading: "Grading", spec: Interop, client: Path, server: Path,
-         asks: Optional["re.Pattern[str]"] = None) -> str:
+         asks: Optional[wording.WordingPattern] = None) -> str:
     """The server and the client as the manifest starts them, a line each way: "ok" or why
     not. A server that asks (`asks`) is answered the manifest's answer, not faulted."""
     case = Case(grading.settings)

@@ -10,11 +10,20 @@
  *                it gives us the right to make the namespaces below, until exec)
  *   -m           a mount namespace of our own (mounts below stay private to it)
  *   -i           an IPC namespace of our own (System V objects, POSIX queues)
- *   -t DIR       a fresh, empty tmpfs on DIR (/tmp, /var/tmp, /dev/shm) if DIR exists
- *   -h DIR       an empty, read-only tmpfs on DIR if it exists (hides the classmates' handins)
+ *   -R DIR       a new root: a tmpfs on DIR (an empty directory) holding only what -s, -t, -b
+ *                and -r put there, made read-only and pivoted into; with it, every destination
+ *                below is a path in the new root (see "the new root" below)
+ *   -s DIR       a system tree shown read-only in the new root (/usr, /etc, /dev...): bound
+ *                recursively, every mount in it read-only; a symbolic link (/bin -> usr/bin)
+ *                is made again as the same link
+ *   -t DIR       a fresh, empty tmpfs on DIR (/tmp, /var/tmp, /dev/shm) if DIR exists (in a new
+ *                root: always, made if need be)
+ *   -h DIR       an empty, read-only tmpfs on DIR if it exists (masks the grader's own files
+ *                where they lie inside a system tree, e.g. a package under /usr/lib/python3)
  *   -b SRC=DST   bind SRC on DST, writable;  -r SRC=DST  the same, read-only
  *                (sources are opened before any mount, so they may lie under a tmpfs target)
  *   -p           a fresh /proc for our PID namespace (only our run's processes are visible)
+ *   -q DIR       in a new root, DIR (a /proc of our PID namespace, mounted by the grader) on /proc
  *   -o UID       login uid: written to /proc/self/loginuid (root) ...
  *   -O FILE      ... or, where that is refused, FILE (holding the uid) bound over it
  *   -W NAME      a utmp record of NAME logged in on our terminal, in a private utmp file bound
@@ -148,6 +157,43 @@ static unsigned long locked_flags(const char *path)
     return flags;
 }
 
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+
+struct mount_attr_rdonly { unsigned long long attr_set, attr_clr, propagation, userns_fd; };
+
+static int remount_read_only(const char *path)
+{
+    return mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(path), NULL);
+}
+
+/* Every mount at and under path read-only: one call where the kernel has mount_setattr
+ * (5.12), else the top mount and each one below it as /proc/self/mountinfo lists them. */
+static void read_only_tree(const char *path)
+{
+    struct mount_attr_rdonly attr = { MOUNT_ATTR_RDONLY, 0, 0, 0 };
+    char line[8192], point[4096];
+    size_t len = strlen(path);
+    if (syscall(SYS_mount_setattr, AT_FDCWD, path, AT_RECURSIVE, &attr, sizeof attr) == 0)
+        return;
+    if (remount_read_only(path) < 0)
+        die("read-only remount of", path);
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "%*s %*s %*s %*s %4095s", point) == 1 &&
+            strncmp(point, path, len) == 0 && point[len] == '/')
+            remount_read_only(point);      /* best effort below the top: locked mounts stay */
+    if (f != NULL)
+        fclose(f);
+}
+
 struct bind { const char *src, *dst; int fd; int ro; };
 
 static void bind_fd(int fd, const char *dst, int ro, int is_dir)
@@ -166,9 +212,70 @@ static void bind_fd(int fd, const char *dst, int ro, int is_dir)
     snprintf(src, sizeof src, "/proc/self/fd/%d", fd);
     if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
         die("bind mount on", dst);
-    if (ro && mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV |
-                    locked_flags(dst), NULL) < 0)
-        die("read-only remount of", dst);
+    if (ro)
+        read_only_tree(dst);
+}
+
+/* ---- the new root (-R) -------------------------------------------------------------------
+ * A program sees an allow-list, not the machine minus a deny-list: a tmpfs root holding the
+ * system trees (-s), its private tmpfs (-t), the run's files (-r, -b) and nothing else: not
+ * the grader's package, its virtual environment, its cache, the TA's home or the reports.
+ * Every mount in it is read-only but the tmpfs and the writable binds, the root included. */
+
+struct tree { const char *path; int fd; char link[4096]; };
+
+/* Opened before any mount (a tmpfs may cover the path later); a link is read as a link. */
+static void take_tree(struct tree *t)
+{
+    struct stat st;
+    ssize_t n;
+    t->fd = -1;
+    t->link[0] = 0;
+    if (lstat(t->path, &st) < 0)
+        return;
+    if (S_ISLNK(st.st_mode) && (n = readlink(t->path, t->link, sizeof t->link - 1)) > 0)
+        t->link[n] = 0;
+    else if (S_ISDIR(st.st_mode) && (t->fd = open(t->path, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+        die("open", t->path);
+}
+
+/* root + path, for destinations in the new root. */
+static const char *in_root(const char *root, const char *path, char *buf, size_t size)
+{
+    if (root == NULL)
+        return path;
+    if ((size_t)snprintf(buf, size, "%s%s", root, path) >= size) {
+        errno = ENAMETOOLONG;
+        die("path", path);
+    }
+    return buf;
+}
+
+/* The tree t on dst in the new root (its own path but for /proc, which -q may take from
+ * elsewhere). */
+static void show_tree(const char *root, const struct tree *t, const char *dst)
+{
+    char where[4096];
+    in_root(root, dst, where, sizeof where);
+    if (t->link[0]) {
+        if (symlink(t->link, where) < 0 && errno != EEXIST)
+            die("link", where);
+    } else if (t->fd >= 0) {
+        bind_fd(t->fd, where, 0, 1);
+        read_only_tree(where);
+    }
+}
+
+/* Enter the new root: the old one is detached (nothing of it stays reachable), and the new
+ * root's own tmpfs is made read-only. */
+static void enter_root(const char *root)
+{
+    if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
+        die("pivot_root to", root);
+    if (umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+        die("detaching the old root", NULL);
+    if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+        die("read-only remount of", "/");
 }
 
 /* A private utmp file with one record, NAME on our terminal, bound over the machine's. */
@@ -215,6 +322,9 @@ static int init_main(pid_t parent)
      * grader that died before this line is covered by its watchdog (we carry its marker). */
     (void)parent;
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    /* Not dumpable: programs of our namespace that run as our user cannot reach the grader's
+     * files through /proc/1/root, nor trace us. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     setsid();
     for (int fd = 0; fd < 1024; fd++)
         close(fd);
@@ -233,7 +343,10 @@ int main(int argc, char *argv[])
 {
     pid_t parent = 0;
     const char *cgroup = NULL, *workdir = NULL, *loginuid = NULL, *loginuid_file = NULL;
-    const char *login_name = NULL;
+    const char *login_name = NULL, *root = NULL, *procdir = NULL;
+    struct tree trees[MAX_ITEMS], proc_tree = { "/proc", -1, "" }, utmp = { _PATH_UTMPX, -1, "" };
+    int ntrees = 0;
+    char where[4096];
     long uid = -1, gid = -1;
     int userns = 0, mountns = 0, ipcns = 0, proc = 0, loginuid_fd = -1, progdir_fd = -1;
     const char *tmpfs[MAX_ITEMS], *hidden[MAX_ITEMS];
@@ -283,6 +396,11 @@ int main(int argc, char *argv[])
                 error_fd = atoi(val);
                 if (fcntl(error_fd, F_SETFD, FD_CLOEXEC) < 0)
                     error_fd = -1;
+                break;
+            case 'R': root = val; break;
+            case 'q': procdir = val; break;
+            case 's':
+                if (ntrees < MAX_ITEMS) trees[ntrees++].path = val;
                 break;
             case 'l':
                 if (nlimits < MAX_ITEMS) limits[nlimits++] = val;
@@ -368,6 +486,15 @@ int main(int argc, char *argv[])
                 die("open", binds[k].src);
         if (loginuid_file)
             loginuid_fd = open(loginuid_file, O_PATH | O_CLOEXEC);
+        if (root) {
+            for (int k = 0; k < ntrees; k++)
+                take_tree(&trees[k]);
+            if (procdir)
+                proc_tree.path = procdir;
+            if (!proc)
+                take_tree(&proc_tree);
+            utmp.fd = open(_PATH_UTMPX, O_PATH | O_CLOEXEC);
+        }
         /* The program itself stays reachable, wherever it lies. */
         char progdir[4096];
         struct stat before;
@@ -381,38 +508,68 @@ int main(int argc, char *argv[])
                 progdir_fd = -1;
             }
         }
+        if (root) {
+            if (mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV,
+                      "mode=755,size=1m,nr_inodes=1024") < 0)
+                die("tmpfs on", root);
+            for (int k = 0; k < ntrees; k++)
+                show_tree(root, &trees[k], trees[k].path);
+            in_root(root, "/proc", where, sizeof where);
+            make_dirs(where);
+            if (!proc || mount("proc", where, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+                if (proc_tree.fd < 0 && (proc_tree.fd = open("/proc", O_PATH | O_CLOEXEC)) < 0)
+                    die("open", "/proc");
+                show_tree(root, &proc_tree, "/proc");
+            }
+            /* /var/run/utmp, where the machine has one: record_login binds ours over it. */
+            make_dirs(in_root(root, "/run", where, sizeof where));
+            make_dirs(in_root(root, "/var", where, sizeof where));
+            in_root(root, "/var/run", where, sizeof where);
+            if (symlink("../run", where) < 0 && errno != EEXIST)
+                die("link", where);
+            if (utmp.fd >= 0)
+                bind_fd(utmp.fd, in_root(root, _PATH_UTMPX, where, sizeof where), 1, 0);
+        }
         for (int k = 0; k < ntmpfs; k++) {
             struct stat st;
-            if (stat(tmpfs[k], &st) < 0 || !S_ISDIR(st.st_mode))
+            const char *dir = in_root(root, tmpfs[k], where, sizeof where);
+            if (root)
+                make_dirs(dir);
+            if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
                 continue;
-            if (mount("tmpfs", tmpfs[k], "tmpfs", MS_NOSUID | MS_NODEV,
+            if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV,
                       "mode=1777,size=64m,nr_inodes=4096") < 0)
-                die("tmpfs on", tmpfs[k]);
+                die("tmpfs on", dir);
         }
         for (int k = 0; k < nhidden; k++) {
             struct stat st;
-            if (stat(hidden[k], &st) < 0 || !S_ISDIR(st.st_mode))
+            const char *dir = in_root(root, hidden[k], where, sizeof where);
+            if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
                 continue;
-            if (mount("tmpfs", hidden[k], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+            if (mount("tmpfs", dir, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                       "mode=755,size=4k,nr_inodes=16") < 0)
-                die("hiding", hidden[k]);
+                die("hiding", dir);
         }
-        if (proc)      /* best effort: without it, /proc shows the machine's processes */
+        if (proc && !root)  /* best effort: without it, /proc shows the machine's processes */
             mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
         for (int k = 0; k < nbinds; k++) {
             struct stat st;
             if (fstat(binds[k].fd, &st) < 0)
                 die("stat", binds[k].dst);
-            bind_fd(binds[k].fd, binds[k].dst, binds[k].ro, S_ISDIR(st.st_mode));
+            bind_fd(binds[k].fd, in_root(root, binds[k].dst, where, sizeof where), binds[k].ro,
+                    S_ISDIR(st.st_mode));
             close(binds[k].fd);
         }
         if (progdir_fd >= 0) {
             struct stat after;
-            if (stat(progdir, &after) < 0 || after.st_dev != before.st_dev ||
+            const char *dir = in_root(root, progdir, where, sizeof where);
+            if (stat(dir, &after) < 0 || after.st_dev != before.st_dev ||
                 after.st_ino != before.st_ino)
-                bind_fd(progdir_fd, progdir, 1, 1);
+                bind_fd(progdir_fd, dir, 1, 1);
             close(progdir_fd);
         }
+        if (root)
+            enter_root(root);
         if (loginuid && !loginuid_done && loginuid_fd >= 0) {
             char src[64];
             snprintf(src, sizeof src, "/proc/self/fd/%d", loginuid_fd);

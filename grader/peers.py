@@ -42,12 +42,13 @@ class TcpPeer(SocketEndpoint):
         self.sock = sock
         sock.settimeout(self.settings.expect_timeout)   # bounds sendall only; reads use select
         # Both ports now: once the program resets the connection, the socket forgets its peer.
-        self.local_port = sock.getsockname()[1]
-        if not remote_port:
-            try:
-                remote_port = sock.getpeername()[1]
-            except OSError:
-                remote_port = 0
+        self.local_addr, self.local_port = sock.getsockname()[:2]
+        self.remote_addr = "127.0.0.1"
+        try:
+            self.remote_addr, peer_port = sock.getpeername()[:2]
+            remote_port = remote_port or peer_port
+        except OSError:
+            pass
         self.remote_port = remote_port
         case.on_cleanup(self.close)
 
@@ -57,10 +58,13 @@ class TcpPeer(SocketEndpoint):
 
     @classmethod
     def connect(cls, case: Case, name: str, port: int, host: str = "127.0.0.1",
-                hint: Optional[str] = None) -> "TcpPeer":
+                hint: Optional[str] = None, source: Optional[str] = None) -> "TcpPeer":
+        """source: the local address to connect from (the reference peers' own)."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.settimeout(case.settings.expect_timeout)
         try:
+            if source is not None:
+                sock.bind((source, 0))
             sock.connect((host, port))
         except OSError as e:
             sock.close()
@@ -99,7 +103,7 @@ class TcpPeer(SocketEndpoint):
         """
         me, them = self.local_port, self.remote_port
         Waiter(self.case, self.settings.expect_timeout).until(
-            lambda: ports.unread_bytes(them, me) == 0,
+            lambda: ports.unread_bytes(them, me, self.remote_addr, self.local_addr) == 0,
             f"the program to read what {self.name} sent", hint)
 
     def close(self) -> None:
@@ -115,11 +119,11 @@ class TcpPeer(SocketEndpoint):
 class TcpListener:
     """A listening socket standing in for a reference server that a student client dials."""
 
-    def __init__(self, case: Case, port: int, name: str = "server"):
+    def __init__(self, case: Case, port: int, name: str = "server", host: str = "0.0.0.0"):
         self.case, self.name, self.port = case, name, port
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("0.0.0.0", port))
+        self.sock.bind((host, port))
         self.sock.listen(64)
         case.on_cleanup(self.sock.close)
 

@@ -14,7 +14,7 @@ from _pytest.runner import runtestprotocol
 
 from . import assignments, keys
 from .case import CheckFailure
-from .checks import check_id, hint_of, title_of
+from .checks import check_id, hint_of, in_both_modes, title_of
 from .keys import CASE, GRADING, STATE, USER_PROPERTY, WINDOWED
 from .results import ERROR, FAILED, PASSED, SKIPPED, Check
 from .screen import has_terminfo
@@ -69,7 +69,10 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: Optional[pytest.Item]):
     first = runtestprotocol(item, nextitem=item.parent, log=False)  # type: ignore[arg-type]
     reports = first
     failure = _check_of(first)
-    if failure is None or not _windowed_retry_worth(item, failure):
+    # A check whose behaviour differs with the window runs windowed too once it passed.
+    both = (failure is not None and failure.status == PASSED and in_both_modes(item)
+            and _windowed_possible(item))
+    if failure is None or not (both or _windowed_retry_worth(item, failure)):
         item.session._setupstate.teardown_exact(nextitem)
     else:
         item.stash[WINDOWED] = failure.message
@@ -77,7 +80,12 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: Optional[pytest.Item]):
             del item.stash[STATE]
         second = runtestprotocol(item, nextitem=nextitem, log=False)
         again = _check_of(second)
-        if again is not None and again.status == PASSED:
+        if both:
+            if again is not None and again.status != PASSED:
+                _record(second, again, message=f"{again.message}\n(this was the run windowed, "
+                                               f"as the program is used; with {flag} it passes)")
+                reports = second
+        elif again is not None and again.status == PASSED:
             _record(second, again, warning=_windowed_warning(flag, failure))
             reports = second
         else:
@@ -95,9 +103,13 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: Optional[pytest.Item]):
 
 
 def _windowed_retry_worth(item: pytest.Item, check: Check) -> bool:
+    return check.status == FAILED and _windowed_possible(item)
+
+
+def _windowed_possible(item: pytest.Item) -> bool:
     case = item.stash.get(CASE, None)
     grading = item.config.stash.get(GRADING, None)
-    return (check.status == FAILED and case is not None and case.used_debug_flag
+    return (case is not None and case.used_debug_flag
             and getattr(grading, "windowed_works", None) is not False and has_terminfo("xterm"))
 
 

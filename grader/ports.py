@@ -41,10 +41,11 @@ def _bound(port: int, tables: tuple[str, ...], state: str) -> bool:
     return any(s == state and local == port for s, local, _, _ in _proc_net(tables))
 
 
-def unread_bytes(local_port: int, remote_port: int) -> int:
+def unread_bytes(local_port: int, remote_port: int, local_addr: str = "127.0.0.1",
+                 remote_addr: str = "127.0.0.1") -> int:
     """Bytes waiting in the receive queue of the TCP socket local_port<->remote_port (0 if none)."""
     try:
-        return sockdiag.unread(local_port, remote_port) or 0
+        return sockdiag.unread(local_port, remote_port, local_addr, remote_addr) or 0
     except OSError:
         pass
     return next((queue for _, local, remote, queue in _proc_net(("tcp", "tcp6"))

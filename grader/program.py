@@ -20,9 +20,9 @@ import pexpect
 import pexpect.fdpexpect
 import psutil
 
-from . import ports, processes
+from . import members, ports, processes
 from .case import Case, CheckFailure
-from .stall import BLOCKING, StallWatch, snapshot
+from .stall import BLOCKING, StallWatch, snapshot, timed_wait
 from .streams import Endpoint
 from .waiting import Waiter
 
@@ -139,12 +139,37 @@ class Program(Endpoint):
         return f"was {status}" if status.signal is not None else f"exited with status {status.code}"
 
     def _process_ids(self) -> list[int]:
-        """The program and everything it started (what may still make progress)."""
-        if self.case.cgroup is not None:
-            pids = self.case.cgroup.pids()
-            if pids:
-                return pids
-        return processes.tree(self.pid)
+        """The program and everything it started, in its own tree or not (what may still
+        make progress, what a measurement sums over): see grader.members."""
+        snap = self._snapshot()
+        own = snap.tree(self.pid)
+        return own + self._outside(snap, own)
+
+    def _snapshot(self) -> members.Snapshot:
+        cgroup = self.case.cgroup.pids() if self.case.cgroup is not None else None
+        return members.Snapshot(cgroup, self.case.helpers)
+
+    def _outside(self, snap: members.Snapshot, own: list[int]) -> list[int]:
+        """The case's live processes that neither this program's tree nor another program's
+        holds: what a program double-forked and orphaned."""
+        trees = set(own)
+        for other in self.case.programs:
+            if other is not self:
+                trees.update(snap.tree(other.pid))
+        return snap.left_outside(trees)
+
+    def expect_nothing_outside(self, snap: Optional[members.Snapshot] = None) -> None:
+        """A measurement judges the whole program: what it left running outside its own tree
+        is part of it, and a program must not leave any."""
+        snap = snap or self._snapshot()
+        outside = self._outside(snap, snap.tree(self.pid))
+        if outside:
+            shown = ", ".join(members.describe(p) for p in outside[:3])
+            more = f" and {len(outside) - 3} more" if len(outside) > 3 else ""
+            raise CheckFailure(
+                f"{self.name} left a process running outside its own tree: {shown}{more}",
+                "wait for every child you fork; a process that leaves its parent (a double "
+                "fork, setsid) is still your program's, and keeps running after it")
 
     def _ended_before(self, what: str) -> str:
         # Its terminal closes as it exits: the exit itself is a moment away at most.
@@ -234,6 +259,18 @@ class Program(Endpoint):
         if status is not None:
             raise CheckFailure(f"{self.name} should keep running, but it ended ({status})", hint)
 
+    def expect_waits_for_user(self, hint: Optional[str] = None) -> None:
+        """The program must go on waiting for an outside event (pause(), a blocking read,
+        poll without a timeout), not for a timer: a program asleep in sleep() or in poll()
+        with a timeout goes on, or ends, by itself. Judged as expect_stays_running settles;
+        one still on the CPU then is running (whether it spins is the idle checks' business).
+        """
+        self.expect_stays_running(hint)
+        timed = timed_wait(self._process_ids()) if BLOCKING else None
+        if timed is not None and snapshot(self._process_ids()) is None:
+            raise CheckFailure(f"{self.name} waits in {timed}, which ends by itself after a "
+                               "while: it is not waiting for ^C", hint)
+
     def expect_listening(self, port: int, udp: bool = False, hint: Optional[str] = None) -> None:
         """Wait until the program has bound (UDP) or is listening on (TCP) the port."""
         check = ports.is_udp_bound if udp else ports.is_listening
@@ -301,10 +338,18 @@ class Program(Endpoint):
         return ran / 1e9, wanted / 1e9, blocks
 
     def fd_count(self) -> int:
-        try:
-            return psutil.Process(self.pid).num_fds()
-        except psutil.Error as e:
-            raise CheckFailure(f"could not count {self.name}'s descriptors: {e}")
+        """The descriptors the whole program holds: summed over every process of it."""
+        snap = self._snapshot()
+        self.expect_nothing_outside(snap)
+        total = 0
+        for pid in snap.tree(self.pid):
+            try:
+                total += psutil.Process(pid).num_fds()
+            except psutil.NoSuchProcess:
+                pass                      # ended meanwhile: it holds none
+            except psutil.Error as e:
+                raise CheckFailure(f"could not count {self.name}'s descriptors: {e}")
+        return total
 
     def expect_fds_back_to(self, count: int, hint: Optional[str] = None) -> None:
         """Wait until the program has no more than count descriptors open (a close has happened)."""
@@ -341,6 +386,7 @@ class Program(Endpoint):
         if self._poll_status() is not None:
             raise CheckFailure(f"{self.name} {self.ended_text()} {what}, so its CPU use could "
                                "not be measured", f"it should still be running {what}")
+        self.expect_nothing_outside()
         self.case.transcript.add(self.name, "·", f"used {used:.3f}s CPU in {elapsed:.3f}s {what}"
                                                  f" (ready to run {wanted:.3f}s, blocked "
                                                  f"{blocks} times)")

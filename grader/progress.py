@@ -6,7 +6,7 @@ import os
 import sys
 import time
 
-from .report import num, one_line
+from .report import num, one_line, visible
 from .results import StudentResult
 
 REDRAW = 0.5                      # seconds between redraws of the progress bar when idle
@@ -62,7 +62,7 @@ class Progress:
     def line(self, text: str, important: bool = True) -> None:
         """A finished item: above the bar on a terminal (problems only), else a plain line."""
         self.count += 1
-        text = f"[{self.count}/{self.total}] {text}"
+        text = f"[{self.count}/{self.total}] {visible(text)}"
         if self.bar is not None:
             if important:
                 self.bar.console.print(text, markup=False, highlight=False)

@@ -41,6 +41,8 @@ class Grading:
         self._closed = False
         # Whether the program works windowed: the windowed_mode check's verdict, once it ran.
         self.windowed_works: Optional[bool] = None
+        # Server prompts seen with bytes after the user name (grader/talk.py): server_prompt's.
+        self.prompt_faults: list[str] = []
         self._watchdog: Optional[tuple[int, int]] = None
         self._init: Optional[int] = None
         self._lease: Optional[contain.Lease] = None
@@ -64,6 +66,8 @@ class Grading:
                                         leftovers=(str(self.run_dir),))
         # After the watchdog (which must outlive what the namespace holds), before any program.
         self._init, why_pid = contain.pid_namespace()
+        if self.policy.rules is not None:
+            self.policy.rules.proc_dir = contain.namespace_proc()
         if self._init is None and not self.trusted:
             self.notes.append(f"no PID namespace ({why_pid}): kill(-1) from a student program "
                               "reaches every process of its user")
@@ -109,19 +113,20 @@ class Grading:
         else:
             uid, gid = os.getuid(), os.getgid()
             name = _name_of(uid)
+        if viewed:          # one name in every view, whoever runs the grader
+            name = self.settings.sandbox_login
         policy.user_name = name
-        view = contain.View.write(self.run_dir, uid, gid, name) if viewed else None
+        view = contain.View.write(self.run_dir, uid, gid, name, (
+            self.settings.peer_host, self.settings.peer_address)) if viewed else None
         if not viewed:
             self.notes.append(f"no private file-system view ({why_view}): student programs "
                               "share /tmp, /var/tmp, /dev/shm and System V IPC with the machine")
-        hidden: list[Path] = []
-        if self.target.kind in ("source", "binary") and self.target.path is not None:
-            handin = self.target.path if self.target.kind == "source" else self.target.path.parent
-            hidden = contain.handins_to_hide(handin, [self.run_dir, buildcache.cache_root(),
-                                                      Path(tempfile.gettempdir())])
+        kept, how = contain.grader_exposure(viewed, policy.euid)
+        if not kept:
+            self.notes.append(f"the grader's files are within reach of student programs: {how}")
         policy.rules = contain.Rules(str(launcher.ensure()), os.getpid(), view,
                                      userns=os.geteuid() != 0, proc=os.geteuid() == 0,
-                                     run_dir=self.run_dir, hidden=tuple(hidden))
+                                     run_dir=self.run_dir, hidden=tuple(contain.grader_files()))
 
     def _course_home(self) -> Path:
         view = self.policy.rules.view if self.policy.rules is not None else None
@@ -146,9 +151,18 @@ class Grading:
             return self.policy.user_name
         return _name_of(os.getuid())
 
+    @property
+    def peer_host(self) -> str:
+        """The host a program is told the reference peers are on: the name the view's hosts
+        file gives their own loopback address, or that address where there is no view."""
+        view = self.policy.rules.view if self.policy.rules is not None else None
+        return self.settings.peer_host if view is not None and view.hosts \
+            else self.settings.peer_address
+
     def env(self, extra: Optional[dict[str, str]] = None) -> dict[str, str]:
         user = self.login_name
-        base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/tmp",
+        path = os.environ.get("PATH", "/usr/bin:/bin") if self.trusted else contain.SAFE_PATH
+        base = {"PATH": path, "HOME": "/tmp",
                 "USER": user, "LOGNAME": user, "LANG": "C.UTF-8", "TERM": "dumb"}
         base.update(self.target.env)
         base.update(extra or {})
@@ -185,6 +199,7 @@ class Grading:
             case.on_cleanup(lambda: processes.kill_descendants(self._keep(),
                                                                self.settings.exit_timeout))
         case.workdir = workdir
+        case.helpers = self._keep()
         return workdir
 
     def _keep(self) -> frozenset[int]:

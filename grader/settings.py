@@ -45,10 +45,16 @@ class Settings:
     sandbox_user: str = "nobody"      # who student programs run as when the grader is root
     # Containment (grader/contain.py): as root, each grading leases a uid of its own from this
     # range of unused ids (0 = everyone runs as sandbox_user). In every program's view that uid
-    # is named sandbox_login: one name for all, so no verdict depends on which uid was leased.
+    # (as a normal user, yours) is named sandbox_login: one name for all, so no verdict depends
+    # on which uid was leased. Not 8 bytes (sizeof(char *)) and longer than 16, so a name sent
+    # with sizeof(pointer) or kept in a short fixed buffer shows.
     sandbox_uid_first: int = 1_900_000_000
     sandbox_uid_count: int = 1000
-    sandbox_login: str = "testuser"
+    sandbox_login: str = "student-with-a-long-name"
+    # The reference peers' own loopback address, and its name in the view's /etc/hosts: a
+    # client must dial the host it is given, and a server's prompt shows the peer, not itself.
+    peer_address: str = "127.0.0.2"
+    peer_host: str = "peerhost"
     build_drain: float = 0.2          # after make ended, for its last output before the pipe is cut
     build_retries: int = 3            # forking make failed (EAGAIN): tries again this often
     build_retry_pause: float = 0.5    # between those tries, for processes to end
@@ -60,7 +66,12 @@ class Settings:
         return dataclasses.replace(self, **{n: getattr(self, n) * factor for n in names})
 
 
+def scale() -> float:
+    """GRADER_TIMEOUT_SCALE, the factor for every deadline on a slow machine (1 when unset)."""
+    return float(os.environ.get("GRADER_TIMEOUT_SCALE", "1") or 1)
+
+
 def load() -> Settings:
     """Default settings, with deadlines scaled by GRADER_TIMEOUT_SCALE when it is set."""
-    scale = float(os.environ.get("GRADER_TIMEOUT_SCALE", "1") or 1)
-    return Settings().scaled(scale) if scale != 1 else Settings()
+    factor = scale()
+    return Settings().scaled(factor) if factor != 1 else Settings()

@@ -57,15 +57,17 @@ def bound(port: int, protocol: int, state: int) -> bool:
     return False
 
 
-def _connection(local_port: int, remote_port: int) -> Optional[tuple]:
-    loopback = socket.inet_aton("127.0.0.1") + bytes(12)
-    sockid = _SOCKID.pack(local_port, remote_port, loopback, loopback, 0, _NO_COOKIE)
+def _connection(local_port: int, remote_port: int, local_addr: str = "127.0.0.1",
+                remote_addr: str = "127.0.0.1") -> Optional[tuple]:
+    local, remote = (socket.inet_aton(a) + bytes(12) for a in (local_addr, remote_addr))
+    sockid = _SOCKID.pack(local_port, remote_port, local, remote, 0, _NO_COOKIE)
     return next(_query(socket.AF_INET, socket.IPPROTO_TCP, 0xFFFFFFFF, sockid, dump=False), None)
 
 
-def unread(local_port: int, remote_port: int) -> Optional[int]:
+def unread(local_port: int, remote_port: int, local_addr: str = "127.0.0.1",
+           remote_addr: str = "127.0.0.1") -> Optional[int]:
     """Bytes in the receive queue of the loopback TCP socket local_port->remote_port."""
-    found = _connection(local_port, remote_port)
+    found = _connection(local_port, remote_port, local_addr, remote_addr)
     return found[3] if found else None
 
 

@@ -23,6 +23,10 @@ _AARCH64 = {63: "read()", 65: "readv()", 133: "sigsuspend()", 202: "accept()", 2
             207: "recvfrom()", 212: "recvmsg()", 72: "select()", 73: "poll()", 22: "epoll_wait()"}
 BLOCKING = {"x86_64": _X86_64, "aarch64": _AARCH64}.get(platform.machine(), {})
 
+# Calls that end by themselves after a time (a sleep), by machine.
+_TIMERS = {"x86_64": {35: "nanosleep()", 230: "clock_nanosleep()"},
+           "aarch64": {101: "nanosleep()", 115: "clock_nanosleep()"}}.get(platform.machine(), {})
+
 # Calls whose wait may carry a timeout, and which argument says so.
 _INFINITE_IF = {
     "poll()": lambda args, nr: _signed32(args[2]) < 0 if nr == 7 else args[2] == 0,
@@ -59,6 +63,45 @@ def waiting_call(pid: int, tid: int) -> Optional[str]:
     if name in ("read()", "readv()", "recvfrom()", "recvmsg()") and args:
         return f"{name} on {_describe_fd(pid, args[0])}"
     return name
+
+
+def timed_call(pid: int, tid: int) -> Optional[str]:
+    """The call a sleeping thread waits in when a timer ends it (a sleep, poll or select with
+    a timeout); else None. Such a program is not waiting for the user: it goes on by itself."""
+    try:
+        with open(f"/proc/{pid}/task/{tid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] != "S":
+                return None
+        with open(f"/proc/{pid}/task/{tid}/syscall") as f:
+            fields = f.read().split()
+    except (OSError, IndexError):
+        return None
+    if not fields or not fields[0].isdigit():
+        return None
+    nr = int(fields[0])
+    if nr in _TIMERS:
+        return _TIMERS[nr]
+    name = BLOCKING.get(nr)
+    infinite = _INFINITE_IF.get(name or "")
+    if infinite is not None and not infinite([int(a, 16) for a in fields[1:7]], nr):
+        return f"{name} with a timeout"
+    return None
+
+
+def timed_wait(pids: list[int]) -> Optional[str]:
+    """The timed call some thread sleeps in, when no thread is on a CPU; else None."""
+    found = None
+    for pid in pids:
+        try:
+            tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+        except OSError:
+            continue
+        for tid in tids:
+            call = timed_call(pid, tid)
+            if call is None and waiting_call(pid, tid) is None:
+                return None          # on a CPU, or in some other call: it may move
+            found = found or call
+    return found
 
 
 def _describe_fd(pid: int, fd: int) -> str:

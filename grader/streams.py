@@ -13,13 +13,16 @@ from __future__ import annotations
 import re
 import select
 import time
-from typing import Callable, Optional, TypeVar, Union
+from typing import TYPE_CHECKING, Callable, Optional, TypeVar, Union
 
 from .case import Case, CheckFailure
 from .transcript import show
 from .waiting import Waiter
 
-Want = Union[str, "re.Pattern[str]"]
+if TYPE_CHECKING:      # pragma: no cover
+    from .wording import WordingPattern
+
+Want = Union[str, "re.Pattern[str]", "WordingPattern"]
 T = TypeVar("T")
 
 
@@ -30,7 +33,7 @@ def describe(want: Want) -> str:
 
 
 def _matches(want: Want, line: str, search: bool = False) -> bool:
-    if isinstance(want, re.Pattern):
+    if not isinstance(want, str):
         return bool(want.search(line))
     return want in line if search else line == want
 
@@ -159,8 +162,8 @@ class Endpoint:
                     raise CheckFailure(f"expected {what} from {self.name}, but {why}; "
                                        f"{self.name} got: {self._pending()}", hint)
                 continue
-            if waiter.pump():
-                self._fill(0)
+            if waiter.pump():     # all that is there, so a flood is not searched chunk by chunk
+                self._take_available()
 
     def _consume(self, used: int) -> None:
         """What a wait matched is gone from the buffer: the next wait starts after it."""
@@ -217,7 +220,7 @@ class Endpoint:
             text = data.decode("utf-8", "surrogateescape")
             if self.crlf:
                 text = text.replace("\r\n", "\n")
-            if isinstance(want, re.Pattern):
+            if not isinstance(want, str):
                 m = want.search(text)
                 hit = (Match(m.group(0), m.groupdict()), m.end()) if m else None
             else:
@@ -289,7 +292,7 @@ class Endpoint:
         return self._wait(lambda data: (data, len(data)) if data else None, "some data",
                           timeout, hint)
 
-    def expect_wording(self, wording, tolerant: "Optional[re.Pattern[str]]" = None,
+    def expect_wording(self, wording, tolerant: "Optional[WordingPattern]" = None,
                        hint: Optional[str] = None, timeout: Optional[float] = None):
         """Wait for text the handout fixes, accepting the variants the one rule tolerates.
 
@@ -332,7 +335,7 @@ class Endpoint:
                     raise CheckFailure(f"expected {self.name}'s connection to close, but {why}",
                                        hint)
             elif waiter.pump():
-                self._fill(0)
+                self._take_available()
         return find(bytes(self._buf))[0] if self._buf else b""
 
     def expect_silence(self, hint: Optional[str] = None) -> None:
@@ -368,7 +371,7 @@ class Endpoint:
         text = bytes(self._buf).decode("utf-8", "surrogateescape")
         if want is None:
             return bool(text)
-        return bool(want.search(text)) if isinstance(want, re.Pattern) else want in text
+        return want in text if isinstance(want, str) else bool(want.search(text))
 
     def _take_available(self) -> None:
         """Read what has arrived without waiting, at most output_cap bytes per call.

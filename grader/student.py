@@ -24,6 +24,21 @@ class Student:
     def login_name(self) -> str:
         return self.grading.login_name
 
+    @property
+    def peer_host(self) -> str:
+        """The host name (or address) to give the program for a reference peer."""
+        return self.grading.peer_host
+
+    @property
+    def peer_address(self) -> str:
+        """The reference peers' own loopback address."""
+        return self.grading.settings.peer_address
+
+    @property
+    def prompt_faults(self) -> list[str]:
+        """Server prompts this grading saw with bytes after the user name (grader/talk.py)."""
+        return self.grading.prompt_faults
+
     def argv(self, args: tuple[str, ...]) -> list[str]:
         if not args:
             args = self.grading.assignment.args

@@ -6,6 +6,7 @@ the exact texts come from the reference program, so a variant is reported as a d
 """
 from __future__ import annotations
 
+import re
 from typing import Callable, Optional
 
 from reference import mytalk as ref
@@ -14,11 +15,18 @@ from . import wording
 from .case import CheckFailure
 from .peers import TcpListener, TcpPeer
 from .program import Program
+from .settings import Settings
 from .streams import first_of
-from .transcript import show
+from .transcript import show, show_text
 
-PEER_USER = "peeruser"          # the login name our reference client announces
-HOST = "localhost"              # the host name student clients are given
+# The login names our reference client announces: neither is 8 bytes (sizeof(char *)), so a
+# server that reads or prints the name with sizeof on a pointer, or keeps it in a short fixed
+# buffer, shows it. Every check uses the short one; server_prompt tries the long one too.
+PEER_USER = "zoe"
+PEER_USER_LONG = "reference-peer-with-long-name"
+HOST = "localhost"              # the host self_interop gives the program's own client
+_PEER = Settings()              # reference clients dial from, and servers listen on, their
+PEER_HOST, PEER_ADDRESS = _PEER.peer_host, _PEER.peer_address    # own loopback address
 
 # The texts the handout fixes, with the one tolerance rule (grader/wording.py). Each constant
 # is the rule's compiled pattern, so Endpoint.expect and first_of take it as before; messages
@@ -29,11 +37,11 @@ PROMPT_TEXT = wording.Wording(ref.request_prompt("{user}", "{host}"), open_end=T
 ASKS_TEXT = wording.Wording(["Accept", "(y/n)"], open_end=True,
                             what='a question: "Accept" or "(y/n)", in any case')
 WAITING_TEXT = wording.Wording(ref.waiting_message("{host}"), open_end=True,
-                               host=wording.choice(HOST, "127.0.0.1",
-                                                   words=f'"{HOST}" as given, or its address'))
+                               host=wording.choice(PEER_HOST, PEER_ADDRESS,
+                                                   words="the host as given, or its address"))
 DECLINED_TEXT = wording.Wording(ref.declined_message("{host}"),
-                                host=wording.choice(HOST, "127.0.0.1",
-                                                    words=f'"{HOST}" as given, or its address'))
+                                host=wording.choice(PEER_HOST, PEER_ADDRESS,
+                                                    words="the host as given, or its address"))
 CLOSED_TEXT = wording.Wording(ref.CLOSE_MESSAGE.replace("closed.  ^C to terminate.",
                                                         "closed[+ by peer].  [^C to terminate.]"))
 PROMPT, ASKS, WAITING, DECLINED, CLOSED = (w.regex for w in (
@@ -47,8 +55,65 @@ def name_in(packet: bytes) -> str:
 
 def take_request(listener: TcpListener, hint: Optional[str] = None) -> tuple[TcpPeer, bytes]:
     """Accept a student client's connection and read its one-packet user name."""
-    conn = listener.accept(name="reference", hint=hint or f"connect to {HOST} at the port given")
+    conn = listener.accept(name="reference", hint=hint or "connect to the host given (look it "
+                                                          "up with getaddrinfo) at the port given")
     return conn, conn.expect_any(hint="send your login name as soon as you are connected")
+
+
+def reference_server(student, listen) -> TcpListener:
+    """Our reference server, on the reference peers' own address (not 127.0.0.1)."""
+    return listen(student.port, host=student.peer_address)
+
+
+def start_client(student, *options: str, **kwargs) -> Program:
+    """The student's program as a client of the reference server: given its host and port."""
+    return student.start(*options, student.peer_host, str(student.port), **kwargs)
+
+
+# The prompt up to its question, whatever its spelling: to read the user name in it.
+_UP_TO_QUESTION = re.compile(r"(?is)(.*?)(?:accept|\(y/n\))")
+
+
+def name_fault(prompt: str, user: str) -> Optional[str]:
+    """What follows the name the client sent in a prompt, when it is not "@" or the end of a
+    word: bytes after the name (an unterminated buffer). None when the name is followed as it
+    should be, or is not there at all (that is server_prompt's to judge)."""
+    at = prompt.find(user, max(prompt.lower().rfind("from"), 0))
+    if at < 0:
+        return None
+    after = prompt[at + len(user):]
+    if not after or after[0] == "@" or after[0].isspace() or after[0] in ".,:;!?)'\"":
+        return None
+    return after.split("@", 1)[0] if "@" in after else after[:40]
+
+
+UNTERMINATED = ("the name arrives without a NUL: terminate it at the length recv() returned "
+                "(name[n] = '\\0') before printing it")
+
+
+def expect_name_alone(server: Program, user: str) -> None:
+    """Fail, saying so, when the prompt the server has printed shows bytes after the name."""
+    try:
+        m = server.expect(_UP_TO_QUESTION, timeout=0)
+    except CheckFailure:
+        return
+    fault = name_fault(m.group(0), user)
+    if fault is not None:
+        raise CheckFailure(f"the prompt shows \"{show_text(fault)}\" after the name \"{user}\" "
+                           f"the client sent: \"{show_text(m.group(0).strip())}\"", UNTERMINATED)
+
+
+def expect_question(server: Program, student=None, user: str = PEER_USER):
+    """Wait for the server's question; note an unterminated name in the prompt on the grading
+    (server_prompt judges every prompt the grading saw, once)."""
+    m = server.expect(_UP_TO_QUESTION, hint="ask \"Accept (y/n)?\" before answering")
+    fault = name_fault(m.group(0), user)
+    if fault is not None and student is not None:
+        student.prompt_faults.append(
+            f"\"{show_text(m.group(0).strip())}\" (\"{show_text(fault)}\" after the name)")
+        server.case.note(f"the prompt shows \"{show_text(fault)}\" after the name "
+                         f"\"{user}\": server_prompt judges it")
+    return m
 
 
 def expect_ok(conn: TcpPeer, hint: Optional[str] = None) -> bytes:
@@ -59,10 +124,12 @@ def expect_ok(conn: TcpPeer, hint: Optional[str] = None) -> bytes:
     return reply
 
 
-def open_request(connect: Callable[..., TcpPeer], port: int) -> TcpPeer:
-    """Our reference client: connect and announce PEER_USER."""
-    conn = connect(port, "reference")
-    conn.send(PEER_USER.encode())
+def open_request(connect: Callable[..., TcpPeer], port: int, source: Optional[str] = None,
+                 user: str = PEER_USER) -> TcpPeer:
+    """Our reference client: connect (from the reference peers' own address) and announce
+    the user, without a NUL."""
+    conn = connect(port, "reference", source=source)
+    conn.send(user.encode())
     return conn
 
 
@@ -73,11 +140,12 @@ STRAY_ANSWER = (
     "itself), so it costs no points; reading the whole answer line with fgets() avoids it")
 
 
-def get_accepted(server: Program, conn: TcpPeer) -> bytes:
+def get_accepted(server: Program, conn: TcpPeer, student=None) -> bytes:
     """Follow the student server through acceptance: answer "y" if it asks, expect "ok"."""
     hint = "print the request prompt, read the answer, and reply \"ok\" for \"y\""
     if first_of({"asks": (server, ASKS), "answers": (conn, None)},
                 server.settings.expect_timeout, hint) == "asks":
+        expect_question(server, student)
         server.say("y")
         conn.allow_stray(b"\n", STRAY_ANSWER)
     return expect_ok(conn, hint)
@@ -85,10 +153,9 @@ def get_accepted(server: Program, conn: TcpPeer) -> bytes:
 
 def client_session(student, listen, windowed: bool = False) -> tuple[Program, TcpPeer]:
     """The student's mytalk client, accepted by our reference server, ready to chat."""
-    listener = listen(student.port)
+    listener = reference_server(student, listen)
     options = () if windowed else ("-N",)
-    me = student.start(*options, HOST, str(student.port), name="mytalk",
-                       term="xterm" if windowed else None)
+    me = start_client(student, *options, name="mytalk", term="xterm" if windowed else None)
     conn, _ = take_request(listener)
     conn.send(ref.ACCEPT_REPLY)
     conn.wait_read_by_peer(hint="read the server's answer")
@@ -100,8 +167,8 @@ def server_session(student, connect) -> tuple[Program, TcpPeer]:
     """The student's mytalk server with our reference client accepted, ready to chat."""
     me = student.start("-N", str(student.port), name="mytalk")
     me.expect_listening(student.port, hint="listen on the port given as the last argument")
-    conn = open_request(connect, student.port)
-    get_accepted(me, conn)
+    conn = open_request(connect, student.port, student.peer_address)
+    get_accepted(me, conn, student)
     me.expect_chat_ready()
     return me, conn
 

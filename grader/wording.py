@@ -210,7 +210,37 @@ def _optionals(parts: list, found: list) -> list:
 
 # -- the rule ---------------------------------------------------------------------------------
 
-_REGISTRY: Dict[int, tuple] = {}     # id(pattern) -> (pattern, Wording): keeps the pattern alive
+class WordingPattern:
+    """A Wording's compiled pattern that carries its Wording (talk.ASKS and the like), so that
+    waits taking a pattern can still describe it in words. The Wording travels with the object:
+    re.compile hands out one shared object for equal patterns, so no table keyed by a compiled
+    pattern can tell two Wordings with the same text (and different words) apart."""
+
+    __slots__ = ("compiled", "wording")
+
+    def __init__(self, compiled: "re.Pattern[str]", wording: "Wording"):
+        self.compiled = compiled
+        self.wording = wording
+
+    @property
+    def pattern(self) -> str:
+        return self.compiled.pattern
+
+    @property
+    def flags(self) -> int:
+        return self.compiled.flags
+
+    def search(self, text: str, pos: int = 0) -> "Optional[re.Match[str]]":
+        return self.compiled.search(text, pos)
+
+    def match(self, text: str, pos: int = 0) -> "Optional[re.Match[str]]":
+        return self.compiled.match(text, pos)
+
+    def fullmatch(self, text: str, pos: int = 0) -> "Optional[re.Match[str]]":
+        return self.compiled.fullmatch(text, pos)
+
+    def __repr__(self) -> str:
+        return f"WordingPattern({self.wording.templates!r})"
 
 
 class WordingMatch:
@@ -255,15 +285,14 @@ class Wording:
         self.open_end = open_end
         self.what = what
         self._parts = [_parse(t.rstrip()) for t in self.templates]
-        self.regex = re.compile("|".join(f"(?:{_regex(p, fields)})" for p in self._parts)
-                                if len(self._parts) > 1 else _regex(self._parts[0], fields),
-                                re.IGNORECASE)
+        self.regex = WordingPattern(re.compile(
+            "|".join(f"(?:{_regex(p, fields)})" for p in self._parts)
+            if len(self._parts) > 1 else _regex(self._parts[0], fields), re.IGNORECASE), self)
         self.loose = re.compile("|".join(f"(?:{_regex(p, fields, loose=True)})"
                                          for p in self._parts), re.IGNORECASE)
         last = self._parts[0][-1] if self._parts[0] else None
         self._fixed_end = (len(self._parts) == 1 and isinstance(last, _Lit)
                            and last.text[-1:] not in ".?")
-        _REGISTRY[id(self.regex)] = (self.regex, self)
 
     # -- words for students ---------------------------------------------------------------
     def exact(self, **values: str) -> str:
@@ -393,11 +422,10 @@ def _decoded(endpoint, data: bytes):
 
 
 def lookup(want) -> Optional[Wording]:
-    """The Wording a compiled pattern came from (None for any other pattern)."""
+    """The Wording a pattern came from (None for any other pattern)."""
     if isinstance(want, Wording):
         return want
-    entry = _REGISTRY.get(id(want))
-    return entry[1] if entry is not None and entry[0] is want else None
+    return want.wording if isinstance(want, WordingPattern) else None
 
 
 def describe(want) -> str:

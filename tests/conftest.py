@@ -5,6 +5,7 @@ into a new session, stays our descendant; after every test none may be left.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -12,29 +13,34 @@ from pathlib import Path
 import psutil
 import pytest
 
-from grader import sandbox
+from grader import contain, sandbox
 from hostile_reports import (GONE_WITHIN, HOSTILE_NAMES, Report, report_base, runners_of,
                              still_running)
-from support import Graded, read_grade
+from support import Graded, read_grade, scaled, shown
 from verdict_table import compile_fixture
 
 
 def pytest_configure(config: pytest.Config) -> None:
     sandbox.become_subreaper()
+    # Programs see only the system, their run and their tmpfs: the hostile fixtures' report
+    # directories are shown to them too (gradings in child processes inherit this).
+    os.environ[contain.VIEW_SHARE] = str(report_base())
 
 
 @pytest.fixture(autouse=True)
 def nothing_left_running():
     """Every process a test started must be gone when it ends."""
     yield
-    me = psutil.Process()
-    left = [p for p in me.children(recursive=True)]
-    gone, alive = psutil.wait_procs(left, timeout=5)
+    left = psutil.Process().children(recursive=True)
+    gone, alive = psutil.wait_procs(left, timeout=scaled(5))
+    described = [shown(p) for p in alive]
     for p in alive:
-        p.kill()
-    psutil.wait_procs(alive, timeout=5)
-    assert not alive, "left running: " + ", ".join(
-        f"{p.pid} {' '.join(p.cmdline()[:4]) if p.is_running() else ''}" for p in alive)
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:        # ended while being looked at
+            pass
+    psutil.wait_procs(alive, timeout=scaled(5))
+    assert not alive, "left running: " + ", ".join(described)
 
 
 @pytest.fixture

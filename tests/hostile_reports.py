@@ -11,11 +11,11 @@ import psutil
 
 from grader import contain
 from grader.settings import Settings
-from support import ROOT
+from support import ROOT, scaled
 
 DEFAULTS = Settings()
-GONE_WITHIN = 2.0        # seconds in which every process must be gone once the grader is
-STARTUP = 30.0           # generous deadline for a grading run to start the program
+GONE_WITHIN = scaled(2.0)    # seconds in which every process must be gone once the grader is
+STARTUP = scaled(30.0)       # generous deadline for a grading run to start the program
 NOBODY = pwd.getpwnam(DEFAULTS.sandbox_user) if os.geteuid() == 0 else None
 
 

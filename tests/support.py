@@ -11,15 +11,63 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterable, Iterator, Optional
 
+import psutil
+
+from grader import settings
 from verdict_table import FIXTURES, compile_fixture, load
 
 ROOT = Path(__file__).resolve().parent.parent
 GRADE_TIMEOUT = 300          # a whole grading run; far above any correct run
 
 __all__ = ["FIXTURES", "GRADE_TIMEOUT", "ROOT", "Graded", "correct_targets", "cpu_load",
-           "false_failures", "read_grade", "run_grade"]
+           "descendants_named", "false_failures", "read_grade", "run_grade", "running_among",
+           "scaled", "shown"]
+
+
+def scaled(seconds: float) -> float:
+    """A test's deadline for an event, stretched like the grader's own (GRADER_TIMEOUT_SCALE):
+    on a machine slow enough to need the factor, the tests wait as long as the grader does."""
+    return seconds * settings.scale()
+
+
+# -- processes that may end while they are looked at ------------------------------------------
+
+def running_among(procs: Iterable[psutil.Process]) -> list[psutil.Process]:
+    """Those still running: one that ends (or is a zombie) while it is looked at has ended."""
+    alive = []
+    for p in procs:
+        try:
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                alive.append(p)
+        except psutil.NoSuchProcess:          # ZombieProcess included
+            pass
+    return alive
+
+
+def descendants_named(pid: int, name: str) -> list[psutil.Process]:
+    """pid's running descendants whose program is `name` (none once pid has ended)."""
+    try:
+        family = psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+    found = []
+    for p in family:
+        try:
+            if p.name() == name:
+                found.append(p)
+        except psutil.NoSuchProcess:
+            pass
+    return running_among(found)
+
+
+def shown(p: psutil.Process) -> str:
+    """pid and command line, for a message; a process that has just ended is its pid."""
+    try:
+        return f"{p.pid} {' '.join(p.cmdline()[:4])}"
+    except psutil.Error:
+        return str(p.pid)
 
 
 @dataclass

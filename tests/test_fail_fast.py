@@ -166,3 +166,29 @@ def test_a_program_with_a_timeout_or_on_the_cpu_is_never_stalled():
         for p in (sleeper, spinner):
             p.kill()
             p.wait()
+
+
+@pytest.mark.parametrize("code, call", [
+    ("import time; time.sleep(30)", "clock_nanosleep()"),
+    ("import select; select.select([], [], [], 30)", "select() with a timeout"),
+    ("import signal; signal.pause()", None),                   # waits for the user: not timed
+])
+def test_a_timed_wait_is_told_from_waiting_for_the_user(code, call):
+    """Issue 17.10: after the close message a sleep is not a wait for ^C (grader.stall)."""
+    import sys
+    import time
+
+    from grader.stall import BLOCKING, snapshot, timed_wait
+    if not BLOCKING:
+        pytest.skip("system call numbers of this machine are not known")
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        deadline = time.monotonic() + 10
+        while (timed_wait([proc.pid]) is None and snapshot([proc.pid]) is None
+               and time.monotonic() < deadline):
+            time.sleep(0.01)      # polling a state that has no event of its own
+        assert timed_wait([proc.pid]) == call
+        assert (snapshot([proc.pid]) is None) == (call is not None)
+    finally:
+        proc.kill()
+        proc.wait()

@@ -165,7 +165,7 @@ def test_prairielearn_entrypoint_in_its_layout(tmp_path):
     assert done.returncode == 0, done.stderr
     info = json.loads((export / "info.json").read_text())
     options = info["externalGradingOptions"]
-    assert options["enabled"] is True and options["timeout"] == 60
+    assert options["enabled"] is True and options["timeout"] == 30
     assert options["serverFilesCourse"] == ["socket_grader/"]
     assert options["entrypoint"] == "/grade/serverFilesCourse/socket_grader/run.sh"
     assert info["gradingMethod"] == "External" and options["image"]

@@ -38,7 +38,7 @@ def test_table_is_consistent():
 def test_table_names_real_checks(entry):
     """Every check id in fails/warns/skips exists in the assignment (a typo would pass silently)."""
     known = set(assignments.find(entry.assignment).points)
-    unknown = sorted((entry.fails | entry.warns | entry.skips) - known)
+    unknown = sorted((entry.fails | entry.passes | entry.warns | entry.skips) - known)
     assert not unknown, f"{entry.name}: no such check in {entry.assignment}: {unknown}"
 
 
@@ -68,3 +68,26 @@ def test_warns_means_passed_with_a_warning():
     assert check_table([entry, Entry(name="x", assignment="asgn5", sources=("y.c",),
                                      fails=frozenset({"a"}), warns=frozenset({"a"}))]) == \
         ["x: listed twice", "x: a is in both fails and warns"]
+
+
+def test_fails_every_check_except():
+    """`fails = ["*"]` with `passes`: the failing checks are derived, so a new check needs no
+    fixture re-judged; what a bug must not fail is said outright (one bug, one charge)."""
+    from verdict_table import entry_from
+    checks = ["usage_no_args", "client_chat", "client_idle", "server_chat", "self_interop"]
+    problems: list[str] = []
+    e = entry_from({"name": "x", "assignment": "asgn5", "sources": ["x.c"],
+                    "fails": ["*"], "passes": ["usage_*", "self_interop"]}, checks, problems)
+    assert e.fails == {"client_chat", "client_idle", "server_chat"}
+    assert e.passes == {"usage_no_args", "self_interop"}
+    assert problems == []
+    assert wrong_verdicts(e, {c: "failed" for c in checks}) == {
+        "usage_no_args": ("passed", "failed"), "self_interop": ("passed", "failed")}
+    e = entry_from({"name": "y", "assignment": "asgn5", "sources": ["y.c"],
+                    "fails": ["client_*", "peer_closes"], "passes": ["client_idle"]},
+                   checks, problems)
+    assert e.fails == {"client_chat"}
+    e = entry_from({"name": "z", "assignment": "asgn5", "sources": ["z.c"],
+                    "fails": ["server_chat"], "passes": ["server_chat"]}, checks, problems)
+    assert problems == ["y: 'peer_closes' names no check of asgn5",
+                        "z: server_chat is in both fails and passes"]

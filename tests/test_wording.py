@@ -9,7 +9,7 @@ from typing import Optional
 
 import pytest
 
-from grader import settings, talk, wording
+from grader import assignments, interop, settings, talk, wording
 from grader.case import Case, CheckFailure
 from grader.streams import Endpoint, describe
 from grader.transcript import Transcript, show
@@ -84,12 +84,12 @@ def test_prompt_misspellings_fail(text):
 
 
 @pytest.mark.parametrize("w, text, want", [
-    (talk.WAITING_TEXT, "Waiting for response from localhost.", ("localhost", True)),
-    (talk.WAITING_TEXT, "Waiting for response from localhost", ("localhost", False)),
-    (talk.WAITING_TEXT, "waiting for response from 127.0.0.1...\n", ("127.0.0.1", False)),
-    (talk.DECLINED_TEXT, "localhost declined connection.", ("localhost", True)),
-    (talk.DECLINED_TEXT, "Error: localhost declined connection\n", ("localhost", False)),
-    (talk.DECLINED_TEXT, "LOCALHOST  declined connection.", ("localhost", False)),
+    (talk.WAITING_TEXT, "Waiting for response from peerhost.", ("peerhost", True)),
+    (talk.WAITING_TEXT, "Waiting for response from peerhost", ("peerhost", False)),
+    (talk.WAITING_TEXT, "waiting for response from 127.0.0.2...\n", ("127.0.0.2", False)),
+    (talk.DECLINED_TEXT, "peerhost declined connection.", ("peerhost", True)),
+    (talk.DECLINED_TEXT, "Error: peerhost declined connection\n", ("peerhost", False)),
+    (talk.DECLINED_TEXT, "PEERHOST  declined connection.", ("peerhost", False)),
 ])
 def test_client_messages(w, text, want):
     m = w.search(text)
@@ -98,7 +98,8 @@ def test_client_messages(w, text, want):
 
 def test_client_messages_need_the_host_given():
     assert talk.WAITING_TEXT.search("Waiting for response from otherhost.") is None
-    assert talk.DECLINED_TEXT.search("xlocalhost declined connection.") is None
+    assert talk.WAITING_TEXT.search("Waiting for response from localhost.") is None
+    assert talk.DECLINED_TEXT.search("xpeerhost declined connection.") is None
 
 
 @pytest.mark.parametrize("text, exact", [
@@ -164,6 +165,19 @@ def test_descriptions_are_plain_words(w):
     assert describe(w.regex) == text          # messages that name the pattern use the words
 
 
+def test_equal_patterns_keep_their_own_words():
+    """Two wordings with one text compile to one cached pattern: building interop's "asks"
+    (the asgn5 manifest's texts) must not change the words a student reads for talk.ASKS."""
+    words = talk.ASKS_TEXT.describe()
+    asks = interop.asks_pattern(assignments.find("asgn5").interop)
+    other = wording.Wording(["Accept", "(y/n)"], open_end=True, what="something else")
+    assert asks is not None and asks.pattern == talk.ASKS.pattern
+    assert describe(talk.ASKS) == words == 'a question: "Accept" or "(y/n)", in any case'
+    assert describe(asks) == wording.describe(asks) != words
+    assert describe(other.regex) == "something else"
+    assert wording.lookup(talk.ASKS) is talk.ASKS_TEXT
+
+
 def test_description_names_the_variants():
     text = talk.PROMPT_TEXT.describe()
     assert '"Mytalk request from USER@HOST.  Accept (y/n)?"' in text
@@ -190,17 +204,17 @@ def test_expect_finds_a_label_and_a_missing_newline_before_exit():
 
 
 def test_expect_takes_an_open_ended_waiting_message_at_once():
-    ep = Scripted([b"Waiting for response from localhost."], ends=False)
+    ep = Scripted([b"Waiting for response from peerhost."], ends=False)
     start = time.monotonic()
     ep.expect_wording(talk.WAITING_TEXT)
     assert time.monotonic() - start < 0.1
 
 
 def test_expect_reports_a_variant_as_a_deviation():
-    ep = Scripted([b"localhost declined connection\r\n"], crlf=True)
+    ep = Scripted([b"peerhost declined connection\r\n"], crlf=True)
     ep.expect_wording(talk.DECLINED_TEXT)
-    assert ep.case.deviations == ['mytalk printed "localhost declined connection"; the '
-                                  'handout\'s text is "localhost declined connection."']
+    assert ep.case.deviations == ['mytalk printed "peerhost declined connection"; the '
+                                  'handout\'s text is "peerhost declined connection."']
 
 
 def test_expect_waits_for_the_rest_of_a_split_message():
@@ -291,3 +305,16 @@ def test_address_hints(addr, port, words):
 def test_mapped_address_is_that_address():
     from grader.addresses import expect_address
     expect_address("::ffff:127.0.0.1", "127.0.0.1", "12345", 12345)
+
+
+@pytest.mark.parametrize("prompt, fault", [
+    ("Mytalk request from zoe@peerhost.  Accept", None),
+    ("Mytalk request from zoe @ 127.0.0.2.  Accept", None),
+    ("cannot resolve; Mytalk request from zoe@peerhost.  Accept", None),   # "zoe" after "from"
+    ("Mytalk request from zoealk: on port 4000@peerhost.  Accept", "alk: on port 4000"),
+    ("Mytalk request from zoe\x01\x7f@peerhost.  Accept", "\x01\x7f"),
+    ("Mytalk request from zo@peerhost.  Accept", None),        # cut short: server_prompt's
+])
+def test_bytes_after_the_name_in_a_prompt(prompt, fault):
+    """Issue 17.12: an unterminated name shows in any prompt (grader.talk.name_fault)."""
+    assert talk.name_fault(prompt, "zoe") == fault

@@ -1,6 +1,7 @@
 """The table of fixture programs and the verdicts the grader must give each (tests/verdicts/)."""
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import subprocess
 import sys
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from grader import buildcache, talklib
+from grader import assignments, buildcache, talklib
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -49,28 +50,61 @@ class Entry:
     defines: tuple[str, ...] = ()
     talk: bool = False
     fails: frozenset[str] = frozenset()    # checks it must fail; every other check must pass
+    # checks it must not fail, said outright: one bug, one charge (a check that is about
+    # something else). Taken out of `fails` where a pattern there names them.
+    passes: frozenset[str] = frozenset()
     skips: frozenset[str] = frozenset()    # checks that may be skipped on this machine
     # checks that must pass AND carry at least one warning (a spelling or a mode the handout
     # does not fix: the program is right, the grader says what differs)
     warns: frozenset[str] = frozenset()
 
 
+# Mistakes found while reading the tables (a pattern that names no check, a check listed
+# both as failing and as passing), reported by check_table.
+_PROBLEMS: list[str] = []
+
+
+def expand(patterns: list[str], checks: list[str]) -> set[str]:
+    """The checks that the names or shell-style patterns ("*", "client_*") name."""
+    return {c for c in checks if any(fnmatch.fnmatchcase(c, p) for p in patterns)}
+
+
+def entry_from(e: dict, checks: Optional[list[str]] = None,
+               problems: Optional[list[str]] = None) -> Entry:
+    """An entry as a table writes it. `fails` may use patterns, so that "fails every check
+    except ..." is `fails = ["*"]` with the exceptions in `passes`; a new check then needs no
+    fixture re-judged by hand. Exact names in both lists are a mistake in the table."""
+    if checks is None:
+        checks = list(assignments.find(e["assignment"]).points)
+    fails, passes = list(e.get("fails", ())), list(e.get("passes", ()))
+    for pat in fails + passes:
+        if not expand([pat], checks) and problems is not None:
+            problems.append(f"{e['name']}: {pat!r} names no check of {e['assignment']}")
+    for cid in sorted(set(fails) & set(passes)):
+        if problems is not None:
+            problems.append(f"{e['name']}: {cid} is in both fails and passes")
+    must_pass = expand(passes, checks)
+    return Entry(name=e["name"], assignment=e["assignment"], sources=tuple(e["sources"]),
+                 defines=tuple(e.get("defines", ())), talk=e.get("talk", False),
+                 fails=frozenset(expand(fails, checks) - must_pass),
+                 passes=frozenset(must_pass), skips=frozenset(e.get("skips", ())),
+                 warns=frozenset(e.get("warns", ())))
+
+
 def load() -> list[Entry]:
     entries = []
+    _PROBLEMS.clear()
     for path in sorted(TABLE_DIR.glob("*.toml")):
         with open(path, "rb") as f:
             for e in tomllib.load(f).get("fixture", []):
-                entries.append(Entry(
-                    name=e["name"], assignment=e["assignment"], sources=tuple(e["sources"]),
-                    defines=tuple(e.get("defines", ())), talk=e.get("talk", False),
-                    fails=frozenset(e.get("fails", ())), skips=frozenset(e.get("skips", ())),
-                    warns=frozenset(e.get("warns", ()))))
+                entries.append(entry_from(e, problems=_PROBLEMS))
     return entries
 
 
 def check_table(entries: list[Entry]) -> list[str]:
-    """Mistakes in the table itself: a check listed as both failing and warning, duplicate names."""
-    problems, seen = [], set()
+    """Mistakes in the table itself: a check listed as both failing and warning (or passing),
+    duplicate names, a pattern that names nothing."""
+    problems, seen = list(_PROBLEMS), set()
     for e in entries:
         if e.name in seen:
             problems.append(f"{e.name}: listed twice")

@@ -1,7 +1,12 @@
 """The chat, checked once with the student's program as client and once as server."""
-from grader import check, talk
+from grader import CheckFailure, check, show, talk
 
 LONG = "".join(chr(ord("a") + i % 26) for i in range(200))
+# What a person types, "%" included: a program that prints what arrives as a printf format
+# (printf(buf), fprint_to_output(buf)) shows something else, or crashes.
+TYPED = ("100% done", "%s%s%n", "it's \"quoted\" \\ {braces} & ~!@#$^*()_+=[]|;:<>,.?/`-")
+AS_FORMAT = ("write what arrives with write_to_output(buf, n) (or printf(\"%s\", buf)), never "
+             "as a format: a \"%\" in it is a conversion")
 
 
 @check(hint="poll() stdin and the socket together; send each whole line, write what arrives")
@@ -16,6 +21,11 @@ def test_chat_both_ways(chat):
     peer.say("crossing 2")
     peer.expect_bytes(b"crossing 1\n")
     me.expect_line("crossing 2")
+    for text in TYPED:
+        me.say(text)
+        peer.expect_bytes(f"{text}\n".encode(), hint=AS_FORMAT)
+        peer.say(text)
+        me.expect_line(text, hint=AS_FORMAT)
     me.expect_running()
 
 
@@ -44,33 +54,62 @@ def test_long_line(chat):
     me.expect_running()
 
 
-@check(hint="at end of input, send what is left of an unfinished line before closing")
-def test_partial_line_eof(chat):
-    """A partial line followed by end of input is delivered."""
+@check(hint="at end of input, send what is left of an unfinished line, then close and exit",
+       both_modes=True)
+def test_partial_line_eof(chat, case):
+    """A partial line followed by end of input is delivered, and the program exits."""
     me, peer = chat
     me.type("no newline here")
-    me.send_eof()          # ends the partial line
-    me.send_eof()          # end of input
-    peer.expect_bytes(b"no newline here")   # whether it then exits is eof_exits
+    me.send_eof()          # ends the partial line (windowed: and the input)
+    if not case.windowed:
+        me.send_eof()      # under -N, a terminal's second ^D is the end of input
+    peer.expect_bytes(b"no newline here")
+    try:
+        me.expect_exit(0, promptly=True, any_code="after a partial line and ^D")
+        return
+    except CheckFailure:
+        if not me.alive:
+            raise
+    me.send_eof()          # one more: a program that exits now missed the end of input
+    try:
+        me.expect_exit(code=None, promptly=True)
+    except CheckFailure:
+        case.note("it does not exit at end of input at all: that is eof_exits' to judge")
+        return
+    raise CheckFailure("after the partial line and the end of input the program went on "
+                       "waiting; it exited only at the next ^D",
+                       "the end of input came with the partial line: after sending it, ask "
+                       "has_hit_eof() again before going back to poll()")
 
 
-@check(hint="at end of input (^D) close the socket and exit")
+@check(hint="at end of input (^D) close the socket and exit", both_modes=True)
 def test_eof_exits(chat):
-    """^D closes the connection and exits, promptly."""
+    """In a chat going both ways, ^D closes the connection, sending nothing more, and exits
+    promptly."""
     me, peer = chat
+    me.say("one more line")                    # the chat is up: a line each way
+    peer.expect_bytes(b"one more line\n")      # (the y/n answer's newline may come first)
+    peer.say("and one back")
+    peer.wait_read_by_peer()                   # read (whether shown is chat_both_ways')
     me.expect_running()
     me.send_eof()
     me.expect_exit(0, promptly=True, any_code="after ^D")
-    peer.expect_closed()
+    rest = peer.expect_closed()
+    if rest:
+        raise CheckFailure(f"after ^D the program sent \"{show(rest)}\" before it closed the "
+                           "connection", "at end of input close the socket and exit: send "
+                           "nothing more (not the last line again, nor an end marker)")
 
 
-@check(hint="when recv() returns 0 print \"Connection closed.  ^C to terminate.\" and pause()")
+@check(hint="when recv() returns 0 print \"Connection closed.  ^C to terminate.\" and pause()",
+       both_modes=True)
 def test_peer_closes(chat):
     """The peer closing: "Connection closed.  ^C to terminate.", then it waits for ^C."""
     me, peer = chat
     peer.leave()
     me.expect_wording(talk.CLOSED_TEXT)
-    me.expect_stays_running()
+    me.expect_waits_for_user(hint="after the close message wait in pause() for ^C; a sleep "
+                                  "ends by itself")
     me.interrupt()
     me.expect_exit(code=None, allow_signal=True)
 

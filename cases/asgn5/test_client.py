@@ -8,8 +8,8 @@ from reference import mytalk as ref
 @pytest.fixture
 def request_sent(student, listen):
     """The student's client started, connected, and its name packet read by our server."""
-    listener = listen(student.port)
-    me = student.start("-N", talk.HOST, str(student.port), name="mytalk")
+    listener = talk.reference_server(student, listen)
+    me = talk.start_client(student, "-N", name="mytalk")
     conn, packet = talk.take_request(listener)
     return me, conn, packet
 

@@ -1,10 +1,14 @@
-"""`grade export`: autograders for the platforms courses grade on, Gradescope and PrairieLearn.
+"""`grade export`: autograders for the platforms courses grade on: Gradescope, PrairieLearn,
+Autolab, GitHub Classroom and CodeGrade.
 
-Both carry this grader as a wheel built here (no network needed to export), a small shell
+Each carries this grader as a wheel built here (no network needed to export), a small shell
 entrypoint, and `grader.export.autograde`, which grades the platform's submission folder and
-always writes the platform's results file: the full results, score 0 with the compiler's
-output on a failed build, or a plain message when the grader itself failed. How to upload and
-what students see: docs/platforms.md.
+always leaves the platform's results: the full results, score 0 with the compiler's output on
+a failed build, or a plain message when the grader itself failed. Where the platform runs us
+as root in a container that cannot make namespaces, the set-up makes the grader's own files
+root-only (student programs never run as root, so they cannot read the reference solution),
+and every entrypoint runs Python isolated (`-I`) from a directory of ours, so no file of the
+submission is ever imported. How to upload and what students see: docs/platforms.md.
 """
 from __future__ import annotations
 
@@ -25,7 +29,11 @@ PACKAGES = ("grader", "reference", "cases")
 DATA_SUFFIXES = (".py", ".c", ".h", ".toml", ".ini")
 
 GRADESCOPE_LIMIT = 600.0          # Gradescope's default autograder timeout (10 minutes)
-PRAIRIELEARN_LIMIT = 60.0         # PrairieLearn's default external-grading timeout
+PRAIRIELEARN_LIMIT = 30.0         # PrairieLearn's default externalGradingOptions.timeout
+AUTOLAB_LIMIT = 180.0             # a timeout to set in Autolab (its default, 180 s)
+CLASSROOM_LIMIT = 600.0           # the workflow's time for grading (timeout-minutes above it)
+CODEGRADE_LIMIT = 300.0           # a JUnit step timeout to set in CodeGrade
+VENV = "/opt/socket-grader"       # where an image built from our Dockerfile has the grader
 # The image built from the exported Dockerfile; push it under your organisation and export
 # again with --image ORG/socket-grader:VERSION (PrairieLearn pulls images from Docker Hub).
 PRAIRIELEARN_IMAGE = f"socket-grader:{version()}"
@@ -105,7 +113,9 @@ def _info(name: str, mode: int) -> zipfile.ZipInfo:
 GRADESCOPE_SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, in /autograder/source on its Ubuntu base image, to build
 # the autograder's image: system packages from the distribution, the grader from the wheel in
-# this zip (its dependencies from PyPI) into a virtual environment.
+# this zip (its dependencies from PyPI) into a virtual environment, then the launcher and the
+# talk library, so that no submission pays for building them. Last, the grader's files are
+# made root-only: student programs run as other users and must not read the reference.
 set -euo pipefail
 cd "$(dirname "$0")"
 export DEBIAN_FRONTEND=noninteractive
@@ -113,20 +123,29 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends {apt}
 python3 -m venv /autograder/venv
 /autograder/venv/bin/python -m pip install -q --disable-pip-version-check ./{wheel}
+cd /
+/autograder/venv/bin/python -I -m grader.export.autograde prepare
+chmod -R go-rwx /autograder/source /autograder/venv
+chmod go-rwx /autograder
 /autograder/venv/bin/grade --version
 """
 
 GRADESCOPE_RUN = """#!/usr/bin/env bash
 # Gradescope runs this from /autograder for every submission. It grades the handin in
 # /autograder/submission within a budget below the time limit and always leaves
-# /autograder/results/results.json: the results, score 0 with the compiler's output, or a
-# message that the grader itself failed.
+# /autograder/results/results.json: the results (rewritten after every check, so a timeout
+# keeps what was graded), score 0 with the compiler's output, or a message that the grader
+# itself failed. Python runs isolated (-I) from a directory of ours: nothing in the
+# submission can be imported.
+STARTED="$(date +%s.%N)"
 RESULTS=/autograder/results/results.json
 mkdir -p /autograder/results
-/autograder/venv/bin/python -m grader.export.autograde gradescope {assignment} \\
-    --submission /autograder/submission --results "$RESULTS" --budget {budget}
+cd /autograder/source 2>/dev/null || cd /
+/autograder/venv/bin/python -I -m grader.export.autograde gradescope {assignment} \\
+    --submission /autograder/submission --results "$RESULTS" --budget {budget} \\
+    --started "$STARTED"
 if [ ! -s "$RESULTS" ]; then
-    printf '%s\\n' '{{"score": 0, "output": "The autograder itself failed before it could grade this submission: please tell your instructor (your score is not final).", "output_format": "text", "visibility": "visible", "tests": []}}' > "$RESULTS"
+    printf '%s\\n' '{{"score": 0, "execution_time": 0, "output": "The autograder itself failed before it could grade this submission: please tell your instructor (your score is not final).", "output_format": "text", "visibility": "visible", "tests": []}}' > "$RESULTS"
 fi
 exit 0
 """
@@ -163,41 +182,54 @@ def gradescope_zip(assignment: Assignment, out: Path, limit: Optional[float] = N
 PL_DIR = "socket_grader"          # under serverFilesCourse/
 
 PRAIRIELEARN_RUN = """#!/usr/bin/env bash
-# PrairieLearn's external grader runs this in the image named in info.json, with the course's
-# serverFilesCourse/{pl} at /grade/serverFilesCourse/{pl}, the student's files in
-# /grade/student, and reads /grade/results/results.json afterwards.
+# PrairieLearn's external grader runs this, as root, in the image named in info.json, with the
+# course's serverFilesCourse/{pl} at /grade/serverFilesCourse/{pl}, the student's files in
+# /grade/student, and reads /grade/results/results.json afterwards. The grader's files are
+# made root-only first (student programs run as other users); Python runs isolated (-I) from
+# a directory of ours, so nothing in /grade/student can be imported. The budget counts from
+# this script's first line: time spent installing the grader comes out of it.
+STARTED="$(date +%s.%N)"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 RESULTS=/grade/results/results.json
 mkdir -p /grade/results
+chmod -R go-rwx /grade/serverFilesCourse /grade/tests /grade/data {venv} 2>/dev/null
+WORK="$(mktemp -d)" && cd "$WORK" || cd /
 PY=""
-for candidate in /opt/socket-grader/bin/python "$HERE/venv/bin/python" python3; do
-    if "$candidate" -c "import grader.export.autograde" 2>/dev/null; then PY="$candidate"; break; fi
+for candidate in {venv}/bin/python "$HERE/venv/bin/python"; do
+    if [ -x "$candidate" ] && "$candidate" -I -c "import grader.export.autograde" 2>/dev/null; then
+        PY="$candidate"; break
+    fi
 done
 if [ -z "$PY" ] && command -v python3 >/dev/null; then
-    # Not in the image yet: install the wheel shipped beside this script (needs networking for
-    # the dependencies, or an image that has them; see docs/platforms.md).
+    # Not in the image: install the wheel shipped beside this script (needs enableNetworking,
+    # or an image with the dependencies). This costs time out of every submission's limit.
+    BEGAN=$SECONDS
     python3 -m venv "$HERE/venv" >/dev/null 2>&1 \\
         && "$HERE/venv/bin/python" -m pip install -q --disable-pip-version-check "$HERE"/*.whl >/dev/null 2>&1 \\
-        && PY="$HERE/venv/bin/python"
+        && chmod -R go-rwx "$HERE/venv" && PY="$HERE/venv/bin/python"
+    echo "socket-grader is not in the image ({venv}): installing it took $((SECONDS - BEGAN)) s of this submission's {limit} s limit; build the image from the exported Dockerfile to save that time."
 fi
 if [ -n "$PY" ]; then
-    "$PY" -m grader.export.autograde prairielearn {assignment} \\
-        --submission /grade/student --results "$RESULTS" --budget {budget}
+    "$PY" -I -m grader.export.autograde prairielearn {assignment} \\
+        --submission /grade/student --results "$RESULTS" --budget {budget} --started "$STARTED"
 fi
 if [ ! -s "$RESULTS" ]; then
-    printf '%s\\n' '{{"gradable": false, "score": 0, "message": "The autograder itself failed before it could grade this submission: it was not graded and your attempt is not used up. Please tell your instructor.", "output": "", "tests": []}}' > "$RESULTS"
+    printf '%s\\n' '{{"gradable": false, "score": 0, "message": "The autograder itself failed before it could grade this submission: it was not graded and your attempt is not used up. Please tell your instructor.", "output": "", "format_errors": ["The autograder itself failed: tell your instructor."], "tests": []}}' > "$RESULTS"
 fi
 exit 0
 """
 
-PRAIRIELEARN_DOCKERFILE = """# An image with everything the grader needs, for externalGradingOptions.image.
+PRAIRIELEARN_DOCKERFILE = """# An image with everything the grader needs, for externalGradingOptions.image; the launcher
+# and the talk library are built here, once, and the grader's files are root-only.
 # docker build -t YOURORG/socket-grader:{version} . && docker push YOURORG/socket-grader:{version}
 FROM ubuntu:22.04
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \\
         --no-install-recommends {apt} && rm -rf /var/lib/apt/lists/*
 COPY {wheel} /tmp/
-RUN python3 -m venv /opt/socket-grader \\
-    && /opt/socket-grader/bin/python -m pip install -q /tmp/{wheel} && rm /tmp/{wheel}
+RUN python3 -m venv {venv} \\
+    && {venv}/bin/python -m pip install -q /tmp/{wheel} && rm /tmp/{wheel} \\
+    && cd / && {venv}/bin/python -I -m grader.export.autograde prepare \\
+    && chmod -R go-rwx {venv} /root
 """
 
 
@@ -211,11 +243,10 @@ def prairielearn_dir(assignment: Assignment, out: Path, limit: Optional[float] =
         old.unlink()
     wheel = build_wheel(files_dir)
     run = files_dir / "run.sh"
-    run.write_text(PRAIRIELEARN_RUN.format(pl=PL_DIR, assignment=assignment.id,
-                                           budget=f"{budget_for(limit):g}"))
+    run.write_text(PRAIRIELEARN_RUN.format(pl=PL_DIR, assignment=assignment.id, venv=VENV,
+                                           budget=f"{budget_for(limit):g}", limit=f"{limit:g}"))
     run.chmod(0o755)
-    (files_dir / "Dockerfile").write_text(PRAIRIELEARN_DOCKERFILE.format(
-        version=version(), apt=" ".join(APT_PACKAGES), wheel=wheel.name))
+    (files_dir / "Dockerfile").write_text(dockerfile(wheel.name))
     info = {
         "uuid": _uuid(assignment),
         "title": f"{assignment.title} (autograded)",
@@ -234,6 +265,12 @@ def prairielearn_dir(assignment: Assignment, out: Path, limit: Optional[float] =
     }
     (out / "info.json").write_text(json.dumps(info, indent=2) + "\n")
     return out
+
+
+def dockerfile(wheel: str) -> str:
+    """An image with the grader in VENV, built and locked down (PrairieLearn, Autolab)."""
+    return PRAIRIELEARN_DOCKERFILE.format(version=version(), apt=" ".join(APT_PACKAGES),
+                                          wheel=wheel, venv=VENV)
 
 
 def _uuid(assignment: Assignment) -> str:

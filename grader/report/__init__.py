@@ -95,6 +95,21 @@ def details(check: Check) -> str:
     return "\n".join(parts)
 
 
+def group_of(check_id: str) -> str:
+    """The check group a check belongs to: the first word of its id (usage, client, server)."""
+    return check_id.split("_", 1)[0]
+
+
+def point_units(check: Check) -> list[bool]:
+    """The check as whole points, each earned or not (a 3-point check that earned 2 is
+    [True, True, False]): for platforms that count passed tests instead of adding scores.
+    A check worth less than a point, or a fraction, is one unit."""
+    whole = int(check.max_points)
+    if whole < 1 or whole != check.max_points or check.points != int(check.points):
+        return [check.points >= check.max_points > 0]
+    earned = max(0, min(int(check.points), whole))
+    return [True] * earned + [False] * (whole - earned)
+
 
 @dataclass(frozen=True)
 class Format:
@@ -110,6 +125,9 @@ FORMATS: dict[str, Format] = {
     "junit": Format("junit", "render", "run", "junit.xml"),
     "gradescope": Format("gradescope", "render", "run", "results.json"),
     "prairielearn": Format("prairielearn", "render", "run", "results.json"),
+    "autolab": Format("autolab", "render", "run", "autolab.txt"),
+    "classroom": Format("classroom", "render", "run", "classroom.json"),
+    "codegrade": Format("junit", "render_units", "run", "junit.xml"),
     "csv": Format("csv_report", "render", "batch", "summary.csv"),
     "interop": Format("csv_report", "render_interop", "batch", "interop.csv"),
     "interop-json": Format("json_report", "render_interop", "batch", "interop.json"),

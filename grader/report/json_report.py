@@ -3,10 +3,17 @@ and interop.json, a batch's interop matrix with names exactly as they are (write
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from ..results import Batch, Run
 from . import without_surrogates
+
+# What json.dumps leaves raw but must not reach a reader raw: DEL and C1 controls, bidirectional
+# overrides and isolates, line separators, noncharacters. Only strings can hold them, so a
+# \uXXXX escape in their place keeps the JSON the same data.
+_RAW_UNSAFE = re.compile("[\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                         "\ufffe\uffff]")
 
 
 def dumps(data: Any) -> bytes:
@@ -15,8 +22,9 @@ def dumps(data: Any) -> bytes:
     Program output decoded with surrogateescape can leave lone surrogates, which UTF-8 cannot
     represent; they become U+FFFD so one odd byte never costs a student the whole result.
     """
-    text = json.dumps(data, indent=2, ensure_ascii=False)
-    return without_surrogates(text).encode("utf-8") + b"\n"
+    text = without_surrogates(json.dumps(data, indent=2, ensure_ascii=False))
+    text = _RAW_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text.encode("utf-8") + b"\n"
 
 
 def render(run: Run) -> bytes:

@@ -11,12 +11,24 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from ..results import ERROR, FAILED, SKIPPED, Run
-from . import details, log_tail, num, one_line, visible
+from ..results import ERROR, FAILED, PASSED, SKIPPED, Check, Run
+from . import details, log_tail, num, one_line, point_units, visible
 
 
 def render(run: Run) -> bytes:
     """The run as a <testsuites> document."""
+    return _render(run, units=False)
+
+
+def render_units(run: Run) -> bytes:
+    """As render(), with one testcase per point of each check ("chat both ways [2/3]"), for
+    readers that score a suite as passed testcases over all testcases (CodeGrade's AutoTest
+    JUnit step): then the fraction they compute is the grader's points over the maximum. A
+    failed build's or the grader's own testcase is an error, so such readers score 0 there."""
+    return _render(run, units=True)
+
+
+def _render(run: Run, units: bool) -> bytes:
     name = visible(run.assignment)
     suite = ET.Element("testsuite", name=name)
     properties = ET.SubElement(suite, "properties")
@@ -32,6 +44,9 @@ def render(run: Run) -> bytes:
         case = _case(suite, name, "grader", 0.0, counts)
         _outcome(case, "error", "the grader itself failed", run.error, counts)
     for check in run.checks:
+        if units:
+            _units(suite, name, check, run.build.status == "failed", counts)
+            continue
         case = _case(suite, f"{name}.{visible(check.id)}", check.title, check.duration_s, counts)
         first_line = (check.message.strip().splitlines() or [check.title])[0]
         if check.status == FAILED:
@@ -58,6 +73,27 @@ def render(run: Run) -> bytes:
     root.append(suite)
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def _units(suite: ET.Element, name: str, check: Check, build_failed: bool,
+           counts: dict[str, int]) -> None:
+    if check.max_points <= 0:
+        return                   # worth nothing: a testcase would only change the fraction
+    pieces = point_units(check)
+    for i, earned in enumerate(pieces):
+        title = check.title if len(pieces) == 1 else f"{check.title} [{i + 1}/{len(pieces)}]"
+        case = _case(suite, f"{name}.{visible(check.id)}", title,
+                     check.duration_s / len(pieces), counts)
+        if build_failed:
+            _outcome(case, "failure", "not run: the build failed", "", counts)
+        elif check.status == PASSED or earned:
+            continue
+        elif check.visibility not in ("visible", ""):
+            _outcome(case, "failure", "hidden check: no details", "", counts)
+        else:
+            first_line = (check.message.strip().splitlines() or [check.title])[0]
+            _outcome(case, "error" if check.status == ERROR else "failure", first_line,
+                     details(check), counts)
 
 
 def _case(suite: ET.Element, classname: str, name: str, seconds: float,

@@ -3,8 +3,10 @@
 PrairieLearn wants the score as a fraction of 1 and shows `message`/`output` to the student as
 text; control characters are made visible for the same reason as in every other report.
 A failed build and a grader failure are `gradable: false` (the student's attempt is not used up;
-the build's output is shown, as in PrairieLearn's own example). Hidden checks (manifest
-visibility other than "visible") keep their points but not their details; no operator notes.
+the build's output is shown, as in PrairieLearn's own example); the compiler's first error is
+also in `format_errors`, which PrairieLearn shows at the top of the submission. Hidden checks
+(manifest visibility other than "visible") keep their points but not their details; no
+operator notes.
 """
 from __future__ import annotations
 
@@ -47,6 +49,12 @@ def render(run: Run) -> bytes:
     if run.cut:
         output.append(f"{len(run.cut)} checks were not run: the time budget ran out.")
     passed_count = sum(c.status == PASSED for c in run.checks)
+    format_errors = []
+    if build_failed:
+        from ..build import first_error
+        format_errors.append(visible("The build failed: " + first_error(run.build.log)))
+    elif run.error:
+        format_errors.append("The grader itself failed, so this submission was not graded.")
     return dumps({
         "gradable": not (build_failed or run.error),
         "score": round(fraction, 4),
@@ -56,6 +64,7 @@ def render(run: Run) -> bytes:
                            f"{passed_count} of {len(run.checks)} checks passed"
                            + (" (the build failed)" if build_failed else "")),
         "output": visible("\n".join(output)),
+        **({"format_errors": format_errors} if format_errors else {}),
         "tests": tests,
     })
 

@@ -189,7 +189,7 @@ def main(args: argparse.Namespace, assignment: Assignment, target: targets.Targe
     handins = find_handins(target.path, out)
     if args.shard:
         handins = [h for h in handins if in_shard(h.name, *args.shard)]
-    out.mkdir(parents=True, exist_ok=True)
+    store.private_dir(out)
     store.save_settings(out, assignment, options.formats)
     todo = [h for h in handins
             if not (args.resume and store.read_student(out / h.name) is not None)]

@@ -26,6 +26,7 @@ from . import contain, processes, talklib
 from .assignments import Assignment
 from .results import Build
 from .sandbox import CaseCgroup, Policy
+from .settings import Settings
 from .targets import BadInput, makefile_in
 
 LOG_CAP = 256 * 1024          # bytes of make's output kept: the first and the last half
@@ -33,8 +34,6 @@ COPY_CHUNK = 1 << 16
 _ERROR = re.compile(r"^.*\b(error|Error \d+|undefined reference)\b.*$", re.MULTILINE)
 _COMPILER_ERROR = re.compile(r"^.*(\berror:|undefined reference|No such file or directory"
                              r"|No rule to make target).*$", re.MULTILINE)
-_EAGAIN = re.compile(r"(v?fork|grader launcher).*Resource temporarily unavailable|Cannot fork")
-_ENVIRONMENT = re.compile(r"grader launcher: |No space left on device|Cannot allocate memory")
 
 Launch = Callable[[Optional[CaseCgroup], Path], list]
 
@@ -93,9 +92,55 @@ def _foreign(st: os.stat_result, owner: Optional[int]) -> bool:
     return owner is not None and st.st_uid != owner and not st.st_mode & stat.S_IROTH
 
 
-def _copy_regular(src: Path, dst: Path, shown: str, owner: Optional[int] = None) -> None:
+def _size(n: int) -> str:
+    for unit, shift in (("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift:
+            return f"{n / (1 << shift):.3g} {unit}"
+    return f"{n} bytes"
+
+
+class _Budget:
+    """What is left of a handin's copy: bytes and entries, counted as the copy goes."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.bytes = settings.handin_bytes
+        self.entries = settings.handin_files
+
+    def limits(self) -> str:
+        s = self.settings
+        return (f"a handin may hold files of up to {_size(s.file_size)} each, "
+                f"{_size(s.handin_bytes)} and {s.handin_files} files in all")
+
+    def entry(self, shown: str) -> None:
+        self.entries -= 1
+        if self.entries < 0:
+            raise BadInput(f"the handin has more than {self.settings.handin_files} files and "
+                           f"directories (at {shown}): {self.limits()}; remove generated "
+                           "files from it")
+
+    def check(self, shown: str, st: os.stat_result) -> None:
+        """Refuse a file that could not fit, before a byte of it is copied."""
+        too_big = st.st_size > self.settings.file_size or st.st_size > self.bytes
+        if not too_big:
+            return
+        sparse = st.st_blocks * 512 < st.st_size // 2
+        what = (f"{shown} is {_size(st.st_size)} (a sparse file: it holds almost nothing but "
+                "claims that size)" if sparse else f"{shown} is {_size(st.st_size)}")
+        raise BadInput(f"{what}: {self.limits()}; remove it from the handin")
+
+    def take(self, shown: str, n: int) -> None:
+        """Count bytes as they are copied (a file that grows while it is copied stops here)."""
+        self.bytes -= n
+        if self.bytes < 0:
+            raise BadInput(f"{shown} made the handin larger than {self.limits()}; remove "
+                           "large files from it")
+
+
+def _copy_regular(src: Path, dst: Path, shown: str, owner: Optional[int] = None,
+                  budget: Optional[_Budget] = None) -> None:
     """Copy one file without following a link, and only if it is a regular file that the
-    handin's owner (`owner`, the uid owning the handin) could read."""
+    handin's owner (`owner`, the uid owning the handin) could read and that fits `budget`."""
     try:
         fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as e:
@@ -104,45 +149,134 @@ def _copy_regular(src: Path, dst: Path, shown: str, owner: Optional[int] = None)
                            "in a handin; give the file itself")
         raise BadInput(f"{shown}: cannot read it ({e.strerror})")
     try:
-        st = os.fstat(fd)
-        why = _refusal(src, shown, st, None)
-        if why:
-            raise BadInput(why)
-        if _foreign(st, owner):
-            raise BadInput(f"{shown} belongs to another user and is not readable by the "
-                           "handin's owner: the grader copies only the student's own files")
-        out = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                      0o600)
-        try:
-            while True:
-                chunk = os.read(fd, COPY_CHUNK)
-                if not chunk:
-                    break
-                os.write(out, chunk)
-            os.fchmod(out, stat.S_IMODE(st.st_mode) & 0o755 | 0o600)
-        finally:
-            os.close(out)
+        _copy_open(fd, src, dst, shown, owner, budget or _Budget(Settings()))
     finally:
         os.close(fd)
 
 
-def copy_handin_file(src: Path, dst: Path, shown: str) -> None:
-    """A handin's program, copied for grading: refused if a link, a device or a fifo."""
+def _copy_open(fd: int, src: Path, dst: Path, shown: str, owner: Optional[int],
+               budget: _Budget) -> None:
+    st = os.fstat(fd)
+    why = _refusal(src, shown, st, None)
+    if why:
+        raise BadInput(why)
+    if _foreign(st, owner):
+        raise BadInput(f"{shown} belongs to another user and is not readable by the "
+                       "handin's owner: the grader copies only the student's own files")
+    budget.check(shown, st)
+    out = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                  0o600)
+    try:
+        while True:
+            chunk = os.read(fd, COPY_CHUNK)
+            if not chunk:
+                break
+            budget.take(shown, len(chunk))
+            os.write(out, chunk)
+        os.fchmod(out, stat.S_IMODE(st.st_mode) & 0o700 | 0o600)
+    finally:
+        os.close(out)
+
+
+def _as_owner(path: Path, owner: int, flags: int) -> int:
+    """`path` opened with the credentials of the uid `owner` (its groups included), in a child
+    that sends the descriptor back: what a link leads to is what its owner could open, never
+    what only the grader (root) could. Raises OSError as that open would."""
+    import pwd
+    import socket
+    try:
+        entry = pwd.getpwuid(owner)
+        gid, groups = entry.pw_gid, os.getgrouplist(entry.pw_name, entry.pw_gid)
+    except KeyError:
+        gid, groups = owner, []
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    child = os.fork()
+    if child == 0:
+        status = 1
+        try:
+            ours.close()
+            os.setgroups(groups)
+            os.setgid(gid)
+            os.setuid(owner)
+            try:
+                fd = os.open(path, flags | os.O_CLOEXEC)
+            except OSError as e:
+                theirs.send(str(e.errno).encode())
+            else:
+                socket.send_fds(theirs, [b"ok"], [fd])
+            status = 0
+        finally:
+            os._exit(status)
+    theirs.close()
+    try:
+        message, fds, _, _ = socket.recv_fds(ours, 64, 1)
+    finally:
+        ours.close()
+        os.waitpid(child, 0)
+    if fds:
+        return fds[0]
+    code = int(message) if message.isdigit() else errno.EACCES
+    raise OSError(code, os.strerror(code))
+
+
+def _owner_open(src: Path, shown: str) -> tuple[int, os.stat_result]:
+    """A handin's program that is a link within its own directory, opened as the link's owner
+    would open it. A link out of the directory is refused whoever owns it: a handin unpacked
+    by root has root's links."""
+    here = os.path.realpath(src.parent)
+    if os.path.commonpath([here, os.path.realpath(src)]) != here:
+        raise BadInput(f"{shown} is a symbolic link to {os.readlink(src)}: the grader does not "
+                       "follow links out of a handin; put the program itself in the handin")
+    owner = os.lstat(src).st_uid
+    flags = os.O_RDONLY | os.O_NONBLOCK
+    try:
+        fd = (_as_owner(src, owner, flags) if os.geteuid() == 0 and owner != 0
+              else os.open(src, flags | os.O_CLOEXEC))
+    except OSError as e:
+        raise BadInput(f"{shown} is a symbolic link to {os.readlink(src)}, which its owner "
+                       f"cannot read ({e.strerror}): hand in your own program")
+    st = os.fstat(fd)
+    if _foreign(st, owner):
+        os.close(fd)
+        raise BadInput(f"{shown} is a symbolic link to another user's file: hand in your own "
+                       "program")
+    return fd, st
+
+
+def copy_handin_file(src: Path, dst: Path, shown: str, settings: Optional[Settings] = None) -> None:
+    """A handin's program, copied for grading: refused if a device or a fifo, or larger than a
+    handin may be. A link is followed only as its owner could follow it."""
     try:
         st = os.lstat(src)
     except OSError as e:
         raise BadInput(f"{shown}: {e.strerror}")
+    budget = _Budget(settings or Settings())
+    if stat.S_ISLNK(st.st_mode):
+        fd, target = _owner_open(src, shown)
+        try:
+            _copy_open(fd, src, dst, shown, target.st_uid, budget)
+        finally:
+            os.close(fd)
+        return
     why = _refusal(src, shown, st, None)
     if why:
         raise BadInput(why)
-    _copy_regular(src, dst, shown, os.lstat(src.parent).st_uid)
+    _copy_regular(src, dst, shown, os.lstat(src.parent).st_uid, budget)
 
 
-def copy_handin(source: Path, workdir: Path) -> None:
-    """Copy a handin directory without following any link out of it; refuse special files."""
+def copy_handin(source: Path, workdir: Path, settings: Optional[Settings] = None) -> None:
+    """Copy a handin directory without following any link out of it; refuse special files,
+    and a handin larger than `settings` allow (a sparse 1 TB file must not fill the disk)."""
     root = Path(os.path.normpath(source))
     owner = os.lstat(root).st_uid
-    workdir.mkdir(mode=0o755)
+    if root.is_symlink() and os.geteuid() == 0 and owner != 0:
+        try:                          # what the link leads to, as the link's owner sees it
+            os.close(_as_owner(root, owner, os.O_RDONLY | os.O_DIRECTORY))
+        except OSError as e:
+            raise BadInput(f"the handin {root.name} is a symbolic link to {os.readlink(root)}, "
+                           f"which its owner cannot open ({e.strerror}): hand in your own files")
+    budget = _Budget(settings or Settings())
+    workdir.mkdir(mode=0o700)
     for here, dirs, files in os.walk(root):
         rel = os.path.relpath(here, root)
         target_dir = workdir if rel == "." else workdir / rel
@@ -153,6 +287,7 @@ def copy_handin(source: Path, workdir: Path) -> None:
             why = _refusal(path, shown, st, root)
             if why:
                 raise BadInput(why)
+            budget.entry(shown)
             dst = target_dir / name
             if stat.S_ISLNK(st.st_mode):
                 os.symlink(os.readlink(path), dst)
@@ -161,7 +296,7 @@ def copy_handin(source: Path, workdir: Path) -> None:
             elif stat.S_ISDIR(st.st_mode):
                 dst.mkdir(mode=0o755)
             else:
-                _copy_regular(path, dst, shown, owner)
+                _copy_regular(path, dst, shown, owner, budget)
 
 
 # -- running make ------------------------------------------------------------------------
@@ -193,9 +328,34 @@ class _Capped:
         return bytes(self.head + middle + self.tail).decode("utf-8", "replace")
 
 
+class _LauncherFailed(Exception):
+    """The launcher could not start make (it said so on its own channel, not in make's output):
+    the grading machine's problem. `code` is the errno it reported."""
+
+    def __init__(self, code: int, text: str):
+        super().__init__(text)
+        self.code = code
+
+
+def _launcher_failure(fd: int) -> Optional[_LauncherFailed]:
+    """What the launcher wrote on its own channel before exec (nothing once make started)."""
+    data = b""
+    while True:
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        data += chunk
+    if not data:
+        return None
+    text = data.decode("utf-8", "replace").strip()
+    number, _, message = text.partition(" ")
+    return _LauncherFailed(int(number) if number.isdigit() else 0, message or text)
+
+
 def _make(workdir: Path, goal: Optional[str], env: dict[str, str], policy: Policy,
           timeout: float, launch: Optional[Launch]) -> tuple[int, str]:
-    """Run make once; (exit status or -1 on timeout, its output)."""
+    """Run make once; (exit status or -1 on timeout, its output). Raises _LauncherFailed when
+    the launcher could not start it."""
     argv = ["make", "--no-print-directory"] + ([goal] if goal else [])
     settings = policy.settings
     cgroup = None
@@ -205,14 +365,21 @@ def _make(workdir: Path, goal: Optional[str], env: dict[str, str], policy: Polic
         except OSError:
             cgroup = None
     prefix = launch(cgroup, workdir) if launch is not None else []
+    report_r, report_w = os.pipe()
+    if prefix:
+        prefix = prefix[:1] + ["-e", str(report_w)] + prefix[1:]
     out = _Capped()
     try:
         proc = subprocess.Popen(prefix + argv, cwd=workdir, env=env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                pass_fds=(report_w,) if prefix else ())
     except BaseException:
+        os.close(report_r)
         if cgroup is not None:
             cgroup.destroy(settings.exit_timeout)
         raise
+    finally:
+        os.close(report_w)
     pidfd = os.pidfd_open(proc.pid)
     deadline = time.monotonic() + timeout
     drain_until = None
@@ -252,31 +419,59 @@ def _make(workdir: Path, goal: Optional[str], env: dict[str, str], policy: Polic
         proc.stdout.close()
         if cgroup is not None:
             cgroup.destroy(settings.exit_timeout)
+        try:
+            failure = _launcher_failure(report_r)   # every writer is gone: never blocks
+        finally:
+            os.close(report_r)
+    if failure is not None:
+        raise failure
     log = out.text()
     if timed_out:
         return -1, log + f"\n(make stopped after {timeout:g}s)\n"
     return code, log
 
 
+_NO_PROCESSES = (errno.EAGAIN, errno.ENOMEM)
+
+
 def _start_make(workdir: Path, goal: Optional[str], env: dict[str, str], policy: Policy,
-                timeout: float, launch: Optional[Launch]) -> tuple[int, str, bool]:
-    """make, tried again while forking it fails for lack of processes; (code, log, gave_up)."""
+                deadline: float, launch: Optional[Launch]) -> tuple[int, str, bool]:
+    """make, tried again while starting it fails for lack of processes, all before `deadline`
+    (one for the whole build); (code, log, gave_up).
+
+    Only what the grader itself saw counts as the machine's problem: the fork of the launcher
+    failing, or the launcher's own report on its channel. make's output is the handin's text,
+    and whatever it says ("Resource temporarily unavailable", "No space left on device") is
+    the handin's failure.
+    """
     settings = policy.settings
     log = ""
     for attempt in range(settings.build_retries + 1):
         if attempt:
-            time.sleep(settings.build_retry_pause)   # for processes to end; nothing to wait on
+            pause = min(settings.build_retry_pause, deadline - time.monotonic())
+            if pause > 0:
+                time.sleep(pause)    # for processes to end; nothing to wait on
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
         try:
-            code, out = _make(workdir, goal, env, policy, timeout, launch)
+            code, out = _make(workdir, goal, env, policy, left, launch)
         except OSError as e:
-            if e.errno not in (errno.EAGAIN, errno.ENOMEM):
+            if e.errno not in _NO_PROCESSES:
                 raise
             log = f"starting make failed: {e.strerror}\n"
             continue
-        if code != 0 and _EAGAIN.search(out):
-            log = out
+        except _LauncherFailed as e:
+            if e.code not in _NO_PROCESSES:
+                raise BuildEnvironmentFailed(
+                    Build("failed", log + f"the grader could not start make: {e}\n"),
+                    f"the grader could not start the build ({e}); this is not a problem of "
+                    "the handin")
+            log = f"starting make failed: {e}\n"
             continue
         return code, out, False
+    if not log:                                  # the deadline passed between attempts
+        return -1, "(no time was left to run make)\n", False
     return -1, log, True
 
 
@@ -302,13 +497,25 @@ def _mentions(workdir: Path, word: str) -> bool:
 
 def build(source: Path, workdir: Path, assignment: Assignment, policy: Policy,
           talk_lib: Optional[Path] = None, launch: Optional[Launch] = None,
-          course_home: Optional[Path] = None) -> tuple[Build, Path]:
+          course_home: Optional[Path] = None,
+          deadline: Optional[float] = None) -> tuple[Build, Path]:
     """Build a copy of source in workdir; return the log and the program, or raise BuildFailed
-    (the handin's fault) or BuildEnvironmentFailed (ours)."""
+    (the handin's fault) or BuildEnvironmentFailed (ours).
+
+    The whole build, retries and the fallback to plain `make` included, ends by
+    `build_timeout` from now, or by `deadline` (time.monotonic(): the grading's budget) if
+    that is sooner."""
+    started = time.monotonic()
     try:
-        copy_handin(source, workdir)
+        copy_handin(source, workdir, policy.settings)
     except BadInput as e:
         raise BuildFailed(Build("failed", f"{e}\n"), str(e))
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        msg = ("the grading machine's disk is full (the handin's copy, within its limits, "
+               "did not fit); this is not a problem of the handin")
+        raise BuildEnvironmentFailed(Build("failed", msg + "\n"), msg)
     env = {"PATH": contain.SAFE_PATH, "HOME": str(workdir),
            "LANG": "C.UTF-8"}
     if assignment.talk_library:
@@ -323,15 +530,20 @@ def build(source: Path, workdir: Path, assignment: Assignment, policy: Policy,
     policy.give_dir(str(workdir))
     env = policy.env(env)
     timeout = policy.settings.build_timeout
+    end = started + timeout
+    budget_cut = deadline is not None and deadline < end
+    if budget_cut:
+        assert deadline is not None
+        end = deadline
     goal = assignment.make_target or None
     log = f"$ make {goal or ''}".rstrip() + "\n"
-    code, out, gave_up = _start_make(workdir, goal, env, policy, timeout, launch)
+    code, out, gave_up = _start_make(workdir, goal, env, policy, end, launch)
     log += out
-    if code != 0 and not gave_up and goal and (
+    if code > 0 and not gave_up and goal and (
             "No rule to make target" in out or not _explicit_rule(workdir, goal)):
         # `make mytalk` with a Makefile that only has `all:` runs make's built-in rule.
         log += "$ make\n"
-        code, out, gave_up = _start_make(workdir, None, env, policy, timeout, launch)
+        code, out, gave_up = _start_make(workdir, None, env, policy, end, launch)
         log += out
     if gave_up:
         msg = ("the grading machine could not start the build (no processes left: "
@@ -342,13 +554,10 @@ def build(source: Path, workdir: Path, assignment: Assignment, policy: Policy,
     program = workdir / assignment.program
     if code != 0:
         # The last attempt says why (after a fallback to plain make, not make's built-in rule).
-        if code > 0 and _ENVIRONMENT.search(out) and not _COMPILER_ERROR.search(out):
-            msg = (f"the build could not run on the grading machine ({first_error(out)}); "
-                   "this is not a problem of the handin")
-            raise BuildEnvironmentFailed(Build("failed", log + msg + "\n"), msg)
         if code < 0:
-            raise BuildFailed(Build("failed", log),
-                              f"make did not finish within {timeout:g}s")
+            within = (f"the grading's time budget ({end - started:.3g}s)" if budget_cut
+                      else f"{timeout:g}s")
+            raise BuildFailed(Build("failed", log), f"make did not finish within {within}")
         raise BuildFailed(Build("failed", log), f"make failed: {first_error(out)}")
     if not (program.is_file() and os.access(program, os.X_OK)):
         found = [p.name for p in workdir.iterdir()

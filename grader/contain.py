@@ -15,7 +15,9 @@ go through the C launcher (grader/launcher.c) with one set of rules, built here:
   outside this run, and when the grader dies every process in it dies;
 - as root, a uid of its own per grading (a configurable range of unused ids, leased with a lock
   while the grading runs), so that students graded in parallel cannot signal, trace or read
-  each other; unique across the containers of one host too (see lease_uid).
+  each other; unique across the containers of one host too (see lease_uid); what an earlier
+  lease of the uid left in the machine's shared writable directories (/run/lock, ...) and its
+  kernel keyrings is removed before it is leased again.
 
 As a normal user the launcher first enters a user namespace of its own (mapping the user to
 itself), which gives it the right to make the mount and IPC namespaces. Where the kernel
@@ -30,14 +32,17 @@ import fcntl
 import grp
 import importlib.util
 import os
+import platform
 import pwd
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 from . import buildcache, processes
 from .settings import Settings
@@ -45,6 +50,10 @@ from .settings import Settings
 CLONE_NEWPID, CLONE_NEWNS = 0x20000000, 0x00020000
 MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
 PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
+# Directories of the machine any uid may write to, where an earlier lease may have left files.
+SHARED_WRITABLE = ("/run/lock", "/tmp", "/var/tmp", "/dev/shm")
+_SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}.get(platform.machine())
+KEYCTL_CLEAR, KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING = 7, -4, -5
 COURSE_ACCOUNT = "pn-cs357"
 NO_VIEW = "GRADER_NO_VIEW"      # set to 1: run without the private mount view (to test that path)
 
@@ -120,6 +129,67 @@ def pid_namespace() -> tuple[Optional[int], str]:
     _state["init"] = init.pid
     _state["init_proc"] = init       # keep the object: its pid must not be reaped by others
     return init.pid, ""
+
+
+def _setns(fd: int) -> None:
+    if _libc.setns(fd, CLONE_NEWPID) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+def peer_pid_namespace() -> Optional[int]:
+    """A second PID namespace beside the grading's (for the other program of an interop pair,
+    so that neither can signal, trace or even name the other); a descriptor of it, or None.
+
+    Made once per process, like pid_namespace(): this process returns to its own namespace,
+    makes a new one with its own init, then goes back to the grading's. in_peer_namespace()
+    starts a program in it.
+    """
+    if "peer" in _state:
+        return _state["peer"]  # type: ignore[return-value]
+    _state["peer"] = None
+    if _state.get("init") is None:
+        return None
+    from . import launcher
+    own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    grading = os.open("/proc/self/ns/pid_for_children", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        _setns(own)
+        if _libc.unshare(CLONE_NEWPID) != 0:
+            return None
+        peer = os.open("/proc/self/ns/pid_for_children", os.O_RDONLY | os.O_CLOEXEC)
+        init = subprocess.Popen([str(launcher.ensure()), "-I", str(os.getpid())], env={},
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, close_fds=True)
+        _state.update(peer=peer, peer_init=init.pid, peer_init_proc=init, grading_ns=grading)
+        return peer
+    except OSError:
+        return None
+    finally:
+        _setns(grading)
+        os.close(own)
+        if _state.get("grading_ns") != grading:
+            os.close(grading)
+
+
+@contextmanager
+def in_peer_namespace() -> Iterator[bool]:
+    """Programs started in the body are in the peer PID namespace (True), or, where there is
+    none, in the grading's (False)."""
+    peer = peer_pid_namespace()
+    if peer is None:
+        yield False
+        return
+    _setns(peer)
+    try:
+        yield True
+    finally:
+        _setns(_state["grading_ns"])  # type: ignore[arg-type]
+
+
+def helpers() -> set[int]:
+    """The pids of this process's namespace inits (which the end of a case must not kill)."""
+    return {pid for pid in (_state.get("init"), _state.get("peer_init")) if pid is not None}  # type: ignore[misc]
 
 
 def namespace_proc() -> Optional[Path]:
@@ -227,12 +297,43 @@ def lease_uid(settings: Settings, lock_dir: Path,
         if _running_elsewhere(uid):
             os.close(fd)
             continue
+        forget_uid(uid)
         return Lease(uid, uid, settings.sandbox_login, fd), ""
     if named:
         return None, (f"no free uid of {first}-{first + count - 1} is named "
                       f"{settings.sandbox_login} in /etc/passwd (run `grade prepare-image` as "
                       "root where the image is built)")
     return None, f"all {count} uids from {first} are in use"
+
+
+def forget_uid(uid: int, dirs: Sequence[str] = SHARED_WRITABLE) -> None:
+    """Remove what an earlier holder of `uid` left: its files and directories right in the
+    machine's shared writable directories (never following a link), and the keys of its user
+    keyrings, which the kernel keeps per uid after its last process has ended."""
+    for d in dirs:
+        try:
+            entries = list(os.scandir(d))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.stat(follow_symlinks=False).st_uid != uid:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
+    if _SYS_KEYCTL is not None and os.geteuid() == 0:
+        def clear() -> None:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            for ring in (KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING):
+                _libc.syscall(ctypes.c_long(_SYS_KEYCTL), ctypes.c_long(KEYCTL_CLEAR),
+                              ctypes.c_long(ring))
+        processes.try_in_child(clear)
 
 
 def _search_start(count: int) -> int:
@@ -294,12 +395,12 @@ class View:
 
     @classmethod
     def write(cls, run_dir: Path, uid: int, gid: int, name: str,
-              peer: Optional[tuple[str, str]] = None) -> "View":
-        root = run_dir / "view"
+              peer: Optional[tuple[str, str]] = None, directory: str = "view") -> "View":
+        root = run_dir / directory
         root.mkdir(mode=0o755)
         home = run_dir / COURSE_ACCOUNT
-        home.mkdir(mode=0o755)
-        new_root = run_dir / "root"
+        home.mkdir(mode=0o755, exist_ok=True)
+        new_root = run_dir / ("root" if directory == "view" else f"root-{directory}")
         new_root.mkdir(mode=0o755)
         view = cls(root, uid, gid, name, home, new_root)
         keep = [line for line in _read("/etc/passwd")

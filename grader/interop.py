@@ -4,15 +4,18 @@ For a program that is both client and server (an assignment whose manifest has a
 table), a batch with --interop builds each handin once more (the graded builds are gone with
 their scratch directories), then, for every pair, starts the server and the client as the
 manifest says (mytalk: `-N -a PORT` and `-N localhost PORT`) in a fresh network namespace and
-passes one line each way. The outcome of a pair is "ok" or a short reason; every step has the
-usual deadline, so a pair costs at most a few seconds even when a program hangs. Work is spread
-over the batch's workers: one job per build, one job per client (its row of the matrix). A
-row's pairs are written as they finish, so a row cut short by its budget still keeps the pairs
-it had done.
+passes one line each way. The two programs of a pair are classmates' and are kept apart: as
+root each runs as a uid of its own, and each is in a PID namespace of its own where the kernel
+gives one (a client must not trace or kill its server). The outcome of a pair is "ok" or a
+short reason; every step has the usual deadline, so a pair costs at most a few seconds even
+when a program hangs. Work is spread over the batch's workers: one job per build, one job per
+client (its row of the matrix). A row's pairs are written as they finish, so a row cut short
+by its budget still keeps the pairs it had done.
 """
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -82,8 +85,9 @@ def pair(grading: "Grading", spec: Interop, client: Path, server: Path,
     try:
         port = free_port()
         env, cwd = grading.env(), str(case.workdir)
-        srv = Program(case, "server", [str(server), *argv(spec.server, port)], cwd=cwd,
-                      env=env, launch=grading.launch(case))
+        with grading.peer(case) as (launch, workdir):     # classmates apart: uid, PID space
+            srv = Program(case, "server", [str(server), *argv(spec.server, port)],
+                          cwd=str(workdir), env=env, launch=launch)
         step = f"the server did not listen within {s.start_timeout:g}s"
         try:
             srv.expect_listening(port)
@@ -157,12 +161,14 @@ def run(handins: list[Handin], assignment: Assignment, settings: Settings, pool:
         return {}
     bindir = Path(tempfile.mkdtemp(prefix="grade-interop-"))
     bindir.chmod(0o711)              # student programs may run as another user
+    # Names no other user can guess: the programs must be readable by every leased uid.
+    dirs = {f"b{i}": f"b{i}-{secrets.token_hex(8)}" for i in range(len(handins))}
     try:
         built: dict[str, Path] = {}
         progress = Progress(len(handins), "interop: builds")
 
         def build_done(outcome: Outcome) -> None:
-            program = bindir / outcome.job.staging.name / assignment.program
+            program = bindir / dirs[outcome.job.staging.name] / assignment.program
             if outcome.ok and program.is_file():
                 built[outcome.job.key] = program
             shutil.rmtree(outcome.job.staging, ignore_errors=True)
@@ -170,7 +176,8 @@ def run(handins: list[Handin], assignment: Assignment, settings: Settings, pool:
                           + ("ok" if outcome.job.key in built else "failed"),
                           important=outcome.job.key not in built)
 
-        jobs = [Job(h.name, _build_job(h, bindir / f"b{i}", assignment, settings, talk_lib),
+        jobs = [Job(h.name, _build_job(h, bindir / dirs[f"b{i}"], assignment, settings,
+                                       talk_lib),
                     staging / f"b{i}", settings.build_timeout + 30) for i, h in enumerate(handins)]
         finished = pool.run(jobs, build_done, progress.tick)
         progress.close()

@@ -32,13 +32,22 @@
  *   -C DIR       working directory, entered after the mounts
  *   -l RES=VAL   a resource limit, soft and hard
  *   -u UID -g GID  the unprivileged user, without supplementary groups
+ *   -e FD        our own failures (before exec) are written to FD too, as "ERRNO message":
+ *                the grader tells them from the program's output by where they came from
  * Always: default signal handling, an empty signal mask, a session of its own (and the terminal
- * as controlling tty when stdin is one), no new privileges, death with the grader.
+ * as controlling tty when stdin is one), no new privileges, a fresh session keyring (nothing
+ * of the grader's keys), no nested user namespace and no memfd (a seccomp filter: both would
+ * escape the memory and tmpfs bounds), death with the grader.
  *
  * The older positional form "PARENT CGROUP_PROCS UID GID RES=VAL... -- PROGRAM" is accepted. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/keyctl.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <grp.h>
 #include <sched.h>
 #include <signal.h>
@@ -59,12 +68,54 @@
 
 #define MAX_ITEMS 64
 
+static int error_fd = -1;
+
 static void die(const char *what, const char *arg)
 {
     int e = errno;
     fprintf(stderr, "grader launcher: %s%s%s: %s\n", what, arg ? " " : "", arg ? arg : "",
             strerror(e));
+    if (error_fd >= 0)
+        dprintf(error_fd, "%d %s%s%s: %s\n", e, what, arg ? " " : "", arg ? arg : "",
+                strerror(e));
     _exit(127);
+}
+
+#if defined(__x86_64__)
+#define OUR_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define OUR_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+/* unshare/clone with CLONE_NEWUSER fail with EPERM, clone3 (whose flags a filter cannot read)
+ * and memfd_create with ENOSYS (glibc then falls back to clone), as do the system calls of
+ * another ABI (x32, i386), whose numbers would get past the checks. */
+static void refuse_escapes(void)
+{
+#ifdef OUR_ARCH
+#define ARG0 offsetof(struct seccomp_data, args[0])
+    struct sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, OUR_ARCH, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1),           /* x32 */
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_memfd_create, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_unshare, 1, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG0),        /* the flags' low word */
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_NEWUSER, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = { sizeof filter / sizeof filter[0], filter };
+    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
+        die("system call filter", NULL);
+#endif
 }
 
 static void put(const char *path, const char *text)
@@ -341,6 +392,11 @@ int main(int argc, char *argv[])
             case 'o': loginuid = val; break;
             case 'O': loginuid_file = val; break;
             case 'W': login_name = val; break;
+            case 'e':
+                error_fd = atoi(val);
+                if (fcntl(error_fd, F_SETFD, FD_CLOEXEC) < 0)
+                    error_fd = -1;
+                break;
             case 'R': root = val; break;
             case 'q': procdir = val; break;
             case 's':
@@ -548,6 +604,10 @@ int main(int argc, char *argv[])
             die("user", NULL);
     }
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);   /* after setuid, which would clear it */
+    /* A keyring of its own, owned by its user: the grader's session keys are out of reach.
+     * Where keyctl is refused (a container's profile), the program cannot reach keys either. */
+    syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL);
+    refuse_escapes();
     /* The grader died before the line above: we were re-parented (to 1 in a PID namespace,
      * where a living parent outside it shows as 0). */
     if (parent && getppid() != parent && getppid() != 0)

@@ -222,7 +222,7 @@ def grade(assignment: Assignment, target: Target, settings: Settings, *, strict:
     collector = _Collector(grading, keyword=keyword, budget=budget, on_check=on_check,
                            deadline=started + budget if budget else None)
     try:
-        grading.start()
+        grading.start(deadline=started + budget if budget else None)
         with own_plugins_only():
             code = pytest.main(pytest_args([assignment.path], transcripts=transcripts),
                                plugins=[collector])

@@ -4,6 +4,7 @@ Shared by the `grade` command and by plain `pytest cases/ID --student PROG`.
 """
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import os
 import pwd
@@ -11,8 +12,9 @@ import shutil
 import signal
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 from . import build as building
 from . import buildcache, contain, launcher, netns, ports, processes, sandbox, watchdog
@@ -43,11 +45,15 @@ class Grading:
         self._watchdog: Optional[tuple[int, int]] = None
         self._init: Optional[int] = None
         self._lease: Optional[contain.Lease] = None
+        self._peer_lease: Optional[contain.Lease] = None
+        self._peer: Optional[Policy] = None          # the second program of a pair (interop)
         self._cases = 0
         self._handlers: dict[int, Any] = {}      # signal -> the handler before ours
 
-    def start(self) -> "Grading":
-        """Isolate, prepare the program (copy or build it); raises BuildFailed."""
+    def start(self, deadline: Optional[float] = None) -> "Grading":
+        """Isolate, prepare the program (copy or build it); raises BuildFailed.
+
+        `deadline` (time.monotonic()) is the grading's budget: the build ends by then too."""
         sandbox.become_subreaper()
         self.isolated, why = netns.prepare()
         self.notes.append(why)
@@ -71,17 +77,18 @@ class Grading:
             try:
                 self.build, program = building.build(
                     path, self.run_dir / "build", self.assignment, self.policy,
-                    self.talk_lib, launch=self._build_launch, course_home=self._course_home())
+                    self.talk_lib, launch=self._build_launch, course_home=self._course_home(),
+                    deadline=deadline)
             finally:   # make's leftovers, whether it built or not
                 processes.kill_descendants(self._keep(), self.settings.exit_timeout)
             self.argv = [str(program)]
         elif self.target.kind == "binary" and path is not None:
             bindir = self.run_dir / "bin"
-            bindir.mkdir()
-            bindir.chmod(0o755)
+            bindir.mkdir(mode=0o700)           # the program's user's alone, like the build
             program = bindir / path.name
-            building.copy_handin_file(path, program, self.target.spec)
-            program.chmod(0o755)
+            building.copy_handin_file(path, program, self.target.spec, self.settings)
+            program.chmod(0o700)
+            self.policy.give_dir(str(bindir))
             self.argv = [str(program)]
         return self
 
@@ -176,7 +183,7 @@ class Grading:
             case.on_cleanup(lambda: os.close(lock))
             self._wait_port_free(case, self.assignment.fixed_port)
         workdir = self.run_dir / f"case-{self._cases}"
-        workdir.mkdir()
+        workdir.mkdir(mode=0o700)              # no other uid reads what a program writes
         self.policy.give_dir(str(workdir))
         case.on_cleanup(lambda: shutil.rmtree(workdir, ignore_errors=True))
         if self.policy.cgroup_parent and not self.trusted:
@@ -190,8 +197,8 @@ class Grading:
             case.on_cleanup(processes.reap_orphans)
             case.on_cleanup(lambda: case.cgroup.destroy(self.settings.exit_timeout))
         else:
-            keep = self._keep()
-            case.on_cleanup(lambda: processes.kill_descendants(keep, self.settings.exit_timeout))
+            case.on_cleanup(lambda: processes.kill_descendants(self._keep(),
+                                                               self.settings.exit_timeout))
         case.workdir = workdir
         case.helpers = self._keep()
         return workdir
@@ -213,7 +220,7 @@ class Grading:
         """Our own helper processes, which the end of a case must not kill."""
         keep = {self._watchdog[0]} if self._watchdog else set()
         if self._init is not None:
-            keep.add(self._init)
+            keep |= contain.helpers()
         return frozenset(keep)
 
     def launch(self, case: Case) -> list[str]:
@@ -222,6 +229,46 @@ class Grading:
         workdir = case.workdir
         return launcher.command(self.policy, case.cgroup, self.trusted, workdir=workdir,
                                 writable=(workdir,) if workdir is not None else ())
+
+    @contextmanager
+    def peer(self, case: Case) -> Iterator[tuple[list[str], Path]]:
+        """(launcher command, working directory) for a second program of the case that must
+        not reach the first, nor it (an interop pair's server: classmates' programs): as root
+        another uid of its own, and where the kernel gives one, a PID namespace of its own.
+        The program is started in the body."""
+        workdir = self.run_dir / f"case-{self._cases}-peer"
+        workdir.mkdir(mode=0o700)
+        case.on_cleanup(lambda: shutil.rmtree(workdir, ignore_errors=True))
+        policy = self._peer_policy()
+        policy.give_dir(str(workdir))
+        argv = launcher.command(policy, case.cgroup, self.trusted, workdir=workdir,
+                                writable=(workdir,))
+        if self.trusted:
+            yield argv, workdir
+            return
+        with contain.in_peer_namespace():
+            yield argv, workdir
+
+    def _peer_policy(self) -> Policy:
+        if self._peer is not None:
+            return self._peer
+        policy, rules = self.policy, self.policy.rules
+        self._peer = policy
+        if self.trusted or self._lease is None or rules is None or rules.view is None:
+            if not self.trusted and policy.uid is None:
+                self.notes.append("the programs of a pair run as the same user (the grader is "
+                                  "not root)")
+            return policy
+        lease, why = contain.lease_uid(self.settings, buildcache.cache_root() / "uids")
+        if lease is None:
+            self.notes.append(f"the programs of a pair share one uid ({why})")
+            return policy
+        self._peer_lease = lease
+        view = contain.View.write(self.run_dir, lease.uid, lease.gid, policy.user_name,
+                                  directory="view-peer")
+        self._peer = dataclasses.replace(policy, uid=lease.uid, gid=lease.gid,
+                                         rules=dataclasses.replace(rules, view=view))
+        return self._peer
 
     def preexec(self, case: Case) -> list[str]:
         """For programs run without a terminal: the same launcher command as `launch`."""
@@ -237,9 +284,10 @@ class Grading:
         if not self._closed:
             shutil.rmtree(self.run_dir, ignore_errors=True)
             self._closed = True
-        if self._lease is not None:      # last: nothing of this uid is left by now
-            self._lease.release()
-            self._lease = None
+        for lease in (self._lease, self._peer_lease):   # last: nothing of these uids is left
+            if lease is not None:
+                lease.release()
+        self._lease = self._peer_lease = None
 
 
 def _name_of(uid: int) -> str:

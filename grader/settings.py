@@ -38,7 +38,9 @@ class Settings:
     open_files: int = 256             # RLIMIT_NOFILE
     file_size: int = 16 << 20         # RLIMIT_FSIZE, bytes
     max_processes: int = 64           # pids.max of the case's cgroup (or RLIMIT_NPROC)
-    build_timeout: float = 120.0      # make, per submission
+    build_timeout: float = 120.0      # make, per submission, retries and fallback included
+    handin_bytes: int = 64 << 20      # a handin's copy in all (each file: file_size at most)
+    handin_files: int = 10_000        # files and directories in a handin's copy
     student_budget: float = 120.0     # one student's whole grading in a batch
     sandbox_user: str = "nobody"      # who student programs run as when the grader is root
     # Containment (grader/contain.py): as root, each grading leases a uid of its own from this

@@ -31,6 +31,14 @@ SETTINGS_FILE = ".grade-batch.json"  # what --resume must repeat: the --formats 
 EXTRA_FORMATS = {"junit": "junit.xml", "prairielearn": "prairielearn/results.json"}
 
 
+def private_dir(out: Path) -> None:
+    """--out, made if need be and readable by our uid alone: it holds every student's build
+    log (which quotes their sources) and feedback, which no classmate may read."""
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if os.lstat(out).st_uid == os.geteuid():
+        os.chmod(out, 0o700)
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(data)
@@ -92,7 +100,7 @@ def staging_root(out: Path) -> Path:
         if pid.isdigit() and not Path(f"/proc/{pid}").exists():
             shutil.rmtree(old, ignore_errors=True)
     root = out / f".staging-{host}-{os.getpid()}"
-    root.mkdir()
+    root.mkdir(mode=0o700)
     return root
 
 
@@ -195,7 +203,7 @@ def merge(dirs: Sequence[Path], out: Path) -> int:
         sys.stderr.write("grade: error: no student results in " + " ".join(map(str, dirs)) + "\n")
         return EXIT_USAGE
     assignment = assignments.find(assignment_ids.pop())
-    out.mkdir(parents=True, exist_ok=True)
+    private_dir(out)
     staging = staging_root(out)
     try:
         for name, source in sorted(chosen.items()):

@@ -119,7 +119,8 @@ def resolve(spec: str, assignment: Assignment, *, reference: bool = False,
         if makefile_in(p) is None:
             raise BadInput(f"{spec}: a directory without a Makefile; add one that builds "
                            f"`{assignment.program}`, or give the compiled program instead")
-        return Target(spec, "source", path=p.resolve())
+        # As named, links kept: the build copies it as the link's owner could (grader/build.py).
+        return Target(spec, "source", path=Path(os.path.abspath(p)))
     if p.exists():
         if not p.is_file():
             raise BadInput(f"{spec}: not a regular file")
@@ -128,7 +129,7 @@ def resolve(spec: str, assignment: Assignment, *, reference: bool = False,
         why = not_runnable(p)
         if why:
             raise BadInput(f"{spec}: not a program this machine can run: {why}")
-        return Target(spec, "binary", [str(p.resolve())], path=p.resolve())
+        return Target(spec, "binary", [str(p.resolve())], path=Path(os.path.abspath(p)))
     words = shlex.split(spec)
     if len(words) > 1:
         if shutil.which(words[0]) is None:

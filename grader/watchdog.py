@@ -5,6 +5,10 @@ the read end sees end-of-file and the watchdog kills every process that carries 
 sandbox marker, empties and removes this run's cgroups, and removes the run's scratch
 directory. Direct children also die by their parent-death signal; the watchdog catches the
 grandchildren that escaped into new sessions.
+
+The watchdog is in a session (and process group) of its own: `timeout -s KILL` kills the
+grader's whole process group and ^\ sends SIGQUIT to the terminal's foreground group, and
+neither may take the watchdog with the grader.
 """
 from __future__ import annotations
 
@@ -86,7 +90,8 @@ def start(token: str, cgroup_parent: Optional[str],
     pid = os.fork()
     if pid == 0:
         try:
-            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            os.setsid()
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
                 signal.signal(sig, signal.SIG_IGN)
             null = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):

@@ -634,7 +634,10 @@ def test_eagain_forking_make_is_retried_then_blamed_on_the_machine(tmp_path, mon
     assert made.status == "ok" and program.name == "server"
 
 
-def test_make_that_fails_to_fork_inside_is_retried(tmp_path, monkeypatch):
+def test_only_the_launchers_own_eagain_is_retried(tmp_path, monkeypatch):
+    """Issue 16, point 6: make's output saying "Resource temporarily unavailable" is the
+    handin's text (its own processes, in its own cgroup): a failed build, not retried. The
+    launcher reporting EAGAIN on its own channel is the machine's: tried again."""
     outputs = iter([(2, "make: vfork: Resource temporarily unavailable\n"), (0, "ok\n")])
     monkeypatch.setattr(building, "_make", lambda *a, **k: next(outputs))
     handin = tmp_path / "h"
@@ -642,8 +645,21 @@ def test_make_that_fails_to_fork_inside_is_retried(tmp_path, monkeypatch):
     (handin / "Makefile").write_text("server:\n\ttrue\n")
     (handin / "server").write_text("#!/bin/sh\n")
     (handin / "server").chmod(0o755)
-    made, _ = building.build(handin, tmp_path / "b", load_assignment("minichat-server"),
-                             _policy(tmp_path))
+    assignment = load_assignment("minichat-server")
+    with pytest.raises(building.BuildFailed) as caught:
+        building.build(handin, tmp_path / "b", assignment, _policy(tmp_path))
+    assert "Resource temporarily unavailable" in str(caught.value)
+
+    outcomes = iter([building._LauncherFailed(errno.EAGAIN, "user: Resource temporarily "
+                                              "unavailable"), (0, "ok\n")])
+
+    def launcher_once_then_fine(*args, **kwargs):
+        outcome = next(outcomes)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+    monkeypatch.setattr(building, "_make", launcher_once_then_fine)
+    made, _ = building.build(handin, tmp_path / "b2", assignment, _policy(tmp_path))
     assert made.status == "ok"
 
 

@@ -1,6 +1,8 @@
 """Assignment 5 end to end: handins as students hand them in, tolerance, --strict, --talk-lib."""
 import shutil
 
+import pytest
+
 from support import ROOT, run_grade
 from grader import talklib
 
@@ -25,6 +27,7 @@ def test_buggy_example_loses_the_points_of_its_bugs(grade):
     assert "skip" not in g.stdout.lower() or "windowed" in g.stdout.lower()
 
 
+@pytest.mark.slow
 def test_allowed_spelling_variant_warns_and_strict_fails_it(grade, build_c):
     program = str(build_c(MYTALK, ("VARIANT_ONE_SPACE",), talk=True))
     tolerant = grade("asgn5", program)
@@ -37,6 +40,7 @@ def test_allowed_spelling_variant_warns_and_strict_fails_it(grade, build_c):
     assert strict.failed == warned
 
 
+@pytest.mark.slow
 def test_talk_lib_option_is_used_for_the_build(tmp_path, grade):
     lib = tmp_path / "talk"
     shutil.copytree(talklib.ensure(), lib, symlinks=True)

@@ -489,6 +489,7 @@ def _small_class(root: Path) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_resume_remembers_formats_and_progress_ends_with_scores(tmp_path):
     handins = _small_class(tmp_path / "handin")
     out = tmp_path / "out"

@@ -68,6 +68,7 @@ def test_bad_option_value(good_server):
     assert done.returncode == 2 and "whole number" in done.stderr
 
 
+@pytest.mark.slow
 def test_source_directory_is_built_and_graded(tmp_path, grade):
     src = tmp_path / "handin"
     src.mkdir()
@@ -80,6 +81,7 @@ def test_source_directory_is_built_and_graded(tmp_path, grade):
     assert not (src / "server").exists(), "the build must happen in a scratch copy"
 
 
+@pytest.mark.slow
 def test_exit_status_and_reports(tmp_path, build_c):
     buggy = build_c([SERVER_C], ("BUG_ECHO_TO_SENDER",))
     out = {k: tmp_path / f"{k}.out" for k in ("json", "junit", "gradescope", "prairielearn")}
@@ -123,6 +125,7 @@ def test_help_lists_assignments():
         assert word in done.stdout
 
 
+@pytest.mark.slow
 def test_cases_run_under_plain_pytest(build_c, tmp_path):
     """`pytest cases/ID --student PROG` works through the plugin's entry point."""
     import subprocess
@@ -237,6 +240,7 @@ def test_check_without_points_names_manifest_and_id(tmp_path, good_server):
         one_line_error(done, str(manifest), "'no_echo'", "no points")
 
 
+@pytest.mark.slow
 def test_keyword_accepts_the_ids_the_report_prints(grade):
     g = grade("asgn5", "--reference", "-k", "client_chat_both_ways or usage_no_args")
     assert g.code == 0, g.stdout + g.stderr
@@ -311,6 +315,7 @@ def test_color_follows_no_color_and_term(monkeypatch):
     assert not use_color(True, Tty()) and not use_color(False, io.StringIO())
 
 
+@pytest.mark.slow
 def test_lines_fit_the_terminal_width(build_c):
     buggy = build_c([SERVER_C], ("BUG_ECHO_TO_SENDER",))
     done = run_grade("minichat-server", str(buggy), env={"COLUMNS": "64"})
@@ -319,6 +324,7 @@ def test_lines_fit_the_terminal_width(build_c):
     assert any(len(line) > 56 for line in done.stdout.splitlines())
 
 
+@pytest.mark.slow
 def test_single_grading_shows_checks_in_order_then_the_score(good_server):
     done = run_grade("minichat-server", str(good_server))
     lines = done.stdout.splitlines()
@@ -328,6 +334,7 @@ def test_single_grading_shows_checks_in_order_then_the_score(good_server):
     assert "note:" not in done.stdout               # operator notes only with -v
 
 
+@pytest.mark.slow
 def test_dot_is_one_handin_and_a_makefile_one_folder_down_is_found(tmp_path):
     src = tmp_path / "handin"
     src.mkdir()
@@ -377,6 +384,7 @@ def test_keyword_matching_nothing_says_did_you_mean_before_grading(good_server):
     assert done.stdout == ""
 
 
+@pytest.mark.slow
 def test_budget_keeps_what_ran_and_cuts_the_rest(grade, tmp_path):
     """A program that hangs: checks run until the budget is used up, the rest are named."""
     handin = tmp_path / "hangs"

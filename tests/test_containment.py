@@ -136,6 +136,7 @@ def test_a_utmp_record_names_the_user_on_the_programs_terminal(hostile, report, 
     assert int(seen["tmp_entries"]) <= 1          # the private utmp file is not left in /tmp
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("who", USERS)
 def test_a_program_using_getlogin_passes_every_check(who, build_c, tmp_path):
     """Issue 9, point 3: a real handin's pattern, the user name from getlogin(): every check
@@ -147,6 +148,7 @@ def test_a_program_using_getlogin_passes_every_check(who, build_c, tmp_path):
     assert all(c["status"] == "passed" for c in json.loads(out.read_text())["checks"])
 
 
+@pytest.mark.slow
 @as_root
 def test_students_graded_at_once_get_different_uids(hostile, report, tmp_path):
     """Finding 10: a grading never runs as a uid another grading holds. The other grading is
@@ -236,6 +238,7 @@ def test_cache_is_private_and_never_a_planted_link(tmp_path, monkeypatch):
     assert stat.S_IMODE(os.lstat(chosen).st_mode) == 0o700
 
 
+@pytest.mark.slow
 def test_the_launcher_is_never_taken_from_a_shared_directory(tmp_path, hostile, report):
     """Finding 1, end to end: a "launcher" planted at the old predictable name in /tmp is
     never run; the one that runs lives in the private cache, ours alone."""
@@ -387,6 +390,7 @@ def test_build_has_a_process_limit_of_its_own(limit, tmp_path):
             p.wait()
 
 
+@pytest.mark.slow
 def test_build_deadline_holds_for_a_make_that_never_ends(tmp_path):
     """Finding 5: make itself sleeps; the build stops at its deadline and says so."""
     handin = tmp_path / "h"
@@ -399,6 +403,7 @@ def test_build_deadline_holds_for_a_make_that_never_ends(tmp_path):
     assert "did not finish within 6s" in done.stderr
 
 
+@pytest.mark.slow
 def test_build_log_is_capped_while_it_is_read(tmp_path):
     """Finding 6: 300 MB of make output; the grader's memory stays small and the log capped."""
     handin = tmp_path / "h"
@@ -564,6 +569,7 @@ def _course_handin(tmp_path: Path, name: str) -> Path:
     return handin
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("who", USERS)
 @pytest.mark.parametrize("name", ["all_only", "include_include", "tilde_prereq", "beside"])
 def test_course_style_handins_build(who, name, tmp_path):
@@ -575,6 +581,7 @@ def test_course_style_handins_build(who, name, tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_course_library_layout_is_copied_without_looping(tmp_path):
     """--talk-lib with the course layout (include/include -> include, lib -> lib64) builds."""
     lib = tmp_path / "Talk"

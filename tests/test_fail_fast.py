@@ -110,6 +110,7 @@ def test_a_program_in_pause_is_judged_stuck_not_slow(compile_c, grade):
         assert "within" not in c["message"], c["message"]      # not its deadline
 
 
+@pytest.mark.slow
 def test_a_program_that_aborts_fails_every_check_by_its_signal(compile_c, grade):
     g = grade("asgn5", compile_c("mytalk", ABORT))
     assert g.code == 1, g.stderr
@@ -119,6 +120,7 @@ def test_a_program_that_aborts_fails_every_check_by_its_signal(compile_c, grade)
         [c["message"] for c in g.result["checks"] if "SIGABRT" not in c["message"]]
 
 
+@pytest.mark.slow
 def test_a_reset_after_the_handshake_is_the_program_closing(compile_c, grade):
     g = grade("asgn5", compile_c("mytalk", RESET), "-k",
               "server_chat_both_ways or server_fd_stable")

@@ -50,6 +50,7 @@ def _open_to_all(path: Path) -> None:
         p.chmod(0o777 if p.is_dir() else 0o755)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("setting", SETTINGS)
 def test_a_makefile_wrapping_the_reference_earns_no_chat_points(setting, tmp_path):
     handin = tmp_path / "handin"

@@ -10,7 +10,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from support import FIXTURES, ROOT, run_grade
+from grader import assignments
+from support import FIXTURES, ROOT, catalog, run_grade
 
 SERVER_C = "lecture/minichat_server_poll.c"
 
@@ -254,6 +255,18 @@ def test_budget_cuts_checks_and_says_which(grade, good_server):
     assert "budget" in g.stdout and cut[0] in g.stdout
 
 
+@pytest.mark.parametrize("assignment", [a.id for a in assignments.all_assignments()])
+def test_catalog_is_the_manifest_s_points(assignment):
+    """What tests derive their counts from (support.catalog, as `grade list` collects the
+    checks) is every check of the manifest, in its order, with its points."""
+    a = assignments.find(assignment)
+    planned = catalog(assignment)
+    assert list(planned.ids) == list(a.points) and planned.points == a.max_score > 0
+    listed = run_grade("list", assignment)
+    assert listed.returncode == 0 and f"{planned.points:g} points" in listed.stdout
+    assert all(f" {cid} " in listed.stdout for cid in planned.ids)
+
+
 def test_reports_written_when_the_build_fails(tmp_path):
     (tmp_path / "server.c").write_text("int main(void) { return missing_name; }\n")
     (tmp_path / "Makefile").write_text("server: server.c\n\tgcc -o server server.c\n")
@@ -263,7 +276,9 @@ def test_reports_written_when_the_build_fails(tmp_path):
     one_line_error(done, "build failed")
     result = json.loads(out["json"].read_text())
     assert result["build"]["status"] == "failed" and "missing_name" in result["build"]["log"]
-    assert result["score"] == 0 and result["max_score"] == 21 and len(result["checks"]) == 11
+    planned = catalog("minichat-server")
+    assert result["score"] == 0 and result["max_score"] == planned.points
+    assert [c["id"] for c in result["checks"]] == list(planned.ids)
     assert json.loads(out["gradescope"].read_text())["score"] == 0
     assert json.loads(out["prairielearn"].read_text())["gradable"] is False
     assert ET.parse(out["junit"]).getroot().find("testsuite/testcase/failure") is not None
@@ -324,7 +339,9 @@ def test_single_grading_shows_checks_in_order_then_the_score(good_server):
     lines = done.stdout.splitlines()
     assert lines[0].startswith("minichat-server") and "grading" in lines[0]
     marks = [i for i, line in enumerate(lines) if line.startswith("✓ ")]
-    assert len(marks) == 11 and lines[-1].startswith("score 21/21") and marks[-1] < len(lines) - 1
+    planned = catalog("minichat-server")
+    assert len(marks) == len(planned) and marks[-1] < len(lines) - 1
+    assert lines[-1].startswith(f"score {planned.points:g}/{planned.points:g}")
     assert "note:" not in done.stdout               # operator notes only with -v
 
 
@@ -391,7 +408,8 @@ def test_budget_keeps_what_ran_and_cuts_the_rest(grade, tmp_path):
     assert ran and cut and ids == ran + cut            # the first checks ran, the rest were cut
     assert all(c["status"] == "skipped" and c["max_points"] > 0 and "budget" in c["message"]
                for c in g.result["checks"] if c["id"] in cut)
-    assert g.result["max_score"] == 60
+    planned = catalog("asgn5")
+    assert g.result["max_score"] == planned.points and ids == list(planned.ids)
 
 
 def test_the_plugin_options_are_grade_options_too():

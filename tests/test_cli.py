@@ -376,6 +376,27 @@ def test_failed_check_says_how_to_reproduce(build_c):
            "`python3 -m reference.minichat client 4000`" in text
 
 
+def test_reproduce_never_offers_a_second_server():
+    """A reference that runs only as the assignment's server (no role argument to swap) is
+    not offered as the client: the advice asks for a client of the student's own."""
+    import dataclasses
+
+    from grader import reproduce
+    from grader.results import FAILED, Check
+    transcript = ("  0.001s server · started: /tmp/g/build/server 41000\n"
+                  '  0.002s client → "hello\\n"')
+    check = Check("echoes", "x", FAILED, 0, 1, transcript=transcript)
+    base = assignments.find("minichat-server")
+    with_role = reproduce.describe(check, base)
+    assert "`python3 -m reference.minichat client 4000`" in with_role
+    assert 'type "hello" in the reference' in with_role
+    alone = dataclasses.replace(base, reference=("-m", "course.echo_server"))
+    text = reproduce.describe(check, alone)
+    assert text == ("reproduce by hand: in one terminal `./server 4000`, in another a client "
+                    'of your own; type "hello" in the client')
+    assert "course.echo_server" not in text
+
+
 def test_closed_stdout_is_not_a_grader_error(good_server):
     """`grade ... | head -1`: the pipe closes early; the grading still ends normally."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")

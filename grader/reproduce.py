@@ -7,8 +7,8 @@ The transcript says which programs the check started with which arguments ("star
 which reference peers took part, and what was typed into the program or sent by a peer; the
 manifest's `reference` says which reference program plays the other side: its last argument
 names the role ("server" or "client") and is swapped for the other one. A reference without
-a role argument cannot play the other side, and is not offered for it. The port becomes 4000 (a fixed
-port stays as it is) and the scratch path of the program becomes ./PROGRAM.
+a role argument cannot play the other side, and is not offered for it. The port becomes 4000
+(a fixed port stays as it is) and the scratch path of the program becomes ./PROGRAM.
 """
 from __future__ import annotations
 

@@ -238,6 +238,22 @@ def test_check_without_points_names_manifest_and_id(tmp_path, good_server):
         one_line_error(done, str(manifest), "'no_echo'", "no points")
 
 
+def test_misspelt_manifest_key_names_manifest_and_key(tmp_path, good_server):
+    """An instructor's second mistake: `fixed-port` for `fixed_port`. Exit 2 with a "did you
+    mean", for the assignment graded and for `grade list`, not a key silently ignored."""
+    tree = tmp_path / "tree"
+    for part in ("grader", "cases", "reference"):
+        shutil.copytree(ROOT / part, tree / part,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    manifest = tree / "cases" / "udp-server" / "manifest.toml"
+    manifest.write_text(manifest.read_text().replace("fixed_port =", "fixed-port ="))
+    env = dict(os.environ, PYTHONPATH=str(tree), NO_COLOR="1")
+    for args in (["udp-server", str(good_server)], ["list"], ["minichat-server", "--reference"]):
+        done = subprocess.run([sys.executable, "-m", "grader", *args], cwd=tree, env=env,
+                              capture_output=True, text=True, timeout=120)
+        one_line_error(done, str(manifest), "'fixed-port'", "did you mean fixed_port?")
+
+
 def test_keyword_accepts_the_ids_the_report_prints(grade):
     g = grade("asgn5", "--reference", "-k", "client_chat_both_ways or usage_no_args")
     assert g.code == 0, g.stdout + g.stderr

@@ -95,6 +95,23 @@ def test_fails_every_check_except():
                         "z: server_chat is in both fails and passes"]
 
 
+def test_passes_every_check_except():
+    """`passes = ["*"]` with exceptions in `fails` says the default outright: the narrower
+    name wins, so the exceptions fail and a new check passes."""
+    from verdict_table import entry_from
+    checks = ["usage_no_args", "client_chat", "client_idle", "server_chat", "self_interop"]
+    problems: list[str] = []
+    e = entry_from({"name": "x", "assignment": "asgn5", "sources": ["x.c"],
+                    "passes": ["*"], "fails": ["client_*"]}, checks, problems)
+    assert e.fails == {"client_chat", "client_idle"} and problems == []
+    plain = entry_from({"name": "x", "assignment": "asgn5", "sources": ["x.c"],
+                        "fails": ["client_*"]}, checks, problems)
+    assert plain.fails == e.fails
+    e = entry_from({"name": "w", "assignment": "asgn5", "sources": ["w.c"],
+                    "passes": ["client_*"], "fails": ["*_chat"]}, checks, problems)
+    assert problems == ["w: client_chat is in both fails and passes"]
+
+
 def test_a_new_check_needs_no_entry_rejudged():
     """Add a check to every assignment: entries that fail every check (or every check of
     its role) are expected to fail it, every other entry to pass it, and no entry names a

@@ -760,8 +760,10 @@ def _spell_item(op, arg, names: Dict[int, str]) -> List[str]:
         if len(sub) == 1 and sub[0][0] is _sre.IN and sub[0][1] == [(_sre.CATEGORY,
                                                                    _sre.CATEGORY_DIGIT)]:
             return ["NUMBER"]
-        if len(sub) == 1 and sub[0][0] is _sre.LITERAL and chr(sub[0][1]) == " ":
-            return [" "]
+        if len(sub) == 1 and (sub[0][0] is _sre.LITERAL and chr(sub[0][1]) == " " or
+                              sub[0][0] is _sre.IN and sub[0][1] == [(_sre.CATEGORY,
+                                                                    _sre.CATEGORY_SPACE)]):
+            return [" "]                                 # spaces: one space
         return _spell_seq(sub, names) if low == 1 else _raise()
     raise _Unspellable
 

@@ -364,6 +364,7 @@ def test_any_of_texts_is_one_wording():
 def test_any_of_bytes_describes_itself_in_words():
     want = wording.any_of(b"ok\n", b"yes\n")
     assert wording.describe(want) == describe(want) == '"ok\\n" or "yes\\n"'
+    assert wording.any_of(b"ok", b"yes").describe() == '"ok" or "yes"'
     with pytest.raises(TypeError):
         wording.any_of(b"ok")
 
@@ -412,6 +413,8 @@ def test_expect_one_of_fails_in_words_with_a_hint():
     (r"^Hello, (?P<name>\w+)!$", 'text like "Hello, NAME!"'),
     (r"port (\d+)", 'text like "port NUMBER"'),
     (r"[Oo]k", 'text like "Ok"'),
+    (r"Echoed\s+(?P<size>\d+) bytes", 'text like "Echoed SIZE bytes"'),
+    (r"port\s+\d+", 'text like "port NUMBER"'),
     (r"a{2,3}b|[^x]+c", "text of the form the check expects"),
     (r"(?<=from )\S+", "text of the form the check expects"),
 ])

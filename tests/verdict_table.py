@@ -1,10 +1,11 @@
 """The table of fixture programs and the verdicts the grader must give each (tests/verdicts/).
 
-An entry says "passes every check except ..." (`fails = [the exceptions]`) or "fails every
-check except ..." (`fails = ["*"]`, `passes = [the exceptions]`); names or shell-style
-patterns ("server_*"). The checks come from the assignment's manifest, so a new check is
-judged for every entry without one being edited: failed where a pattern names it, passed
-elsewhere. Only the entries whose bug the new check is about need a line.
+An entry says "passes every check except ..." (`fails = [the exceptions]`, or outright
+`passes = ["*"]` with them in `fails`) or "fails every check except ..." (`fails = ["*"]`,
+`passes = [the exceptions]`); names or shell-style patterns ("server_*"), the narrower name
+deciding a check named on both sides. The checks come from the assignment's manifest, so a
+new check is judged for every entry without one being edited: failed where a pattern names
+it, passed elsewhere. Only the entries whose bug the new check is about need a line.
 """
 from __future__ import annotations
 

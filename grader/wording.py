@@ -1,7 +1,8 @@
 """One tolerance rule for every text the handout or the lecture fixes.
 
-A `Wording` is the handout's exact text, written as a template, plus the one rule that says
-which spellings of it are accepted:
+A `Wording` is the handout's exact text, written as a template (or several spellings, each
+as good as the handout's, sharing their fields), plus the one rule that says which spellings
+of it are accepted:
 
 - it is searched for anywhere in the output, never compared with whole lines: a label before
   it ("Reply: Hello, Client") and a missing line end (a last message printed just before the
@@ -16,6 +17,8 @@ Whatever passes the rule but is not the handout's exact text is a deviation: a w
 failure under --strict. Only substance fails: the names, ports, bytes and order the spec fixes
 (the fields of a template; the checks compare their values). Every Wording can say all this in
 plain words for a student (`describe`): no regular expression ever reaches a message.
+`any_of` combines alternatives (texts into one Wording; byte strings, compared exactly,
+into an AnyOf), each describing itself in words ('"ok" or "yes"').
 
 Template syntax: `{name}` is a field (see the Field constructors below), `[text]` is a part of
 the handout's text that may be left out, `[+text]` is an extra the handout does not have but

@@ -3,6 +3,7 @@ and its worked example (a UDP echo server) builds, loads and grades as the guide
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import select
@@ -182,36 +183,81 @@ def test_the_example_reference_plays_both_sides(tmp_path):
     assert out == b"HELLO\n" and client.returncode == 0
 
 
+def _tree(tmp_path: Path) -> Path:
+    """A copy of the grader's source tree with the example added, as an instructor has it."""
+    tree = tmp_path / "tree"
+    for part in ("grader", "cases", "reference"):
+        shutil.copytree(ROOT / part, tree / part, ignore=shutil.ignore_patterns("__pycache__"))
+    for name, body in _blocks().items():
+        if name.startswith(("cases/", "reference/", "tests/fixtures/")):
+            (tree / name).parent.mkdir(parents=True, exist_ok=True)
+            (tree / name).write_text(body)
+    return tree
+
+
+def _grade(tree: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(tree), NO_COLOR="1",
+               PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+    return subprocess.run([sys.executable, "-m", "grader", *args], cwd=tree, env=env,
+                          capture_output=True, text=True, timeout=scaled(300))
+
+
+def _build(tree: Path, entry) -> Path:
+    out = tree / "builds" / entry.name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["gcc", "-std=gnu99", "-Wall", "-Wextra", "-o", str(out),
+                           *(str(tree / "tests" / "fixtures" / s) for s in entry.sources),
+                           *(f"-D{d}" for d in entry.defines)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return out
+
+
 @pytest.mark.slow
-def test_the_example_grades_its_fixture(tmp_path):
-    """The example's checks, run under plain pytest as the guide says, give each build of its
-    fixture the verdicts of its table."""
-    blocks = _blocks()
-    folder = _example(tmp_path)
-    source = tmp_path / "fixtures" / "lecture" / "udp_echo.c"
-    source.parent.mkdir(parents=True)
-    source.write_text(blocks["tests/fixtures/lecture/udp_echo.c"])
-    ids = list(assignments.load(folder).points)
-    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
-    for raw in tomllib.loads(blocks["tests/verdicts/lecture.toml"])["fixture"]:
+def test_the_example_grades_as_the_guide_says(tmp_path):
+    """The guide's commands, in a tree with the example added: `grade list` shows its points,
+    the reference passes everything, each build of the fixture gets its table's verdicts,
+    and the advice on a failure is the one the guide quotes."""
+    tree = _tree(tmp_path)
+    ids = list(assignments.load(tree / "cases" / "udp-echo").points)
+    listed = _grade(tree, "list", "udp-echo")
+    assert listed.returncode == 0 and "UDP echo server, 6 points" in listed.stdout
+    done = _grade(tree, "udp-echo", "--reference")
+    assert done.returncode == 0 and "score 6/6" in done.stdout, done.stdout + done.stderr
+    advice = " ".join(GUIDE.read_text().split("*reproduce by hand: ")[1].split("*")[0].split())
+    for raw in tomllib.loads(_blocks()["tests/verdicts/lecture.toml"])["fixture"]:
         entry = entry_from(raw, ids)
-        build = tmp_path / "builds" / entry.name
-        build.parent.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(["gcc", "-std=gnu99", "-Wall", "-o", str(build), str(source),
-                               *(f"-D{d}" for d in entry.defines)], capture_output=True,
-                              text=True)
-        assert done.returncode == 0, done.stderr
-        report = tmp_path / f"{entry.name.replace('/', '-')}.xml"
-        done = subprocess.run(
-            [sys.executable, "-m", "pytest", str(folder), "-p", "grader.plugin",
-             "-c", str(folder.parent / "pytest.ini"), "--rootdir", str(folder.parent),
-             "--import-mode=importlib", "-p", "no:cacheprovider", f"--junitxml={report}",
-             "--student", str(build)],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=scaled(300))
-        verdicts = {}
-        for case in ET.parse(report).getroot().iter("testcase"):
-            failed = case.find("failure") is not None or case.find("error") is not None
-            verdicts[case.get("name")[len("test_"):]] = "failed" if failed else "passed"
+        out = tmp_path / f"{entry.name.replace('/', '-')}.json"
+        done = _grade(tree, "udp-echo", str(_build(tree, entry)), "--json", str(out))
+        verdicts = {c["id"]: c["status"] for c in json.loads(out.read_text())["checks"]}
         assert set(verdicts) == set(ids), done.stdout[-3000:]
         wrong = {c: v for c, v in verdicts.items() if (v == "failed") != (c in entry.fails)}
         assert not wrong, (entry.name, wrong, done.stdout[-3000:])
+        assert done.returncode == (1 if entry.fails else 0), done.stderr
+        if "answers_each_sender" in entry.fails:
+            assert advice.rstrip(".") in " ".join(done.stdout.split()), done.stdout
+
+
+@pytest.mark.slow
+def test_the_example_runs_under_plain_pytest(tmp_path):
+    """`pytest cases/udp-echo --student PROGRAM`, as the guide says, in a cases folder of
+    the example's own: the planted bug fails its check, the rest pass."""
+    folder = _example(tmp_path)
+    tree = _tree(tmp_path)
+    ids = list(assignments.load(folder).points)
+    raw = next(e for e in tomllib.loads(_blocks()["tests/verdicts/lecture.toml"])["fixture"]
+               if e["name"] == "udp-echo/no-ntohs")
+    entry = entry_from(raw, ids)
+    report = tmp_path / "report.xml"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", str(folder), "-p", "grader.plugin",
+         "-c", str(folder.parent / "pytest.ini"), "--rootdir", str(folder.parent),
+         "--import-mode=importlib", "-p", "no:cacheprovider", f"--junitxml={report}",
+         "--student", str(_build(tree, entry))],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=scaled(300))
+    verdicts = {}
+    for case in ET.parse(report).getroot().iter("testcase"):
+        failed = case.find("failure") is not None or case.find("error") is not None
+        verdicts[case.get("name")[len("test_"):]] = "failed" if failed else "passed"
+    assert verdicts == {c: "failed" if c in entry.fails else "passed" for c in ids}, \
+        done.stdout[-3000:]

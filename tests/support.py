@@ -108,23 +108,26 @@ class Catalog:
 
 
 _COLLECT = """
-import json, sys
+import json
 from grader import assignments, runner
-a = assignments.find(sys.argv[1])
-checks = runner.collect([a]).get(a.id, [])
-print(json.dumps([[c.id, c.max_points] for c in checks]))
+checks = runner.collect(assignments.all_assignments())
+print(json.dumps({a: [[c.id, c.max_points] for c in cs] for a, cs in checks.items()}))
 """
 
 
 @functools.lru_cache(maxsize=None)
-def catalog(assignment: str) -> Catalog:
-    """What a grading of this assignment scores, derived from its cases and manifest, so
-    that a test does not break when a check is added. Collected in a child process, as
-    `grade list` does (a collection inside this test session would share its modules)."""
-    done = subprocess.run([sys.executable, "-c", _COLLECT, assignment], cwd=ROOT,
+def _catalogs() -> dict[str, list[list]]:
+    done = subprocess.run([sys.executable, "-c", _COLLECT], cwd=ROOT,
                           env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True,
                           text=True, timeout=GRADE_TIMEOUT, check=True)
-    checks = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def catalog(assignment: str) -> Catalog:
+    """What a grading of this assignment scores, derived from its cases and manifest, so
+    that a test does not break when a check is added. Collected once, in a child process,
+    as `grade list` does (a collection inside this test session would share its modules)."""
+    checks = _catalogs()[assignment]
     return Catalog(tuple(cid for cid, _ in checks), sum(points for _, points in checks))
 
 

@@ -271,16 +271,12 @@ def test_budget_cuts_checks_and_says_which(grade, good_server):
     assert "budget" in g.stdout and cut[0] in g.stdout
 
 
-@pytest.mark.parametrize("assignment", [a.id for a in assignments.all_assignments()])
-def test_catalog_is_the_manifest_s_points(assignment):
+def test_catalog_is_the_manifest_s_points():
     """What tests derive their counts from (support.catalog, as `grade list` collects the
-    checks) is every check of the manifest, in its order, with its points."""
-    a = assignments.find(assignment)
-    planned = catalog(assignment)
-    assert list(planned.ids) == list(a.points) and planned.points == a.max_score > 0
-    listed = run_grade("list", assignment)
-    assert listed.returncode == 0 and f"{planned.points:g} points" in listed.stdout
-    assert all(f" {cid} " in listed.stdout for cid in planned.ids)
+    checks) is every check of each manifest, in its order, with its points."""
+    for a in assignments.all_assignments():
+        planned = catalog(a.id)
+        assert list(planned.ids) == list(a.points) and planned.points == a.max_score > 0
 
 
 def test_reports_written_when_the_build_fails(tmp_path):

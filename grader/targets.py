@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Optional
 
 from .assignments import Assignment
+from .contain import PRIVATE_TMP
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MAKEFILES = ("GNUmakefile", "makefile", "Makefile")
+C_SOURCE = (".c", ".h")
 
 
 class BadInput(Exception):
@@ -32,6 +34,15 @@ class Target:
 
 def makefile_in(d: Path) -> Optional[Path]:
     return next((d / m for m in MAKEFILES if (d / m).is_file()), None)
+
+
+def _shown_dir(d: Path) -> str:
+    """A directory as the user would type it: "." for the current one."""
+    try:
+        rel = os.path.relpath(d)
+    except ValueError:
+        return str(d)
+    return rel if not rel.startswith("..") else str(d)
 
 
 def _looks_like_handin(d: Path, program: str) -> bool:
@@ -89,6 +100,52 @@ def not_runnable(path: Path) -> Optional[str]:
     return None
 
 
+def _c_source(path: Path) -> bool:
+    """A C source or header file (not a program that happens to be named so)."""
+    if path.suffix not in C_SOURCE:
+        return False
+    try:
+        with open(path, "rb") as f:
+            header = f.read(4)
+    except OSError:
+        return True
+    return not header.startswith((b"#!", b"\x7fELF"))
+
+
+def _private(path: str) -> Optional[str]:
+    """The private directory (/tmp, ...) that holds path, if any."""
+    return next((d for d in PRIVATE_TMP if path == d or path.startswith(d + "/")), None)
+
+
+def script_note(path: Path) -> str:
+    """Why a #! script may not start in the programs' view, or "".
+
+    Programs get fresh, empty /tmp, /var/tmp and /dev/shm, so an interpreter there (a
+    virtual environment made in /tmp) is not found, and a script scores 0 saying "not found".
+    """
+    try:
+        with open(path, "rb") as f:
+            first = f.readline(256)
+    except OSError:
+        return ""
+    if not first.startswith(b"#!"):
+        return ""
+    words = first[2:].decode("utf-8", "replace").split()
+    if not words:
+        return ""
+    interpreter = words[0]
+    private = _private(interpreter)
+    if private:
+        return (f"{path.name} is a script whose interpreter {interpreter} is under "
+                f"{private}: programs "
+                "being graded get a fresh, empty /tmp, /var/tmp and /dev/shm, so they will "
+                "not find it; use an interpreter outside them (e.g. #!/usr/bin/env python3)")
+    if not os.path.exists(interpreter):
+        return (f"{path.name} is a script whose interpreter {interpreter} does not exist on "
+                "this machine: every check will fail to start it")
+    return ""
+
+
 def resolve(spec: str, assignment: Assignment, *, reference: bool = False,
             batch: Optional[bool] = None, one_down: bool = True) -> Target:
     """Classify and validate the target; raise BadInput with advice when it cannot be graded.
@@ -124,12 +181,18 @@ def resolve(spec: str, assignment: Assignment, *, reference: bool = False,
     if p.exists():
         if not p.is_file():
             raise BadInput(f"{spec}: not a regular file")
+        if _c_source(p):
+            where = p.resolve().parent
+            raise BadInput(f"{spec}: this is C source: give the directory with the Makefile "
+                           f"(`grade {assignment.id} {_shown_dir(where)}`), or the compiled "
+                           "program")
         if not os.access(p, os.X_OK):
             raise BadInput(f"{spec}: not executable (try `chmod +x {spec}`, or build it first)")
         why = not_runnable(p)
         if why:
             raise BadInput(f"{spec}: not a program this machine can run: {why}")
-        return Target(spec, "binary", [str(p.resolve())], path=Path(os.path.abspath(p)))
+        return Target(spec, "binary", [str(p.resolve())], path=Path(os.path.abspath(p)),
+                      note=script_note(p))
     words = shlex.split(spec)
     if len(words) > 1:
         if shutil.which(words[0]) is None:

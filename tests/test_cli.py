@@ -356,7 +356,7 @@ def test_failed_check_says_how_to_reproduce(build_c):
     done = run_grade("minichat-server", str(buggy), "-k", "no_echo")
     text = " ".join(done.stdout.split())
     assert "reproduce by hand: in one terminal `./server 4000`, in another " \
-           "`python3 -m reference.minichat client 4000`" in text
+           "`grade peer minichat-server client 4000`" in text
 
 
 def test_closed_stdout_is_not_a_grader_error(good_server):

@@ -100,3 +100,71 @@ def test_a_script_with_a_system_interpreter_gets_no_such_note(tmp_path):
     done = run_grade("asgn5", str(script), "-k", "usage_no_args")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "interpreter" not in done.stderr
+
+
+# ---- reproduce by hand: `grade peer`, and what the check did, from its own steps
+
+def test_reproduce_keeps_half_lines_and_keys_in_the_order_they_were_typed():
+    from grader import assignments, reproduce
+    from grader.case import Step
+    steps = [Step("mytalk", "start", argv=("/tmp/g/build/mytalk", "-N", "peerhost", "39999")),
+             Step("reference", "peer"), Step("reference", "type", "zoe\x00"),
+             Step("mytalk", "type", "first\n"), Step("reference", "type", "one\ntwo\n"),
+             Step("mytalk", "type", "no newline here"), Step("mytalk", "eof"),
+             Step("reference", "close"), Step("mytalk", "interrupt")]
+    text = reproduce.describe(steps, assignments.find("asgn5"))
+    assert text.endswith('; type "first" in mytalk; type "one", "two" in the reference; '
+                         'type "no newline here" (no Enter), ^D in mytalk; type ^D in the '
+                         'reference; type ^C in mytalk'), text
+    assert "zoe" not in text and "peerhost" not in text and "python3 -m" not in text
+
+
+def test_reproduce_of_a_real_failure_names_grade_peer_and_the_half_line(build_c, tmp_path):
+    """A client that drops a last line without a newline, graded for real: the recipe says
+    what the check typed, the half line and the ^D, and starts the reference with grade peer."""
+    program = build_c(["asgn5/mytalk.c"], ("BUG_DROPS_PARTIAL_CLIENT",), talk=True)
+    js = tmp_path / "r.json"
+    done = run_grade("asgn5", str(program), "-k", "client_partial_line_eof", "--json", str(js))
+    assert done.returncode == 1, done.stdout + done.stderr
+    (check,) = json.loads(js.read_text())["checks"]
+    recipe = check["reproduce"]
+    assert recipe.startswith("reproduce by hand: in one terminal `grade peer asgn5 server -N "
+                             "-a 4000`, in another `./mytalk -N localhost 4000`"), recipe
+    # ^D ends the half line, a second ^D at the start of a line is end of input
+    assert recipe.endswith('; type "no newline here" (no Enter), ^D, ^D in mytalk'), recipe
+    assert "grade peer asgn5 server -N -a 4000" in done.stdout
+
+
+def test_grade_peer_starts_the_reference_wherever_grade_works(tmp_path):
+    """From a directory of the student's, without the grader's PYTHONPATH: the reference
+    mytalk calls our listener, sends its login name, and relays what is typed into it."""
+    import socket
+    import subprocess
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(30)
+    port = listener.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "peer", "asgn5", "client", "-N",
+                             "localhost", str(port)], cwd=tmp_path, env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        conn, _ = listener.accept()
+        conn.settimeout(30)
+        assert conn.recv(100).rstrip(b"\x00")           # its login name
+        conn.sendall(b"ok")
+        proc.stdin.write(b"hello from the reference\n")
+        proc.stdin.flush()
+        got = b""
+        while b"\n" not in got:
+            chunk = conn.recv(100)
+            assert chunk, got
+            got += chunk
+        assert got == b"hello from the reference\n"
+        conn.close()
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+        listener.close()

@@ -6,6 +6,7 @@ gcc ignores a missing -I or -L directory, and CPATH/LIBRARY_PATH supply ours ins
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -94,10 +95,11 @@ def write_for_student(dest: Path) -> list[str]:
         shutil.copyfile(libdir / "libtalk.a", dest / "lib64" / "libtalk.a")
     except OSError as e:
         raise TalkLibraryError(f"cannot write the talk library in {dest}: {e.strerror or e}")
+    include, lib64 = (shlex.quote(str(d)) for d in (dest / "include", dest / "lib64"))
     return [f"wrote {dest / 'include' / 'talk.h'} and {dest / 'lib64' / 'libtalk.a'}",
             "in your Makefile, build against it with:",
-            f"    CFLAGS  += -I{dest / 'include'}",
-            f"    LDFLAGS += -L{dest / 'lib64'}",
+            f"    CFLAGS  += -I{include}",
+            f"    LDFLAGS += -L{lib64}",
             "    LDLIBS  += -ltalk -lncurses",
-            f"or on gcc's line: -I{dest / 'include'} -L{dest / 'lib64'} -ltalk -lncurses",
+            f"or on gcc's line: -I{include} -L{lib64} -ltalk -lncurses",
             "(grading builds against this same library, whatever directory the Makefile names)"]

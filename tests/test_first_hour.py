@@ -168,3 +168,41 @@ def test_grade_peer_starts_the_reference_wherever_grade_works(tmp_path):
         proc.kill()
         proc.communicate(timeout=30)
         listener.close()
+
+
+# ---- the talk library where the student builds
+
+# A student's Makefile after `grade talk-lib ~/talk`, the way the printed lines say.
+TALK_MAIN = """#include <talk.h>
+int main(void) {
+    start_windowing();
+    stop_windowing();
+    return has_hit_eof() == 0 ? 0 : 1;
+}
+"""
+
+
+def test_talk_lib_writes_the_library_and_the_makefile_lines_build_with_it(tmp_path):
+    import re
+    import subprocess
+    lib = tmp_path / "my talk"               # a space: the lines must still be usable
+    done = run_grade("talk-lib", str(lib))
+    assert done.returncode == 0, done.stderr
+    assert (lib / "include" / "talk.h").is_file() and (lib / "lib64" / "libtalk.a").is_file()
+    out = done.stdout
+    assert f"-I'{lib / 'include'}'" in out and f"-L'{lib / 'lib64'}'" in out
+    assert "-ltalk -lncurses" in out and "~pn-cs357" not in out
+    (tmp_path / "mytalk.c").write_text(TALK_MAIN)
+    gcc_line = re.search(r"on gcc's line: (.*)$", out, re.MULTILINE)
+    assert gcc_line, out
+    (tmp_path / "Makefile").write_text(f"all:\n\tgcc -o mytalk mytalk.c {gcc_line.group(1)}\n")
+    built = subprocess.run(["make"], cwd=tmp_path, capture_output=True, text=True)
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert subprocess.run([str(tmp_path / "mytalk")], stdin=subprocess.DEVNULL).returncode == 0
+    again = run_grade("talk-lib", str(lib))          # a second time: overwrites, same lines
+    assert again.returncode == 0 and again.stdout == out
+
+
+def test_talk_lib_refuses_a_file(tmp_path):
+    (tmp_path / "talk").write_text("not a directory\n")
+    one_line_error(run_grade("talk-lib", str(tmp_path / "talk")), "is a file")

@@ -9,6 +9,8 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 from support import run_grade
 from test_cli import one_line_error
 
@@ -206,3 +208,93 @@ def test_talk_lib_writes_the_library_and_the_makefile_lines_build_with_it(tmp_pa
 def test_talk_lib_refuses_a_file(tmp_path):
     (tmp_path / "talk").write_text("not a directory\n")
     one_line_error(run_grade("talk-lib", str(tmp_path / "talk")), "is a file")
+
+
+# ---- localhost in the programs' view, and grade doctor
+
+def test_the_view_carries_a_hosts_file_when_the_machine_has_none(tmp_path, monkeypatch):
+    from grader import contain
+    monkeypatch.setattr(contain, "HOSTS", str(tmp_path / "no-such-hosts"))
+    view = contain.View.write(tmp_path, os.getuid(), os.getgid(), "student",
+                              ("peerhost", "127.0.0.2"))
+    assert view.hosts and view.own_etc
+    hosts = (view.root / "etc" / "hosts").read_text().splitlines()
+    assert hosts[:2] == ["127.0.0.1\tlocalhost", "::1\tlocalhost"]
+    assert "127.0.0.2\tpeerhost" in hosts
+    passwd = view.root / "etc" / "passwd"          # the rest of /etc is the machine's
+    assert passwd.is_symlink() and os.readlink(passwd) == f"..{contain.MACHINE_ETC}/passwd"
+    flags = view.flags()
+    assert flags.index(f"/etc={contain.MACHINE_ETC}") < flags.index(f"{view.root / 'etc'}=/etc") \
+        < flags.index(f"{view.root / 'passwd'}=/etc/passwd")
+
+
+def test_the_view_adds_localhost_to_a_machine_hosts_file_without_it(tmp_path, monkeypatch):
+    from grader import contain
+    machine = tmp_path / "hosts"
+    machine.write_text("# localhost is not named here\n10.0.0.5\tfileserver\n")
+    monkeypatch.setattr(contain, "HOSTS", str(machine))
+    view = contain.View.write(tmp_path, os.getuid(), os.getgid(), "student")
+    assert view.hosts and not view.own_etc
+    assert (view.root / "hosts").read_text().splitlines() == [
+        "127.0.0.1\tlocalhost", "::1\tlocalhost", "# localhost is not named here",
+        "10.0.0.5\tfileserver"]
+    machine.write_text("127.0.0.1\tlocalhost\n")       # right as it is: not copied
+    other = contain.View.write(tmp_path, os.getuid(), os.getgid(), "student", directory="v2")
+    assert not other.hosts and not (other.root / "hosts").exists()
+
+
+def _can_hide_hosts() -> bool:
+    import shutil
+    import subprocess
+    return os.geteuid() == 0 and shutil.which("unshare") is not None and subprocess.run(
+        ["unshare", "-m", "true"], capture_output=True).returncode == 0
+
+
+# /etc copied to a tmpfs without its hosts file, bound over /etc in a mount namespace of the
+# test's own: the machine's /etc is never touched.
+NO_HOSTS = ('d=$(mktemp -d) && mount -t tmpfs tmpfs "$d" && cp -a /etc "$d/etc" && '
+            'rm -f "$d/etc/hosts" && mount --bind "$d/etc" /etc && exec "$@"')
+
+
+def _without_hosts(*args: str):
+    import subprocess
+    from support import ROOT
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")
+    return subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", NO_HOSTS,
+                           "sh", sys.executable, "-m", "grader", *args], cwd=ROOT, env=env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.skipif(not _can_hide_hosts(), reason="needs root and mount namespaces")
+def test_without_etc_hosts_a_correct_mytalk_passes_and_doctor_says_why(build_c, tmp_path):
+    from grader import contain
+    if not contain.probe()[0]:
+        pytest.skip("no private view here")
+    program = build_c(["asgn5/mytalk.c"], talk=True)
+    js = tmp_path / "r.json"
+    done = _without_hosts("asgn5", str(program), "-k", "together or client_chat_both_ways",
+                          "--json", str(js))
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(js.read_text())
+    assert result["score"] == result["max_score"] > 0
+    doctor = _without_hosts("doctor")
+    assert doctor.returncode == 0, doctor.stderr
+    row = " ".join(doctor.stdout[doctor.stdout.index("name resolution"):].split())
+    assert row.startswith("name resolution localhost does not resolve on this machine"), row
+    assert "carries its own /etc/hosts" in row
+
+
+def test_doctor_says_when_nothing_resolves_localhost(monkeypatch):
+    import socket
+    from grader import contain, doctor
+    from grader.settings import Settings
+
+    def no_name(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    monkeypatch.setattr(socket, "getaddrinfo", no_name)
+    monkeypatch.setattr(contain, "probe", lambda: (False, "disabled"))
+    row = doctor._name_resolution(Settings())
+    assert not row.active and "`127.0.0.1 localhost`" in row.detail
+    monkeypatch.setattr(contain, "probe", lambda: (True, ""))
+    row = doctor._name_resolution(Settings())
+    assert row.active and "carries its own /etc/hosts" in row.detail

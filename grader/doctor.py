@@ -125,7 +125,7 @@ def _name_resolution(s: Settings) -> Row:
     """Checks dial "localhost" and the peers' own name: a machine without /etc/hosts (or
     without localhost in it) would fail correct programs, unless the view supplies one."""
     try:
-        found = {a[4][0] for a in socket.getaddrinfo("localhost", None)}
+        found = {str(a[4][0]) for a in socket.getaddrinfo("localhost", None)}
     except OSError:
         found = set()
     loopback = sorted(a for a in found if a.startswith("127.") or a == "::1")

@@ -78,7 +78,7 @@ def _grade_parser() -> argparse.ArgumentParser:
         description="Grade a socket-programming assignment against reference peers.",
         epilog=f"assignments: {ids}.  Other commands: `grade list`, `grade doctor`, "
                "`grade merge DIR... --out DIR`, `grade export PLATFORM ASSIGNMENT "
-               "--out PATH`, `grade talk-lib DIR`, `grade peer ASSIGNMENT ROLE [ARGS]`.  "
+               "--out PATH`, `grade talk-lib DIR`, `grade peer ASSIGNMENT ROLE`.  "
                "Exit status: 0 all passed, 1 a check failed, 2 bad input, "
                "3 grader error, 130 interrupted.")
     p.add_argument("--version", action="version", version=f"grade (socket-grader) {version()}")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Optional
 
 from .assignments import Assignment
-from .contain import PRIVATE_TMP
+from .contain import PRIVATE_TMP, SYSTEM_VIEW
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MAKEFILES = ("GNUmakefile", "makefile", "Makefile")
@@ -117,33 +118,55 @@ def _private(path: str) -> Optional[str]:
     return next((d for d in PRIVATE_TMP if path == d or path.startswith(d + "/")), None)
 
 
-def script_note(path: Path) -> str:
-    """Why a #! script may not start in the programs' view, or "".
+SCRIPT_BYTES = 64 << 10      # of a #! script, read for the paths it names
+UNSEEN = ("/home", "/root")  # besides PRIVATE_TMP: places a script names that its view lacks
+SEEN = ("/proc",)            # besides SYSTEM_VIEW: mounted in every view
 
-    Programs get fresh, empty /tmp, /var/tmp and /dev/shm, so an interpreter there (a
-    virtual environment made in /tmp) is not found, and a script scores 0 saying "not found".
+
+def _in_view(path: str) -> bool:
+    """Whether a program being graded sees this path of the machine (contain.SYSTEM_VIEW)."""
+    return _private(path) is None and any(
+        path == d or path.startswith(d + "/") for d in SYSTEM_VIEW + SEEN)
+
+
+def script_note(path: Path) -> str:
+    """Why a #! script may not work in the programs' view, or "".
+
+    A program being graded sees its own file, the system's directories (/usr, /bin, /etc...)
+    and fresh, empty /tmp, /var/tmp and /dev/shm: an interpreter elsewhere (a virtual
+    environment made in /tmp or a home) or a file there that the script runs is not found,
+    and the script scores 0 saying "not found".
     """
     try:
         with open(path, "rb") as f:
-            first = f.readline(256)
+            text = f.read(SCRIPT_BYTES).decode("utf-8", "replace")
     except OSError:
         return ""
-    if not first.startswith(b"#!"):
-        return ""
-    words = first[2:].decode("utf-8", "replace").split()
+    first, _, body = text.partition("\n")
+    words = first[2:].split() if first.startswith("#!") else []
     if not words:
         return ""
     interpreter = words[0]
-    private = _private(interpreter)
-    if private:
-        return (f"{path.name} is a script whose interpreter {interpreter} is under "
-                f"{private}: programs "
-                "being graded get a fresh, empty /tmp, /var/tmp and /dev/shm, so they will "
-                "not find it; use an interpreter outside them (e.g. #!/usr/bin/env python3)")
+    sees = ("programs being graded see only their own file and the system's directories "
+            "(/usr, /bin, /etc, ...), with a fresh, empty /tmp, /var/tmp and /dev/shm")
     if not os.path.exists(interpreter):
         return (f"{path.name} is a script whose interpreter {interpreter} does not exist on "
                 "this machine: every check will fail to start it")
-    return ""
+    named = next((m.group(0) for m in _PATH_IN_TEXT.finditer(body)), None)
+    if _in_view(interpreter) and not named:
+        return ""
+    from .contain import probe
+    if not probe()[0]:          # no private view: programs see the machine as it is
+        return ""
+    if not _in_view(interpreter):
+        return (f"{path.name} is a script whose interpreter {interpreter} will not be found: "
+                f"{sees}; use a system interpreter (e.g. #!/usr/bin/env python3)")
+    return (f"{path.name} is a script that names {named}, which it will not find: {sees}; "
+            "give the compiled program, or a script that needs nothing else")
+
+
+_PATH_IN_TEXT = re.compile(r"(?<![\w.~/-])(?:%s)/[^\s'\"`;|&)]+" % "|".join(
+    re.escape(d) for d in PRIVATE_TMP + UNSEEN))
 
 
 def resolve(spec: str, assignment: Assignment, *, reference: bool = False,

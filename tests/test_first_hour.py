@@ -81,7 +81,10 @@ def _script(path: Path, interpreter: str) -> Path:
     return path
 
 
-def test_a_script_whose_interpreter_is_under_tmp_is_explained(tmp_path):
+def test_a_script_the_view_cannot_run_is_explained(tmp_path):
+    """A venv made in /tmp, and a wrapper that runs a file in /tmp: programs being graded
+    get a fresh, empty /tmp, so each scores 0 with "not found"; grade says why."""
+    from grader import contain
     assert str(tmp_path).startswith("/tmp/")      # pytest's scratch: where a venv often is
     venv = tmp_path / "venv" / "bin"
     venv.mkdir(parents=True)
@@ -90,8 +93,19 @@ def test_a_script_whose_interpreter_is_under_tmp_is_explained(tmp_path):
     js = tmp_path / "r.json"
     done = run_grade("asgn5", str(script), "-k", "usage_no_args", "--json", str(js))
     assert done.returncode in (0, 1), done.stderr
-    assert "under /tmp" in done.stderr and "fresh, empty /tmp" in done.stderr, done.stderr
-    assert any("interpreter" in n and "/tmp" in n for n in json.loads(js.read_text())["notes"])
+    notes = json.loads(js.read_text())["notes"]
+    wrapper = tmp_path / "wrapper"
+    wrapper.write_text(f'#!/bin/sh\nexec python3 {tmp_path}/mytalk.py "$@"\n')
+    wrapper.chmod(0o755)
+    wrapped = run_grade("asgn5", str(wrapper), "-k", "usage_no_args")
+    if not contain.probe()[0]:                     # no view: /tmp is the machine's, it works
+        assert "will not find" not in wrapped.stderr and not any("script" in n for n in notes)
+        return
+    assert f"interpreter {venv / 'python3'} will not be found" in done.stderr, done.stderr
+    assert "fresh, empty /tmp" in done.stderr
+    assert any("interpreter" in n and "fresh, empty /tmp" in n for n in notes), notes
+    assert f"names {tmp_path}/mytalk.py, which it will not find" in wrapped.stderr, \
+        wrapped.stderr
     missing = _script(tmp_path / "other", "/nonexistent/python3")
     assert "does not exist on this machine" in run_grade(
         "asgn5", str(missing), "-k", "usage_no_args").stderr
@@ -101,7 +115,7 @@ def test_a_script_with_a_system_interpreter_gets_no_such_note(tmp_path):
     script = _script(tmp_path / "mytalk", "/usr/bin/env python3")
     done = run_grade("asgn5", str(script), "-k", "usage_no_args")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "interpreter" not in done.stderr
+    assert "interpreter" not in done.stderr and "will not find" not in done.stderr
 
 
 # ---- reproduce by hand: `grade peer`, and what the check did, from its own steps

@@ -312,3 +312,13 @@ def test_doctor_says_when_nothing_resolves_localhost(monkeypatch):
     monkeypatch.setattr(contain, "probe", lambda: (True, ""))
     row = doctor._name_resolution(Settings())
     assert row.active and "carries its own /etc/hosts" in row.detail
+
+
+def test_grade_peer_refuses_what_it_cannot_start():
+    one_line_error(run_grade("peer", "asgn5"), "give the role, server or client")
+    one_line_error(run_grade("peer", "asgn5", "server", "localhost", "4000"),
+                   "a mytalk server takes", "grade peer asgn5 server -N -a 4000")
+    one_line_error(run_grade("peer", "asgn5", "client", "-N", "4000"),
+                   "a mytalk client takes", "HOSTNAME PORT")
+    one_line_error(run_grade("peer", "asgn55", "server", "4000"), "unknown assignment")
+    assert "grade peer asgn5 server -N -a 4000" in run_grade("peer", "--help").stdout

@@ -253,7 +253,8 @@ def _grade_one(args: argparse.Namespace, assignment: assignments.Assignment,
             run.checks = planned_checks(assignment, args.keyword, "not run: the build failed")
         finally:
             _write_reports(args, run)
-        from .report import log_tail, one_line, visible
+        from .report import log_tail, not_run_line, one_line, visible
+        out.write(f"{not_run_line(run)}\n".encode())      # one line for all the checks
         sys.stderr.write(f"grade: build failed: {one_line(str(e))}\n"
                          f"{visible(log_tail(e.build.log, BUILD_LOG_LINES))}\n"
                          "grade: fix the build (run `make` in the handin directory), then try "

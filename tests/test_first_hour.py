@@ -35,6 +35,7 @@ def test_failed_build_is_one_line_in_the_terminal_report_and_one_gradescope_test
     gs, js = tmp_path / "gs.json", tmp_path / "r.json"
     done = run_grade("asgn5", str(handin), "--gradescope", str(gs), "--json", str(js))
     assert done.returncode == 2, done.stderr
+    assert (done.stdout + done.stderr).count("not run: the build failed") == 1, done.stdout
     run = Run.from_dict(json.loads(js.read_text()))
     assert len(run.checks) > 1                    # the model keeps one entry per check
     text = terminal.render(run, color=False, student=True).decode()

@@ -494,7 +494,7 @@ def test_terminal_streams_checks_then_the_end():
 
 def test_terminal_failed_check_ends_with_how_to_reproduce():
     run = make_run()
-    run.checks[2].reproduce = ("reproduce by hand: in one terminal `python3 -m reference.mytalk "
+    run.checks[2].reproduce = ("reproduce by hand: in one terminal `grade peer asgn5 server "
                                "-N -a 4000`, in another `./mytalk -N localhost 4000`")
     text = terminal.render(run, color=False).decode()
     chat = text[text.index("Chat both ways"):text.index("! No leaked descriptors")]

@@ -509,6 +509,7 @@ def test_resume_remembers_formats_and_progress_ends_with_scores(tmp_path):
     assert (out / "ann" / "junit.xml").is_file()  # --formats junit, remembered
 
 
+@pytest.mark.slow
 def test_merge_warns_about_a_directory_without_results(tmp_path):
     handins = _small_class(tmp_path / "handin")
     out = tmp_path / "out"

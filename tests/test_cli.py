@@ -186,6 +186,7 @@ def test_not_a_program_this_machine_can_run(tmp_path, content, words):
     assert done.stdout == ""                   # before any check
 
 
+@pytest.mark.slow
 def test_bad_keyword_expression_is_bad_input(good_server):
     for expression in ("(((", "a or", "not"):
         done = run_grade("minichat-server", str(good_server), "-k", expression)

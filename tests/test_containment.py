@@ -79,6 +79,7 @@ def user_of(notes: list[str]) -> tuple[str, int]:
 
 # ---- the view: getlogin (issue 9, point 3), leftovers (11), IPC, /proc --------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("who", USERS)
 def test_program_view_names_its_user_and_leaves_nothing(who, hostile, report, tmp_path):
     """getlogin() and getpwuid() name the program's user; what it leaves in /tmp, /var/tmp,
@@ -114,6 +115,7 @@ def test_program_view_names_its_user_and_leaves_nothing(who, hostile, report, tm
     assert key not in keys, "a System V segment outlived the grading"
 
 
+@pytest.mark.slow
 @as_root
 def test_a_utmp_record_names_the_user_on_the_programs_terminal(hostile, report, tmp_path):
     """Issue 9, point 3: where the machine has a utmp file, the program's view holds a private
@@ -175,6 +177,7 @@ def test_students_graded_at_once_get_different_uids(hostile, report, tmp_path):
     assert {uid for _, uid in users} == uids
 
 
+@pytest.mark.slow
 def test_classmates_handins_are_hidden_in_a_batch(tmp_path, report_dir):
     """Finding 10, files: in a batch, a student's program and build see the directory of the
     handins empty (not in their view at all), so they cannot read a classmate's sources."""
@@ -271,6 +274,7 @@ def test_the_launcher_is_never_taken_from_a_shared_directory(tmp_path, hostile, 
     assert seen["login"] != "none"
 
 
+@pytest.mark.slow
 def test_fixed_port_lock_never_truncates_a_planted_link(tmp_path):
     """Finding 2: without network namespaces, the fixed-port lock is in the private cache,
     opened without following links and never truncated; a link at the old name is ignored."""
@@ -312,6 +316,7 @@ def _hostile_handin(tmp_path: Path, report_dir: Path, mode: str,
     return handin, daemon
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("who", USERS)
 @pytest.mark.parametrize("mode, fail", [("detach", False), ("detach", True), ("hop", False),
                                          ("hold", False)])
@@ -361,6 +366,7 @@ def test_grader_killed_during_the_build_leaves_nothing(who, tmp_path, report_dir
             grader.wait()
 
 
+@pytest.mark.slow
 @as_root
 @pytest.mark.parametrize("limit", ["cgroup", "rlimit"])
 def test_build_has_a_process_limit_of_its_own(limit, tmp_path):

@@ -209,6 +209,17 @@ def _write_reports(args: argparse.Namespace, run) -> None:
     _write(args.prairielearn, prairielearn.render(run))
 
 
+def _write_unbuilt(args: argparse.Namespace, assignment: assignments.Assignment,
+                   why: str) -> None:
+    """The reports of a handin that cannot be built at all: every check not run, the build
+    failed with `why` as its log (what a batch records for the same handin)."""
+    from .results import Build, Run
+    from .runner import planned_checks
+    run = Run(assignment.id, args.target or "", build=Build("failed", why + "\n"))
+    run.checks = planned_checks(assignment, args.keyword, "not run: the build failed")
+    _write_reports(args, run)
+
+
 def _check_keyword(assignment: assignments.Assignment, keyword: str) -> None:
     """-k must select a check (exit 2 before grading otherwise, with a "did you mean")."""
     import difflib
@@ -286,9 +297,13 @@ def _main_grade(argv: Sequence[str]) -> int:
     # Options only a batch has say it is one (a class of one is not a handin one folder down).
     batch_only = args.batch or args.out is not None or args.resume or args.shard \
         or args.interop or bool(args.formats)
-    target = targets.resolve(args.target or "", assignment, reference=args.reference,
-                             batch=True if args.batch else None,
-                             one_down=not batch_only)
+    try:
+        target = targets.resolve(args.target or "", assignment, reference=args.reference,
+                                 batch=True if args.batch else None,
+                                 one_down=not batch_only)
+    except targets.NoMakefile as e:
+        _write_unbuilt(args, assignment, str(e))
+        raise
     if args.out is None:
         args.out = Path("grade-results")
     if target.kind == "batch":

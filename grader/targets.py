@@ -19,6 +19,11 @@ class BadInput(Exception):
     """The user's input cannot be graded; the message says what to do (exit status 2)."""
 
 
+class NoMakefile(BadInput):
+    """A handin directory without a Makefile: the user's to fix (exit 2), yet a grading whose
+    reports were asked for still writes them, as a build that failed (a platform reads them)."""
+
+
 @dataclass
 class Target:
     spec: str                       # as the user gave it
@@ -117,7 +122,7 @@ def resolve(spec: str, assignment: Assignment, *, reference: bool = False,
                 raise BadInput(f"{spec}: no handin directories in it")
             return Target(spec, "batch", path=p.resolve())
         if makefile_in(p) is None:
-            raise BadInput(f"{spec}: a directory without a Makefile; add one that builds "
+            raise NoMakefile(f"{spec}: a directory without a Makefile; add one that builds "
                            f"`{assignment.program}`, or give the compiled program instead")
         # As named, links kept: the build copies it as the link's owner could (grader/build.py).
         return Target(spec, "source", path=Path(os.path.abspath(p)))

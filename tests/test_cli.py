@@ -51,6 +51,25 @@ def test_directory_without_makefile(tmp_path):
     one_line_error(run_grade("minichat-server", str(tmp_path)), "without a Makefile")
 
 
+def test_reports_are_written_without_a_makefile(tmp_path):
+    """Issue 17.15: a platform reads the report files, so they say why there is no score."""
+    handin = tmp_path / "handin"
+    handin.mkdir()
+    (handin / "server.c").write_text("int main(void) { return 0; }\n")
+    out = tmp_path / "out"
+    done = run_grade("minichat-server", str(handin), "--json", str(out / "r.json"),
+                     "--junit", str(out / "r.xml"), "--gradescope", str(out / "g.json"))
+    one_line_error(done, "without a Makefile")
+    result = json.loads((out / "r.json").read_text())
+    assert result["build"]["status"] == "failed"
+    assert "without a Makefile" in result["build"]["log"]
+    assert result["score"] == 0 and result["max_score"] > 0
+    assert result["checks"] and all(c["status"] == "skipped" and c["points"] == 0
+                                    for c in result["checks"])
+    assert json.loads((out / "g.json").read_text())["score"] == 0
+    ET.parse(out / "r.xml")
+
+
 def test_build_failure_shows_first_error(tmp_path):
     (tmp_path / "server.c").write_text("int main(void) { return missing_name; }\n")
     (tmp_path / "Makefile").write_text("server: server.c\n\tgcc -o server server.c\n")

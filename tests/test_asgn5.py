@@ -1,6 +1,8 @@
 """Assignment 5 end to end: handins as students hand them in, tolerance, --strict, --talk-lib."""
 import shutil
 
+import pytest
+
 from support import ROOT, run_grade
 from grader import talklib
 
@@ -48,3 +50,23 @@ def test_talk_lib_option_is_used_for_the_build(tmp_path, grade):
     done = run_grade("asgn5", str(EXAMPLES / "good"), "--talk-lib", str(empty))
     assert done.returncode == 2
     assert "build failed" in done.stderr and "talk.h" in done.stderr
+
+
+TYPO = ["students/mytalk_typo.c"]
+TYPO_CHECKS = {"client_waiting_message", "client_peer_closes", "server_peer_closes"}
+
+
+@pytest.mark.slow
+def test_wording_deviation_fails_only_under_strict(grade, build_c):
+    """Issue 17.4: a typo or an added word in a fixed message is a warning that shows the
+    difference; under --strict it fails those checks, and only those."""
+    program = str(build_c(TYPO, talk=True))
+    strict = grade("asgn5", program, "--strict")
+    assert strict.code == 1, strict.stdout[-3000:]
+    assert strict.failed == TYPO_CHECKS
+    messages = {c["id"]: c["message"] for c in strict.result["checks"]}
+    assert "--strict" in messages["client_waiting_message"]
+    assert "Conection" in messages["client_peer_closes"]
+    tolerant = grade("asgn5", program, "-k", " or ".join(sorted(TYPO_CHECKS)))
+    assert tolerant.code == 0, tolerant.stdout[-3000:]
+    assert all(c["warnings"] for c in tolerant.result["checks"])

@@ -49,6 +49,7 @@ class Program(Endpoint):
         super().__init__(case, name)
         self.argv = list(argv)
         self.status: Optional[ExitStatus] = None
+        self.eof_typed = False        # ^D was typed to it (a debugging-flag cause, plugin.py)
         case.transcript.add(name, "·", "started: " + " ".join(self.argv))
         master, slave = os.openpty()
         try:
@@ -105,6 +106,7 @@ class Program(Endpoint):
     def send_eof(self) -> None:
         """Type ^D: ends a partial line, or signals end of input at the start of a line."""
         self.case.transcript.add(self.name, "→", "^D")
+        self.eof_typed = True
         self._write(self._eof_char)
 
     def interrupt(self) -> None:

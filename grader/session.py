@@ -42,6 +42,9 @@ class Grading:
         self._closed = False
         # Server prompts seen with bytes after the user name (grader/talk.py): server_prompt's.
         self.prompt_faults: list[str] = []
+        # Debugging flag -> whether the program's getopt() makes it take an argument
+        # (Student.flag_takes_argument, asked once a check fails under that flag).
+        self.flag_probe: dict[str, bool] = {}
         self._watchdog: Optional[tuple[int, int]] = None
         self._init: Optional[int] = None
         self._lease: Optional[contain.Lease] = None

@@ -44,6 +44,17 @@ class Student:
             args = self.grading.assignment.args
         return self.grading.argv + [a.replace("{port}", str(self.port)) for a in args]
 
+    def flag_takes_argument(self, flag: str) -> bool:
+        """Whether the program's getopt() wants an argument after the debugging flag (an
+        option string such as "vaN:"): run once per grading with that flag alone, getopt then
+        says so on stderr ("option requires an argument -- 'N'")."""
+        probe = self.grading.flag_probe
+        if flag not in probe:
+            done = self.run(flag, name="probe")
+            said = done.stderr.decode("utf-8", "replace")
+            probe[flag] = "requires an argument" in said and f"'{flag.lstrip('-')}'" in said
+        return probe[flag]
+
     def start(self, *args: str, name: str = "student", term: Optional[str] = None,
               dimensions: tuple[int, int] = (24, 80)) -> Program:
         """Start the program in a pty; with no args, the assignment's usual argv.

@@ -115,9 +115,10 @@ def _view() -> Row:
     return Row(False, "private view",
                f"no mount or IPC namespace for programs ({why}): they share /tmp, /var/tmp, "
                "/dev/shm and System V IPC with the machine, files they leave there outlive "
-               "the grading, getlogin() may fail, and a Makefile naming ~pn-cs357 builds only "
-               "where that account exists; as a normal user this needs unprivileged user "
-               "namespaces")
+               "the grading, getlogin() may fail, and ~pn-cs357 names nothing in a build, so "
+               "the compiler is pointed at the talk library (CPATH) and a Makefile with a "
+               "wrong -I builds here but not on the course machine (the build says so); as a "
+               "normal user this needs unprivileged user namespaces")
 
 
 def _grader_files() -> Row:

@@ -100,6 +100,9 @@ def _preamble(run: Run, verbose: bool, console: Console, notes: bool) -> list[Te
         out += _block(visible(note), 0, console, style="dim", label=("note: ", "dim"))
     if run.build.status == "failed" or (verbose and run.build.status != "skipped"):
         out += _build(run, console, verbose)
+    for warning in run.build.warnings:
+        out += _block(visible(warning), 0, console, style="yellow",
+                      label=("build warning: ", "bold yellow"))
     if run.error:
         out.append(Text("grader error:", style="bold magenta"))
         out += _block(visible(run.error), INDENT, console)

@@ -635,5 +635,5 @@ def build(source: Path, workdir: Path, assignment: Assignment, policy: Policy,
             raise BuildFailed(Build("failed", log + msg + "\n"), msg)
         program = workdir / found[0]
         warnings.append(f"make built {found[0]}, not {assignment.program}: graded that program; "
-                        f"the handout asks for a program named {assignment.program}")
+                        f"the assignment asks for a program named {assignment.program}")
     return Build("ok", log, warnings), program

@@ -97,6 +97,21 @@ def test_source_directory_is_built_and_graded(tmp_path, grade):
     assert g.result["build"]["status"] == "ok"
     assert "gcc -o server chat.c" in g.result["build"]["log"]
     assert not (src / "server").exists(), "the build must happen in a scratch copy"
+    assert g.result["build"]["warnings"] == []
+
+
+def test_a_program_under_another_name_is_graded_with_a_build_warning(tmp_path, grade):
+    """Issue 17.5: a leniency the course machine would not show is said."""
+    src = tmp_path / "handin"
+    src.mkdir()
+    (src / "chat.c").write_text((FIXTURES / SERVER_C).read_text())
+    (src / "Makefile").write_text("all:\n\tgcc -o chat chat.c\n")
+    g = grade("minichat-server", str(src), "-k", "listens")
+    assert g.code == 0, g.stdout + g.stderr
+    assert g.result["build"]["warnings"] == [
+        "make built chat, not server: graded that program; the assignment asks for a program "
+        "named server"]
+    assert "build warning: make built chat" in g.stdout
 
 
 def test_exit_status_and_reports(tmp_path, build_c):

@@ -71,3 +71,14 @@ def test_wording_deviation_fails_only_under_strict(grade, build_c):
     tolerant = grade("asgn5", program, "-k", " or ".join(sorted(TYPO_CHECKS)))
     assert tolerant.code == 0, tolerant.stdout[-3000:]
     assert all(c["warnings"] for c in tolerant.result["checks"])
+
+
+def test_a_server_accepting_yup_is_told_what_it_sent(grade, build_c):
+    """Issue 17.14: say what happened, not only "expected the connection to close"."""
+    program = str(build_c(["students/mytalk_yup.c"], talk=True))
+    g = grade("asgn5", program, "-k", "server_declines_other")
+    assert g.failed == {"server_declines_other"}
+    (check,) = g.result["checks"]
+    assert check["message"].startswith('the server sent "ok" after the answer "yup" and kept '
+                                       "the connection open for the chat"), check["message"]
+    assert "compare the whole answer" in check["hint"]

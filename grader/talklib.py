@@ -113,6 +113,6 @@ def write_for_student(dest: Path) -> list[str]:
             f"    LDFLAGS += -L{lib64}",
             "    LDLIBS  += -ltalk -lncurses",
             f"or on gcc's line: -I{include} -L{lib64} -ltalk -lncurses",
-            "(grading builds as the course machine does, against ~pn-cs357/Given/Talk only: "
-            "hand in the Makefile that names it, and give these flags on your own make "
+            "(grading builds as the course machine does, against the course's directory "
+            "only: hand in a Makefile that names it, and give these flags on your own make "
             "command line)"]

@@ -3,7 +3,7 @@ import socket
 
 import pytest
 
-from grader import CheckFailure, check, show, show_text, talk, wording
+from grader import CheckFailure, check, show_text, talk, wording
 from reference import mytalk as ref
 
 

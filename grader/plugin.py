@@ -141,7 +141,7 @@ def _debug_cause(item: pytest.Item, case: Any, flag: str) -> str:
     from .session import Grading
     from .student import Student
     grading = item.config.stash.get(GRADING, None)
-    if isinstance(grading, Grading):
+    if isinstance(grading, Grading) and case.workdir is not None:
         if Student(grading, case).flag_takes_argument(flag):
             return (f"your option string makes {flag} take an argument (a \":\" after its "
                     f"letter, as in \"vaN:\"), so {flag} swallows the word after it")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .case import Case
+from .case import Case, CheckFailure
 from .ports import free_port
 from .program import Completed, Program, run_to_exit
 from .screen import WindowedProgram
@@ -50,8 +50,10 @@ class Student:
         says so on stderr ("option requires an argument -- 'N'")."""
         probe = self.grading.flag_probe
         if flag not in probe:
-            done = self.run(flag, name="probe")
-            said = done.stderr.decode("utf-8", "replace")
+            try:
+                said = self.run(flag, name="probe").stderr.decode("utf-8", "replace")
+            except (OSError, CheckFailure):      # it could not run: nothing is known
+                said = ""
             probe[flag] = "requires an argument" in said and f"'{flag.lstrip('-')}'" in said
         return probe[flag]
 

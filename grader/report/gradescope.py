@@ -55,6 +55,7 @@ def _summary(run: Run, score: float) -> str:
              f"{passed} of {len(run.checks)} checks passed"]
     if run.build.status == "failed":
         lines.append("The build failed, so no check could earn points.")
+    lines += [f"Build warning: {w}" for w in run.build.warnings]
     if run.error:
         lines.append("The grader itself failed, so this is not your score: tell your "
                      "instructor. " + (run.error.strip().splitlines() or [""])[0])

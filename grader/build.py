@@ -502,7 +502,7 @@ def _names_beside(workdir: Path, name: str) -> bool:
 
 
 _EMPTY_ASSIGNMENT = re.compile(r"^[ \t]*(?:override[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*"
-                               r"(?:::?|\?)?=[ \t]*(?:#.*)?$", re.MULTILINE)
+                               r"((?:::?|\?)?=)[ \t]*(?:#.*)?$", re.MULTILINE)
 _MISSING = ("No such file or directory", "cannot find", "No rule to make target",
             "undefined reference")
 _TALK_WORDS = ("talk.h", "-ltalk", "libtalk", "start_windowing", "read_from_input",
@@ -526,7 +526,7 @@ def _empty_variables(workdir: Path) -> list[str]:
         if uses:
             line = text.count("\n", 0, m.start()) + 1
             found.append(f"the Makefile sets {name} to nothing (line {line}: "
-                         f"\"{m.group(0).strip()}\") and uses it in \"{uses[0].group(0)}\"")
+                         f"\"{name} {m.group(2)}\") and uses it in \"{uses[0].group(0)}\"")
     return found
 
 

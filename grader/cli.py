@@ -305,7 +305,7 @@ def _main_list(argv: Sequence[str]) -> int:
     p.add_argument("assignment", nargs="?", help="only this assignment (id or alias)")
     args = p.parse_args(argv)
     only = assignments.find(args.assignment) if args.assignment else None
-    sys.stdout.write(describe(only))
+    sys.stdout.write(describe(only, width()))
     return EXIT_OK
 
 

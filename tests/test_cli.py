@@ -116,6 +116,22 @@ def test_list_names_every_assignment_and_check():
             assert cid in done.stdout, cid
 
 
+@pytest.mark.parametrize("columns, limit", [("", 100), ("72", 72)])
+def test_list_fits_the_width_and_keeps_every_title(columns, limit):
+    """Issue 19: 100 columns in a pipe (COLUMNS empty counts as unset), else COLUMNS; a long
+    title goes on under itself, every word of it kept."""
+    done = run_grade("list", env={"COLUMNS": columns})
+    assert done.returncode == 0, done.stderr
+    too_wide = [line for line in done.stdout.splitlines() if len(line) > limit]
+    assert not too_wide, too_wide
+    from grader import assignments
+    from grader.runner import collect
+    flat = " ".join(done.stdout.split())
+    for checks in collect(assignments.all_assignments()).values():
+        for c in checks:
+            assert " ".join(c.title.split()) in flat, c.title
+
+
 def test_help_lists_assignments():
     done = run_grade("--help")
     assert done.returncode == 0

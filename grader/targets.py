@@ -89,6 +89,30 @@ def not_runnable(path: Path) -> Optional[str]:
     return None
 
 
+def _subdirs(d: Path) -> list[Path]:
+    try:
+        return sorted(e for e in d.iterdir() if e.is_dir() and not e.name.startswith("."))
+    except OSError:
+        return []
+
+
+def nothing_to_grade(spec: str, p: Path, subdirs: list[Path], assignment: Assignment) -> str:
+    """Why a directory with neither a handin nor handin directories is refused (a wrong
+    parent directory must not become a batch of "build-failed" students), and what was
+    expected; where the handin directories lie a level further down, which directory to give."""
+    program = assignment.program
+    said = (f"{spec}: nothing to grade here: expected a compiled program, a source directory "
+            f"with a Makefile that builds `{program}`, or a directory of handin directories "
+            f"(each with a Makefile, C source or `{program}`), but "
+            + (f"none of its {len(subdirs)} subdirectories holds any of these" if subdirs else
+               "it has neither these files nor subdirectories"))
+    deeper = [d for d in subdirs if any(_looks_like_handin(e, program) for e in _subdirs(d))]
+    if deeper:
+        more = f" (and {len(deeper) - 1} more like it)" if len(deeper) > 1 else ""
+        said += f"; {deeper[0]}{more} holds handin directories: give that directory"
+    return said
+
+
 def resolve(spec: str, assignment: Assignment, *, reference: bool = False,
             batch: Optional[bool] = None, one_down: bool = True) -> Target:
     """Classify and validate the target; raise BadInput with advice when it cannot be graded.
@@ -113,9 +137,11 @@ def resolve(spec: str, assignment: Assignment, *, reference: bool = False,
                                "(use --batch if this is a class of one)")
         if batch or (batch is None and makefile_in(p) is None
                      and not _has_sources(p, assignment.program) and handins):
-            if not subdirs:
-                raise BadInput(f"{spec}: no handin directories in it")
+            if not handins:
+                raise BadInput(nothing_to_grade(spec, p, subdirs, assignment))
             return Target(spec, "batch", path=p.resolve())
+        if makefile_in(p) is None and subdirs and not _has_sources(p, assignment.program):
+            raise BadInput(nothing_to_grade(spec, p, subdirs, assignment))
         if makefile_in(p) is None:
             raise BadInput(f"{spec}: a directory without a Makefile; add one that builds "
                            f"`{assignment.program}`, or give the compiled program instead")

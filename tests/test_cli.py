@@ -51,6 +51,26 @@ def test_directory_without_makefile(tmp_path):
     one_line_error(run_grade("minichat-server", str(tmp_path)), "without a Makefile")
 
 
+@pytest.mark.parametrize("batch", [[], ["--batch"]])
+def test_a_parent_without_handins_is_refused_not_a_batch(tmp_path, batch):
+    """Issue 19: a wrong parent directory (notes, or a class one level too high) is no batch
+    of "build-failed" students: exit 2, what was expected, and no ./grade-results/."""
+    notes = tmp_path / "notes"
+    (notes / "week1").mkdir(parents=True)
+    (notes / "week1" / "todo.txt").write_text("read chapter 5\n")
+    classes = tmp_path / "classes"
+    for section, student in (("section-1", "alice"), ("section-2", "bob")):
+        (classes / section / student).mkdir(parents=True)
+        (classes / section / student / "Makefile").write_text("all:\n\tgcc -o mytalk *.c\n")
+    for parent in (notes, classes):
+        done = run_grade("asgn5", parent.name, *batch, cwd=tmp_path)
+        one_line_error(done, "a compiled program", "a source directory with a Makefile",
+                       "a directory of handin directories")
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert not (tmp_path / "grade-results").exists()
+    assert "section-1 (and 1 more like it) holds handin directories" in done.stderr
+
+
 def test_build_failure_shows_first_error(tmp_path):
     (tmp_path / "server.c").write_text("int main(void) { return missing_name; }\n")
     (tmp_path / "Makefile").write_text("server: server.c\n\tgcc -o server server.c\n")

@@ -10,7 +10,7 @@ from typing import Callable, Iterator, Optional, Sequence
 import pytest
 
 from . import reproduce
-from .assignments import CASES_DIR, Assignment, ManifestError, checks_in_order
+from .assignments import CASES_DIR, Assignment, CaseModuleError, ManifestError, checks_in_order
 from .checks import check_id, title_of
 from .keys import CHECK_MARKER, GRADING
 from .plugin import check_from_report
@@ -18,6 +18,38 @@ from .results import FAILED, SKIPPED, Check, Run
 from .session import Grading
 from .settings import Settings
 from .targets import BadInput, Target
+
+
+def broken_module(collector: pytest.Collector, report: pytest.CollectReport) -> Optional[str]:
+    """What a failed collection of a case module says: the file and the error, then pytest's
+    account of it (the module's own traceback), without pytest's hint about module names."""
+    if not report.failed:
+        return None
+    text = str(report.longrepr)
+    errors = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
+    detail = "\n".join(line for line in text.splitlines()
+                       if not line.startswith("Hint: make sure your test modules"))
+    return f"{collector.path}: {errors[-1] if errors else 'cannot be collected'}\n{detail}"
+
+
+class _BrokenModules:
+    """Keeps every case module whose collection failed (an import error, say)."""
+
+    def __init__(self) -> None:
+        self.broken: list[str] = []
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(self, collector: pytest.Collector):
+        report = yield
+        said = broken_module(collector, report)
+        if said:
+            self.broken.append(said)
+        return report
+
+
+def raise_for_broken(broken: list[str]) -> None:
+    if broken:
+        raise CaseModuleError("\n\n".join(broken))
 
 
 def _is_case(item: pytest.Item) -> bool:
@@ -68,7 +100,7 @@ def select(items: list[pytest.Item], expression) -> tuple[list[pytest.Item], lis
     return kept, dropped
 
 
-class _Collector:
+class _Collector(_BrokenModules):
     """Receives pytest's reports in-process and keeps the grader's Check of each case."""
 
     def __init__(self, grading: Grading, *, keyword: Optional[str] = None,
@@ -76,6 +108,7 @@ class _Collector:
                  on_check: Optional[Callable[[Check], None]] = None):
         self.grading = grading
         self.run = Run(grading.assignment.id, grading.target.spec)
+        super().__init__()
         self.problems: list[str] = []
         self.manifest: Optional[str] = None
         self.keyword = compile_keyword(keyword) if keyword else None
@@ -123,10 +156,6 @@ class _Collector:
         if self.on_check is not None:
             self.on_check(check)
 
-    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.failed:
-            self.problems.append(f"collecting {report.nodeid}: {report.longrepr}")
-
     def pytest_internalerror(self, excrepr) -> None:
         self.problems.append(str(excrepr))
 
@@ -154,7 +183,9 @@ def pytest_args(paths: Sequence[Path], *, transcripts: bool = False) -> list[str
               "pastebin", "nose", "doctest", "junitxml", "setuponly", "setupplan", "legacypath")
     args = [str(p) for p in paths] + [
         "-p", "grader.plugin", "-c", str(CASES_DIR / "pytest.ini"), "--rootdir", str(CASES_DIR),
-        "--import-mode=importlib"]
+        "--import-mode=importlib",
+        # The fixtures, for a course's cases outside the package too (no conftest.py needed).
+        "-p", "grader.fixtures"]
     for name in unused:
         args += ["-p", f"no:{name}"]
     if transcripts:
@@ -162,8 +193,9 @@ def pytest_args(paths: Sequence[Path], *, transcripts: bool = False) -> list[str
     return args
 
 
-class _Items:
+class _Items(_BrokenModules):
     def __init__(self, keyword: Optional[str]) -> None:
+        super().__init__()
         self.items: list[pytest.Item] = []
         self.manifest: Optional[str] = None
         self.keyword = compile_keyword(keyword) if keyword else None
@@ -187,11 +219,13 @@ def collect(chosen: Sequence[Assignment], keyword: Optional[str] = None,
 
     The one collection: `grade list` prints it, a failed build scores it (each check not run,
     `message` saying why) and -k must select from it. Raises ManifestError for a check
-    without points, BadInput for an invalid -k.
+    without points, BadInput for an invalid -k, CaseModuleError for a module that cannot be
+    imported.
     """
     found = _Items(keyword)
     with own_plugins_only():
         pytest.main(pytest_args([a.path for a in chosen]) + ["--collect-only"], plugins=[found])
+    raise_for_broken(found.broken)
     if found.manifest:
         raise ManifestError(found.manifest)
     checks: dict[str, list[Check]] = {}
@@ -227,6 +261,7 @@ def grade(assignment: Assignment, target: Target, settings: Settings, *, strict:
             code = pytest.main(pytest_args([assignment.path], transcripts=transcripts),
                                plugins=[collector])
         run = collector.run
+        raise_for_broken(collector.broken)   # pytest calls this "interrupted" too
         if code == pytest.ExitCode.INTERRUPTED:
             raise KeyboardInterrupt
         if collector.manifest:

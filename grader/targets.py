@@ -121,8 +121,10 @@ def resolve(spec: str, assignment: Assignment, *, reference: bool = False,
     one handin with its Makefile a folder down (batch options were given).
     """
     if reference:
+        # A course's reference may be a module of its own, next to its manifest.
+        path = os.pathsep.join(dict.fromkeys([str(PROJECT_ROOT), str(assignment.path)]))
         return Target("reference", "reference", [sys.executable, *assignment.reference],
-                      trusted=True, env={"PYTHONPATH": str(PROJECT_ROOT)})
+                      trusted=True, env={"PYTHONPATH": path})
     p = Path(spec).expanduser()
     if p.is_dir():
         subdirs = sorted(d for d in p.iterdir() if d.is_dir() and not d.name.startswith("."))

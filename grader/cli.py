@@ -225,8 +225,8 @@ def _check_keyword(assignment: assignments.Assignment, keyword: str) -> None:
 def _grade_one(args: argparse.Namespace, assignment: assignments.Assignment,
                target: targets.Target) -> int:
     from .report import terminal
-    from .results import Run
-    from .runner import grade, planned_checks
+    from .results import NOT_RUN_INTERRUPTED, Run
+    from .runner import Interrupted, grade, planned_checks
 
     color, cols = use_color(args.no_color), width()
     out = _Stdout()
@@ -256,8 +256,23 @@ def _grade_one(args: argparse.Namespace, assignment: assignments.Assignment,
                          "grade: fix the build (run `make` in the handin directory), then try "
                          "again\n")
         return EXIT_USAGE
+    except Interrupted as e:
+        # What finished is kept: every report says the run was interrupted (exit 130).
+        _write_reports(args, e.run)
+        out.write(terminal.render_end(e.run, color=color, verbose=args.verbose, width=cols,
+                                      notes=args.verbose))
+        raise
+    except KeyboardInterrupt:
+        # Before any check finished (during the build, say): the reports list every check
+        # as not run. A second ^C while they are collected leaves them without checks.
+        run = Run(assignment.id, target.spec, interrupted=True)
+        try:
+            run.checks = planned_checks(assignment, args.keyword, NOT_RUN_INTERRUPTED)
+        finally:
+            _write_reports(args, run)
+        raise
     except (UsageError, targets.BadInput, assignments.UnknownAssignment,
-            assignments.ManifestError, KeyboardInterrupt):
+            assignments.ManifestError):
         raise
     except assignments.CaseModuleError as e:
         _write_reports(args, Run(assignment.id, target.spec, error=str(e)))

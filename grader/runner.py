@@ -14,7 +14,7 @@ from .assignments import CASES_DIR, Assignment, CaseModuleError, ManifestError, 
 from .checks import check_id, title_of
 from .keys import CHECK_MARKER, GRADING
 from .plugin import check_from_report
-from .results import FAILED, SKIPPED, Check, Run
+from .results import FAILED, NOT_RUN_INTERRUPTED, SKIPPED, Check, Run
 from .session import Grading
 from .settings import Settings
 from .targets import BadInput, Target
@@ -45,6 +45,15 @@ class _BrokenModules:
         if said:
             self.broken.append(said)
         return report
+
+
+class Interrupted(KeyboardInterrupt):
+    """^C or SIGTERM stopped a grading: `run` holds the checks that finished, every other one
+    not run, and says it was interrupted, so the reports can still be written."""
+
+    def __init__(self, run: Run) -> None:
+        super().__init__()
+        self.run = run
 
 
 def raise_for_broken(broken: list[str]) -> None:
@@ -115,6 +124,7 @@ class _Collector(_BrokenModules):
         self.deadline, self.budget = deadline, budget
         self.on_check = on_check
         self.cut: list[str] = []
+        self.planned: list[pytest.Item] = []
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.stash[GRADING] = self.grading
@@ -134,6 +144,19 @@ class _Collector(_BrokenModules):
             if dropped:
                 config.hook.pytest_deselected(items=dropped)
             items[:] = kept
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.planned = [item for item in session.items if _is_case(item)]
+
+    def not_run(self) -> list[Check]:
+        """The checks collected that have no result (the grading stopped before their end)."""
+        done = {c.id for c in self.run.checks}
+        assignment = self.grading.assignment
+        return [Check(check_id(item.name), title_of(item.function, item.name), SKIPPED, 0,
+                      assignment.points.get(check_id(item.name), 0), message=NOT_RUN_INTERRUPTED,
+                      visibility=assignment.visibility_of(check_id(item.name)))
+                for item in self.planned if check_id(item.name) not in done
+                and isinstance(item, pytest.Function)]
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -246,7 +269,8 @@ def grade(assignment: Assignment, target: Target, settings: Settings, *, strict:
           keyword: Optional[str] = None, transcripts: bool = False,
           talk_lib: Optional[Path] = None, budget: Optional[float] = None,
           on_check: Optional[Callable[[Check], None]] = None) -> Run:
-    """Grade one program. Raises build.BuildFailed when a source directory does not build.
+    """Grade one program. Raises build.BuildFailed when a source directory does not build,
+    Interrupted (with the run so far) when ^C or SIGTERM stops the checks.
 
     `budget` (seconds, build included): checks that would start after it has elapsed are not
     run, and the run lists them in `cut`. `on_check` is called with each check as it finishes.
@@ -263,7 +287,8 @@ def grade(assignment: Assignment, target: Target, settings: Settings, *, strict:
         run = collector.run
         raise_for_broken(collector.broken)   # pytest calls this "interrupted" too
         if code == pytest.ExitCode.INTERRUPTED:
-            raise KeyboardInterrupt
+            run.interrupted = True
+            run.checks += collector.not_run()
         if collector.manifest:
             raise ManifestError(collector.manifest)
         if collector.problems or code in (pytest.ExitCode.INTERNAL_ERROR,
@@ -278,4 +303,6 @@ def grade(assignment: Assignment, target: Target, settings: Settings, *, strict:
     if run.cut:
         run.notes.append(f"the time budget of {budget:g}s ran out: {len(run.cut)} checks not run")
     run.duration_s = round(time.monotonic() - started, 3)
+    if run.interrupted:
+        raise Interrupted(run)
     return run

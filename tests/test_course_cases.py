@@ -146,3 +146,18 @@ def test_a_case_module_that_cannot_be_imported_is_the_graders_error(course, tmp_
     assert str(broken) in json.loads(out.read_text())["error"]
     listed = run_grade("list", "--cases", str(course))
     assert listed.returncode == 3 and error in listed.stderr, listed.stderr
+
+
+def test_a_batch_names_the_module_that_cannot_be_imported(course, silent, tmp_path):
+    broken = course / "hello-udp" / "test_broken.py"
+    broken.write_text("from grader import check, expect_line_somehow\n")
+    handins = tmp_path / "handin"
+    (handins / "ann").mkdir(parents=True)
+    (handins / "ann" / "server").write_bytes(silent.read_bytes())
+    (handins / "ann" / "server").chmod(0o755)
+    out = tmp_path / "out"
+    done = run_grade("--cases", str(course), "hello-udp", str(handins), "--out", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    status = json.loads((out / "ann" / "result.json").read_text())
+    assert status["error"].startswith(f"grader error: {broken}: ImportError"), status["error"]
+    assert "expect_line_somehow" in (out / "ann" / "error.txt").read_text()

@@ -149,8 +149,8 @@ def _own_users(s: Settings) -> Row:
     if os.geteuid() != 0:
         return Row(False, "a user per student",
                    "not root: every program runs as you, so students graded at once share a "
-                   "user and could signal or trace each other's programs (as root, each grading would "
-                   "lease a uid of its own: see unprivileged user)")
+                   "user and could signal or trace each other's programs (as root, each grading "
+                   "would lease a uid of its own: see unprivileged user)")
     lease, why = contain.lease_uid(s, buildcache.cache_root() / "uids")
     if lease is not None:
         lease.release()

@@ -161,3 +161,10 @@ def test_a_batch_names_the_module_that_cannot_be_imported(course, silent, tmp_pa
     status = json.loads((out / "ann" / "result.json").read_text())
     assert status["error"].startswith(f"grader error: {broken}: ImportError"), status["error"]
     assert "expect_line_somehow" in (out / "ann" / "error.txt").read_text()
+
+
+def test_exporting_a_course_assignment_says_how_instead_of_a_broken_autograder(course, tmp_path):
+    done = run_grade("export", "gradescope", "hello-udp", "--out", str(tmp_path / "a.zip"),
+                     "--cases", str(course))
+    assert done.returncode == 2, done.stderr
+    assert "cases/" in done.stderr and not (tmp_path / "a.zip").exists()

@@ -8,6 +8,9 @@
                                       prairielearn, autolab, github-classroom, codegrade)
     grade prepare-image [--talk-lib DIR]  as root, in a container image: the course account
 
+Every command takes --cases DIR (or GRADER_CASES=DIR): a course's own assignments, read where
+they are.
+
 Exit status: 0 every check passed (a batch: it completed), 1 a check failed, 2 bad usage or
 bad input (a one-line message says what to do), 3 an internal error of the grader, 130
 interrupted (^C, SIGTERM).

@@ -109,6 +109,20 @@ def test_a_new_check_in_a_course_directory_counts_without_reinstalling(course, s
     assert _verdicts(out) == {"answers": "failed", "prints_it": "failed"}
 
 
+def test_a_course_reference_may_sit_next_to_its_manifest(course, tmp_path):
+    """`reference = ["-m", MODULE, ...]` finds a module in the assignment's own folder."""
+    folder = course / "hello-udp"
+    (folder / "our_server.py").write_text(
+        "import sys\n\nfrom reference import udp\n\n"
+        "if __name__ == \"__main__\":\n    sys.exit(udp.main(sys.argv[1:]))\n")
+    manifest = folder / "manifest.toml"
+    manifest.write_text(manifest.read_text().replace('"reference.udp"', '"our_server"'))
+    out = tmp_path / "r.json"
+    done = run_grade("--cases", str(course), "hello-udp", "--reference", "--json", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _verdicts(out) == {"answers": "passed"}
+
+
 def test_a_course_assignment_replaces_ours_of_the_same_id(course):
     (course / "hello-udp").rename(course / "udp-server")
     done = run_grade("list", "udp-server", env={"GRADER_CASES": str(course)})

@@ -60,9 +60,10 @@ def test_a_parent_without_handins_is_refused_not_a_batch(tmp_path, batch):
     (notes / "week1").mkdir(parents=True)
     (notes / "week1" / "todo.txt").write_text("read chapter 5\n")
     classes = tmp_path / "classes"
-    for section, student in (("section-1", "alice"), ("section-2", "bob")):
-        (classes / section / student).mkdir(parents=True)
-        (classes / section / student / "Makefile").write_text("all:\n\tgcc -o mytalk *.c\n")
+    for section, students in (("section-1", ("alice", "bob")), ("section-2", ("carol", "dan"))):
+        for student in students:
+            (classes / section / student).mkdir(parents=True)
+            (classes / section / student / "Makefile").write_text("all:\n\tgcc -o mytalk *.c\n")
     for parent in (notes, classes):
         done = run_grade("asgn5", parent.name, *batch, cwd=tmp_path)
         one_line_error(done, "a compiled program", "a source directory with a Makefile",
@@ -70,6 +71,26 @@ def test_a_parent_without_handins_is_refused_not_a_batch(tmp_path, batch):
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
         assert not (tmp_path / "grade-results").exists()
     assert "section-1 (and 1 more like it) holds handin directories" in done.stderr
+
+
+def test_a_checkout_with_one_stray_c_folder_is_no_batch(tmp_path):
+    """Issue 19: `grade asgn5 .` in a checkout whose grader/ holds a .c file among eight
+    other folders was a batch of nine "build-failed" students. A class is mostly handins,
+    unless --batch says so (a class where most handed in nothing)."""
+    checkout = tmp_path / "checkout"
+    for name in ("docs", "tests", "bench", "examples"):
+        (checkout / name).mkdir(parents=True)
+        (checkout / name / "README.md").write_text("notes\n")
+    (checkout / "grader").mkdir()
+    (checkout / "grader" / "launcher.c").write_text("int main(void) { return 0; }\n")
+    done = run_grade("asgn5", "checkout", cwd=tmp_path)
+    one_line_error(done, "only 1 of its 5 subdirectories (grader) looks like one", "--batch")
+    assert not (tmp_path / "grade-results").exists()
+    out = tmp_path / "results"
+    done = run_grade("asgn5", "checkout", "--batch", "--out", str(out), "-k", "usage_no_args",
+                     cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "5 of 5 students have results" in done.stdout
 
 
 def test_build_failure_shows_first_error(tmp_path):

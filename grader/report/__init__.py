@@ -89,6 +89,16 @@ def log_tail(log: str, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join([f"… {len(kept) - lines} earlier lines"] + kept[-lines:])
 
 
+BUILD_FAILED = "not run: the build failed"
+
+
+def not_run_line(run: Run) -> str:
+    """The one line a failed build's checks are shown as: none of them could run."""
+    n = len(run.checks)
+    return (f"{BUILD_FAILED} ({n} check{'s' if n != 1 else ''}, {num(run.max_score)} "
+            f"point{'s' if run.max_score != 1 else ''}, score 0)")
+
+
 def details(check: Check) -> str:
     """A check's explanation as plain text (message, hint, warnings, transcript), unescaped."""
     parts = []

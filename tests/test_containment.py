@@ -115,6 +115,27 @@ def test_program_view_names_its_user_and_leaves_nothing(who, hostile, report, tm
 
 
 @as_root
+@pytest.mark.skipif(not _can_pose_as_user(), reason="no unprivileged user namespaces here")
+def test_doctor_as_a_user_says_what_root_really_does(hostile, report, tmp_path):
+    """Issue 19: `grade doctor` as a normal user tells what grading as root would do about
+    users; a real grading as root must do just that (the uid range and the name it says)."""
+    done = grade_as("user", "doctor")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    said = re.search(r"leased from (\d+)-(\d+) and named (\S+) in their view", text)
+    assert said, text
+    first, last, name = int(said.group(1)), int(said.group(2)), said.group(3)
+    assert f"as {DEFAULTS.sandbox_user} when none is free" in text
+    out = tmp_path / "r.json"
+    graded = grade_as("root", "minichat-server", str(hostile("view")), "-k", "listens",
+                      "--json", str(out))
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    really, uid = user_of(notes_of(out))
+    assert really == name and first <= uid <= last
+    assert int(report.records("uid")[0]["uid"]) == uid
+
+
+@as_root
 def test_a_utmp_record_names_the_user_on_the_programs_terminal(hostile, report, tmp_path):
     """Issue 9, point 3: where the machine has a utmp file, the program's view holds a private
     one with a record of its user on its pty (the machine's is never written). The machine

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..results import FAILED, PASSED, Run
-from . import details, log_tail, not_run_line, num, visible
+from . import details, interruption, log_tail, not_run_line, num, visible
 from .json_report import dumps
 
 
@@ -61,4 +61,6 @@ def _summary(run: Run, score: float) -> str:
                      "instructor. " + (run.error.strip().splitlines() or [""])[0])
     if run.cut:
         lines.append(f"{len(run.cut)} checks were not run: the time budget ran out.")
+    if run.interrupted:
+        lines.append(interruption(run))
     return "\n".join(lines)

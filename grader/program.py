@@ -50,6 +50,7 @@ class Program(Endpoint):
         self.argv = list(argv)
         self.status: Optional[ExitStatus] = None
         self._drained = False          # its output after its exit read to the end (or deadline)
+        self.eof_typed = False        # ^D was typed to it (a debugging-flag cause, plugin.py)
         case.transcript.add(name, "·", "started: " + " ".join(self.argv))
         case.step(name, "start", argv=self.argv)
         master, slave = os.openpty()
@@ -107,6 +108,7 @@ class Program(Endpoint):
     def send_eof(self) -> None:
         """Type ^D: ends a partial line, or signals end of input at the start of a line."""
         self.case.transcript.add(self.name, "→", "^D")
+        self.eof_typed = True
         self.case.step(self.name, "eof")
         self._write(self._eof_char)
 

@@ -55,8 +55,10 @@ EXPECTED = {
 
 
 def _makefile(defines: str = "") -> str:
-    return (f"mytalk: mytalk.c\n\tgcc -Wall -Wextra -std=gnu99 {defines} "
-            "-o mytalk mytalk.c -ltalk -lncurses\n")
+    """A student's Makefile: the course's -I and -L, as the course machine needs them."""
+    return (f"TALK = ~pn-cs357/Given/Talk\nmytalk: mytalk.c\n\tgcc -Wall -Wextra -std=gnu99 "
+            f"{defines} -I $(TALK)/include -o mytalk mytalk.c -L $(TALK)/lib64 -ltalk "
+            "-lncurses\n")
 
 
 def _student(root: Path, name: str, files: dict[str, str], copies: dict[str, Path]) -> None:

@@ -113,6 +113,18 @@ def test_a_script_the_view_cannot_run_is_explained(tmp_path):
         "asgn5", str(missing), "-k", "usage_no_args").stderr
 
 
+def test_a_program_that_cannot_start_earns_no_usage_point(tmp_path):
+    """The launcher's own "exec ...: No such file or directory" and its exit 127 are no
+    usage message of the student's: the usage check fails and says the program did not start."""
+    missing = _script(tmp_path / "mytalk", "/nonexistent/python3")
+    js = tmp_path / "r.json"
+    done = run_grade("asgn5", str(missing), "-k", "usage_no_args", "--json", str(js))
+    assert done.returncode == 1, done.stdout + done.stderr
+    [usage] = json.loads(js.read_text())["checks"]
+    assert usage["status"] == "failed", usage
+    assert "could not be started" in usage["message"], usage["message"]
+
+
 def test_a_script_with_a_system_interpreter_gets_no_such_note(tmp_path):
     script = _script(tmp_path / "mytalk", "/usr/bin/env python3")
     done = run_grade("asgn5", str(script), "-k", "usage_no_args")

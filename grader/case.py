@@ -33,6 +33,7 @@ class Case:
     used_debug_flag: bool = False     # a program was started with the debugging flag
     no_windows: bool = False          # run windowed, a program never drew its windows
     warnings: list[str] = field(default_factory=list)   # tolerated behaviour, never --strict
+    exec_watch: Any = None            # what its programs execute (grader.execs.Watch)
 
     def deviation(self, text: str) -> None:
         """The program differs from the handout's exact text in a way the spec leaves open.

@@ -31,14 +31,14 @@ import select
 import socket
 import struct
 import threading
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Optional, Union
 
 from . import members
 from .case import CheckFailure
 
 AllowExec = Union[bool, tuple[str, ...]]
+SAMPLED = "GRADER_EXEC_SAMPLED"   # set to 1: sample execs, as where the kernel refuses to notify
 
 _NOTIF_SIZE, _RESP_SIZE = 80, 24
 _RECV, _SEND, _ID_VALID = 0xC0502100, 0xC0182101, 0x40082102
@@ -169,17 +169,24 @@ class Monitor:
         case.on_cleanup(w.close)
         return w
 
-    def attach(self, w: Watch, program: str, own: Optional[str]) -> int:
-        """A socket for one launcher's `-x`: the descriptor the child must inherit. Ours is
-        closed once the launcher has reported (or with the case)."""
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        theirs.set_inheritable(True)
+    def attach(self, w: Watch, program: str, own: Optional[str]) -> Optional[int]:
+        """A socket for one launcher's `-x`: the descriptor the child must inherit (None:
+        execs are only sampled). Ours is closed once the launcher has reported (or with the
+        case)."""
         w.program = program
         if own is not None:
             try:
                 w.own.add(_identity(os.stat(own)))
             except OSError:
                 pass
+        if os.environ.get(SAMPLED):
+            with self._lock:
+                w.sampled = True
+                self.modes["forced"] = f"disabled by {SAMPLED}"
+            self._poke()
+            return None
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        theirs.set_inheritable(True)
         with self._lock:
             w.sockets[ours.fileno()] = (ours, theirs, program)
         self._poke()
@@ -441,6 +448,8 @@ def probe() -> tuple[bool, str]:
     """Whether execs are each seen here (True) or only sampled, tried with the launcher once
     (for doctor)."""
     from . import launcher
+    if os.environ.get(SAMPLED):
+        return False, f"sampled only (disabled by {SAMPLED})"
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
         import subprocess
@@ -459,7 +468,7 @@ def probe() -> tuple[bool, str]:
             os.close(fd)
         proc.wait(timeout=30)
         if fds:
-            return True, "each is seen as it happens (a seccomp user notification)"
+            return True, "seen as it happens (a seccomp user notification)"
         err = int(data) if data.strip().isdigit() else 0
         return False, (f"sampled only: the kernel refused a notification filter "
                        f"({os.strerror(err) if err else 'unknown reason'}); a program that "

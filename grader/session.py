@@ -245,7 +245,7 @@ class Grading:
             return argv
         fd = self.execs.attach(watch, self.assignment.program,
                                own if own is not None else (self.argv[0] if self.argv else None))
-        return argv[:-1] + ["-x", str(fd), "--"]
+        return argv if fd is None else argv[:-1] + ["-x", str(fd), "--"]
 
     @contextmanager
     def peer(self, case: Case, own: Optional[str] = None) -> Iterator[tuple[list[str], Path]]:

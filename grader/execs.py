@@ -61,7 +61,8 @@ class Exec:
     how: str = "seen"       # "seen" (a notification) or "sampled"
 
     def says(self) -> str:
-        return f"{self.program} {'started' if self.allowed else 'tried to start'} {self.path}"
+        ran = self.allowed or self.how == "sampled"      # sampled: it ran, nothing refused it
+        return f"{self.program} {'started' if ran else 'tried to start'} {self.path}"
 
 
 def allowed_text(allow: AllowExec) -> str:
@@ -107,6 +108,7 @@ class Watch:
         self.monitor, self.case = monitor, case
         self.execs: list[Exec] = []
         self.own: set[tuple[int, int]] = set()     # the programs the grader itself started
+        self.expected: set[tuple[int, int]] = set()   # those, and their #! interpreters
         # our end's descriptor -> (our end, the launcher's end, the program's name)
         self.sockets: dict[int, tuple[socket.socket, socket.socket, str]] = {}
         self.listeners: dict[int, tuple[str, bool]] = {}   # fd -> (name, its own exec done)
@@ -177,6 +179,7 @@ class Monitor:
         if own is not None:
             try:
                 w.own.add(_identity(os.stat(own)))
+                w.expected |= {_identity(os.stat(p)) for p in (own, _interpreter(own)) if p}
             except OSError:
                 pass
         if os.environ.get(SAMPLED):
@@ -323,6 +326,7 @@ class Monitor:
             w.listeners[fd] = (name, True)
             if ident is not None:
                 w.own.add(ident)
+                w.expected.add(ident)
             allowed = True
         else:
             allowed = valid and self._allows(w, ident)
@@ -355,9 +359,20 @@ class Monitor:
             if ident in self._skip or (pid, ident) in w._seen_pids:
                 continue
             w._seen_pids.add((pid, ident))
-            if ident in w.own:
+            if ident in w.expected:
                 continue
             w._record(Exec(w.program, path, self._allows(w, ident), "sampled"))
+
+
+def _interpreter(path: str) -> Optional[str]:
+    """The interpreter a script's #! line names (a script runs as it)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(256)
+    except OSError:
+        return None
+    words = head[2:].split(b"\n", 1)[0].split() if head.startswith(b"#!") else []
+    return os.fsdecode(words[0]) if words else None
 
 
 def _recv_fds(sock: socket.socket) -> tuple[bytes, list[int]]:

@@ -65,6 +65,20 @@ class Exec:
         return f"{self.program} {'started' if ran else 'tried to start'} {self.path}"
 
 
+def kernel_refusal() -> Optional[str]:
+    """Why execs cannot be seen one by one here (None: they can): forced off, or a kernel
+    before 5.5, whose notifications cannot let an exec go on (SECCOMP_USER_NOTIF_FLAG_CONTINUE)."""
+    if os.environ.get(SAMPLED):
+        return f"disabled by {SAMPLED}"
+    try:
+        version = tuple(int(x) for x in platform.release().split("-")[0].split(".")[:2])
+    except ValueError:
+        return None
+    if version < (5, 5):
+        return f"Linux {platform.release()} cannot let a notified exec go on (5.5 can)"
+    return None
+
+
 def allowed_text(allow: AllowExec) -> str:
     """What a program may run, in the student's words."""
     if allow is True:
@@ -182,10 +196,11 @@ class Monitor:
                 w.expected |= {_identity(os.stat(p)) for p in (own, _interpreter(own)) if p}
             except OSError:
                 pass
-        if os.environ.get(SAMPLED):
+        why = kernel_refusal()
+        if why is not None:
             with self._lock:
                 w.sampled = True
-                self.modes["forced"] = f"disabled by {SAMPLED}"
+                self.modes["refused"] = why
             self._poke()
             return None
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -463,8 +478,9 @@ def probe() -> tuple[bool, str]:
     """Whether execs are each seen here (True) or only sampled, tried with the launcher once
     (for doctor)."""
     from . import launcher
-    if os.environ.get(SAMPLED):
-        return False, f"sampled only (disabled by {SAMPLED})"
+    why = kernel_refusal()
+    if why is not None:
+        return False, f"sampled only ({why})"
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
         import subprocess

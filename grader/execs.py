@@ -30,15 +30,18 @@ import platform
 import select
 import socket
 import struct
+import subprocess
 import threading
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
 from . import members
 from .case import CheckFailure
+from .settings import Settings
 
 AllowExec = Union[bool, tuple[str, ...]]
 SAMPLED = "GRADER_EXEC_SAMPLED"   # set to 1: sample execs, as where the kernel refuses to notify
+PROBE_TIMEOUT = 30                # doctor's trial exec: far above its few milliseconds
 
 _NOTIF_SIZE, _RESP_SIZE = 80, 24
 _RECV, _SEND, _ID_VALID = 0xC0502100, 0xC0182101, 0x40082102
@@ -159,10 +162,10 @@ class Watch:
 class Monitor:
     """One grading's exec supervisor: a thread that answers every launcher's notifications."""
 
-    def __init__(self, allow: AllowExec, path: str, interval: float, launcher: str):
+    def __init__(self, allow: AllowExec, path: str, settings: Settings, launcher: str):
         self.allow = allow
         self.allowed = allowed_files(allow, path)
-        self.interval = interval
+        self.interval = settings.exec_sample_interval
         self._skip = set()
         try:
             self._skip.add(_identity(os.stat(launcher)))
@@ -172,10 +175,16 @@ class Monitor:
         self.history: list[Exec] = []          # every case's, for the run's notes
         self._watches: list[Watch] = []
         self._lock = threading.RLock()
-        self._wake_r, self._wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
-        self._stop = False
-        self._thread = threading.Thread(target=self._run, name="exec-monitor", daemon=True)
-        self._thread.start()
+        self._no_thread = ""
+
+    def start(self) -> None:
+        """Served by the process's thread: after the watchdog's fork (no fork should copy a
+        process with threads), before the grading's PID namespace (after which this process
+        can make no thread; a later grading in the same process reuses it)."""
+        try:
+            _LOOP.add(self)
+        except RuntimeError as e:
+            self._no_thread = f"no thread to answer them: {e}"
 
     # -- the grading's side ------------------------------------------------------------------
     def watch(self, case: Any) -> Watch:
@@ -196,18 +205,18 @@ class Monitor:
                 w.expected |= {_identity(os.stat(p)) for p in (own, _interpreter(own)) if p}
             except OSError:
                 pass
-        why = kernel_refusal()
+        why = kernel_refusal() or self._no_thread or None
         if why is not None:
             with self._lock:
                 w.sampled = True
                 self.modes["refused"] = why
-            self._poke()
+            _LOOP.poke()
             return None
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         theirs.set_inheritable(True)
         with self._lock:
             w.sockets[ours.fileno()] = (ours, theirs, program)
-        self._poke()
+        _LOOP.poke()
         return theirs.fileno()
 
     def forget(self, w: Watch) -> None:
@@ -231,14 +240,9 @@ class Monitor:
             self._sample(w)
 
     def close(self) -> None:
+        _LOOP.remove(self)
         for w in list(self._watches):
             self.forget(w)
-        self._stop = True
-        self._poke()
-        self._thread.join(timeout=5)
-        if not self._thread.is_alive():
-            os.close(self._wake_r)
-            os.close(self._wake_w)
 
     def notes(self) -> list[str]:
         """For the TA: every program a student program started, and how execs were seen."""
@@ -257,33 +261,19 @@ class Monitor:
         return (f"execs of student programs were sampled, not each seen ({why}): a program "
                 f"that runs for less than {self.interval:g}s may go unrecorded")
 
-    def _poke(self) -> None:
-        try:
-            os.write(self._wake_w, b"x")
-        except OSError:
-            pass
+    # -- the thread's side --------------------------------------------------------------------
+    def _descriptors(self) -> tuple[list[int], bool]:
+        """What to wait on, and whether some case is sampled."""
+        with self._lock:
+            return ([fd for w in self._watches for fd in (*w.sockets, *w.listeners) if fd >= 0],
+                    any(w.sampled for w in self._watches))
 
-    # -- the thread ---------------------------------------------------------------------------
-    def _run(self) -> None:
-        while not self._stop:
-            with self._lock:
-                fds = [fd for w in self._watches for fd in (*w.sockets, *w.listeners) if fd >= 0]
-                sampling = any(w.sampled for w in self._watches)
-            try:
-                ready, _, _ = select.select([self._wake_r, *fds], [], [],
-                                            self.interval if sampling else None)
-            except (OSError, ValueError):      # a descriptor closed meanwhile: look again
-                continue
-            if self._wake_r in ready:
-                try:
-                    os.read(self._wake_r, 4096)
-                except OSError:
-                    pass
-            with self._lock:
-                for w in list(self._watches):
-                    self._handle(w)
-                    if w.sampled:
-                        self._sample(w)
+    def _tick(self) -> None:
+        with self._lock:
+            for w in list(self._watches):
+                self._handle(w)
+                if w.sampled:
+                    self._sample(w)
 
     def _handle(self, w: Watch) -> None:
         if w.closed:
@@ -291,12 +281,17 @@ class Monitor:
         fds = [fd for fd in (*w.sockets, *w.listeners) if fd >= 0]
         if not fds:
             return
-        ready = select.select(fds, [], [], 0)[0]
-        for fd in ready:
+        poller = select.poll()
+        for fd in fds:
+            poller.register(fd, select.POLLIN)
+        for fd, events in poller.poll(0):
             if fd in w.sockets:
                 self._report(w, fd)
-            elif fd in w.listeners:
-                self._notification(w, fd)
+            elif fd in w.listeners and events & select.POLLIN:
+                self._notification(w, fd)      # pending: the ioctl below cannot block
+            elif fd in w.listeners:            # every process of the filter has ended
+                os.close(fd)
+                del w.listeners[fd]
 
     def _report(self, w: Watch, fd: int) -> None:
         """A launcher's message: "0" with the notification descriptor, or why there is none."""
@@ -377,6 +372,65 @@ class Monitor:
             if ident in w.expected:
                 continue
             w._record(Exec(w.program, path, self._allows(w, ident), "sampled"))
+
+
+class _Loop:
+    """The one thread of a process that answers every grading's notifications and samples:
+    a daemon, alive as long as the process (a grading's PID namespace forbids a second)."""
+
+    def __init__(self) -> None:
+        self._monitors: list[Monitor] = []
+        self._lock = threading.Lock()
+        self._wake_r = self._wake_w = -1
+        self._thread: Optional[threading.Thread] = None
+
+    def add(self, m: Monitor) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._wake_r, self._wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+                thread = threading.Thread(target=self._run, name="exec-monitor", daemon=True)
+                thread.start()              # RuntimeError where the kernel refuses a thread
+                self._thread = thread
+            self._monitors.append(m)
+        self.poke()
+
+    def remove(self, m: Monitor) -> None:
+        with self._lock:
+            if m in self._monitors:
+                self._monitors.remove(m)
+
+    def poke(self) -> None:
+        if self._wake_w >= 0:
+            try:
+                os.write(self._wake_w, b"x")
+            except OSError:
+                pass
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                monitors = list(self._monitors)
+            fds: list[int] = []
+            timeout: Optional[float] = None
+            for m in monitors:
+                mine, sampled = m._descriptors()
+                fds += mine
+                if sampled:
+                    timeout = min(timeout or m.interval, m.interval)
+            poller = select.poll()
+            for fd in [self._wake_r, *fds]:
+                poller.register(fd, select.POLLIN)
+            ready = poller.poll(None if timeout is None else timeout * 1000)
+            if any(fd == self._wake_r for fd, _ in ready):
+                try:
+                    os.read(self._wake_r, 4096)
+                except OSError:
+                    pass
+            for m in monitors:
+                m._tick()
+
+
+_LOOP = _Loop()
 
 
 def _interpreter(path: str) -> Optional[str]:
@@ -482,31 +536,35 @@ def probe() -> tuple[bool, str]:
     if why is not None:
         return False, f"sampled only ({why})"
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    proc: Optional[subprocess.Popen] = None
     try:
-        import subprocess
         proc = subprocess.Popen([str(launcher.ensure()), "-x", str(theirs.fileno()), "--",
                                  "true"], pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         theirs.close()
         data, fds = _recv_fds(ours)
         for fd in fds:
             notif = ctypes.create_string_buffer(_NOTIF_SIZE)
-            select.select([fd], [], [], 10)
+            select.select([fd], [], [], PROBE_TIMEOUT)
             if _libc.ioctl(fd, _RECV, notif) == 0:
                 nid = struct.unpack_from("=Q", notif.raw)[0]
                 _libc.ioctl(fd, _SEND, ctypes.c_char_p(struct.pack("=QqiI", nid, 0, 0,
                                                                      _CONTINUE)))
             os.close(fd)
-        proc.wait(timeout=30)
+        if proc.wait(timeout=PROBE_TIMEOUT) != 0 and fds:
+            return False, ("sampled only: the kernel gave a notification filter but would not "
+                           "let the notified exec go on")
         if fds:
             return True, "seen as it happens (a seccomp user notification)"
         err = int(data) if data.strip().isdigit() else 0
         return False, (f"sampled only: the kernel refused a notification filter "
                        f"({os.strerror(err) if err else 'unknown reason'}); a program that "
                        "runs briefly may go unrecorded")
-    except (OSError, RuntimeError, ValueError) as e:
+    except (OSError, RuntimeError, ValueError, subprocess.TimeoutExpired) as e:
         return False, f"not checked: {e}"
     finally:
         ours.close()
-        if theirs.fileno() >= 0:
-            theirs.close()
+        theirs.close()
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()

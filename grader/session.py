@@ -64,6 +64,8 @@ class Grading:
         self.notes += self.policy.describe(self.trusted)
         self._watchdog = watchdog.start(self.policy.token, self.policy.cgroup_parent,
                                         leftovers=(str(self.run_dir),))
+        if self.execs is not None:
+            self.execs.start()
         # After the watchdog (which must outlive what the namespace holds), before any program.
         self._init, why_pid = contain.pid_namespace()
         if self.policy.rules is not None:
@@ -128,8 +130,8 @@ class Grading:
         policy.rules = contain.Rules(str(launcher.ensure()), os.getpid(), view,
                                      userns=os.geteuid() != 0, proc=os.geteuid() == 0,
                                      run_dir=self.run_dir, hidden=tuple(contain.grader_files()))
-        self.execs = execs.Monitor(self.assignment.allow_exec, contain.SAFE_PATH,
-                                   self.settings.exec_sample_interval, policy.rules.launcher)
+        self.execs = execs.Monitor(self.assignment.allow_exec, contain.SAFE_PATH, self.settings,
+                                   policy.rules.launcher)
 
     def _course_home(self) -> Path:
         view = self.policy.rules.view if self.policy.rules is not None else None

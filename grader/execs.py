@@ -505,8 +505,16 @@ def _exec_target(pid: int, nr: int, args: tuple[int, ...]) -> tuple[
     path = _read_string(pid, address)
     if path is None:
         return None, None, 0
+    if path == "" and flags & _AT_EMPTY_PATH:           # fexecve: the file open as dirfd
+        try:
+            path = os.readlink(f"/proc/{pid}/fd/{dirfd}")
+        except OSError:
+            path = f"(the file open as its descriptor {dirfd})"
+        flags_path = ""
+    else:
+        flags_path = path
     try:
-        return path, _identify(pid, path, dirfd, flags), 0
+        return path, _identify(pid, flags_path, dirfd, flags), 0
     except OSError as e:
         missing = e.errno if e.errno in (errno.ENOENT, errno.ENOTDIR) else 0
         return path, None, missing

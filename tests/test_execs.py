@@ -41,9 +41,9 @@ def checks_of(result: dict) -> dict[str, dict]:
 def test_a_program_that_runs_the_reference_fails_naming_what_it_ran(setting, hostile, report,
                                                                     tmp_path):
     """A server that execs /bin/sh -c "python3 -m reference.minichat ...", then python3
-    itself, and serves on its own only when both are refused: every check fails for the exec
-    alone (the server's own output is there), the execs were refused (EPERM), and the TA's
-    notes say what it tried."""
+    itself, then python3 from a descriptor, and serves on its own only when all are refused:
+    every check fails for the exec alone (the server's own output is there), the execs were
+    refused (EPERM), and the TA's notes say what it tried."""
     result = graded(setting, hostile("exec_reference"), tmp_path / "r.json")
     checks = checks_of(result)
     assert set(checks) == {"listens", "announces_connections"}
@@ -54,7 +54,7 @@ def test_a_program_that_runs_the_reference_fails_naming_what_it_ran(setting, hos
         assert "python3" in first and "no program but itself" in check["message"]
         assert "exec" in check["hint"]
     assert "New connection from:" in checks["announces_connections"]["transcript"]
-    assert sorted(set(report.values("refused"))) == ["python3 1", "sh 1"]    # EPERM
+    assert sorted(set(report.values("refused"))) == ["fexecve 1", "python3 1", "sh 1"]  # EPERM
     assert "server tried to start /bin/sh (refused: allow_exec = false)" in result["notes"]
 
 

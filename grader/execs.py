@@ -7,8 +7,10 @@ python3, or /bin/sh to run python3, is running someone else's solution. The laun
 (`-x FD`, grader/launcher.c) installs a seccomp filter whose execs wait for our answer (a user
 notification) and sends us its descriptor; a thread here reads each exec's path from the
 process's memory, records it, and lets it go on (allowed) or fails it with EPERM (not
-allowed: the check then fails, naming what was executed). The first exec of each launcher is
-the program the grader asked for.
+allowed: the check then fails, naming what was executed); a path where there is no file gets
+ENOENT without a record (execvp trying each directory of PATH). The first exec of each
+launcher is the program the grader asked for. One thread per process serves every grading in
+it (a grading's PID namespace forbids the process a second).
 
 Where the kernel gives no user notifications (before Linux 5.5, or a container's profile
 that refuses them), the thread samples instead: every `exec_sample_interval` it reads which
@@ -43,11 +45,10 @@ AllowExec = Union[bool, tuple[str, ...]]
 SAMPLED = "GRADER_EXEC_SAMPLED"   # set to 1: sample execs, as where the kernel refuses to notify
 PROBE_TIMEOUT = 30                # doctor's trial exec: far above its few milliseconds
 
-_NOTIF_SIZE, _RESP_SIZE = 80, 24
+_NOTIF_SIZE = 80                  # struct seccomp_notif
 _RECV, _SEND, _ID_VALID = 0xC0502100, 0xC0182101, 0x40082102
 _CONTINUE = 1
-_EXECVE, _EXECVEAT = {"x86_64": (59, 322), "aarch64": (221, 281)}.get(platform.machine(),
-                                                                       (-1, -1))
+_EXECVEAT = {"x86_64": 322, "aarch64": 281}.get(platform.machine(), -1)
 _AT_FDCWD, _AT_EMPTY_PATH = -100, 0x1000
 _SYS_OPENAT2 = 437 if platform.machine() in ("x86_64", "aarch64") else None
 _RESOLVE_IN_ROOT = 0x10

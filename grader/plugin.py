@@ -148,7 +148,7 @@ def pytest_runtest_call(item: pytest.Item):
     case = item.stash.get(CASE, None)
     try:
         result = yield
-    except (AssertionError, Exception):
+    except Exception:
         # A program that ran what it may not fails for that, whatever else went wrong after
         # (the exec it tried was refused).
         if case is not None and case.exec_watch is not None:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import assignments, execs
+from grader import assignments, contain, execs
+from grader.settings import Settings
 from support import ROOT, run_grade
 from test_view import SETTINGS, grade_in
 
@@ -154,3 +155,23 @@ def test_a_wrong_allow_exec_names_the_file(value, tmp_path):
 
 def test_every_shipped_assignment_allows_nothing():
     assert all(a.allow_exec is False for a in assignments.all_assignments())
+
+
+def test_allow_exec_names_files_by_path_or_by_name_on_path():
+    """A bare name is the file PATH finds, a path the file it names: files, compared by
+    device and inode, not names (a link named cat to python3 is python3 when executed)."""
+    cat = Path(shutil.which("cat", path=contain.SAFE_PATH) or "/bin/cat")
+    by_name = execs.allowed_files(("cat",), contain.SAFE_PATH)
+    assert (cat.stat().st_dev, cat.stat().st_ino) in by_name
+    assert execs.allowed_files(("/usr/bin/sort",), contain.SAFE_PATH) == {
+        (os.stat("/usr/bin/sort").st_dev, os.stat("/usr/bin/sort").st_ino)}
+    assert execs.allowed_files(False, contain.SAFE_PATH) == set()
+
+
+def test_the_notes_say_what_each_program_started_once():
+    monitor = execs.Monitor(("cat",), contain.SAFE_PATH, Settings(), "/nonexistent")
+    monitor.history += [execs.Exec("server", "/usr/bin/cat", True),
+                        execs.Exec("server", "/bin/sh", False),
+                        execs.Exec("server", "/bin/sh", False)]
+    assert monitor.notes() == ["server started /usr/bin/cat (allowed: allow_exec = [cat])",
+                               "server tried to start /bin/sh (refused: allow_exec = [cat])"]

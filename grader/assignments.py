@@ -91,6 +91,14 @@ class Assignment:
     def max_score(self) -> float:
         return sum(self.points.values())
 
+    def reference_in(self, role: str) -> list[str]:
+        """The python arguments that run the reference program in `role` (server or client):
+        one program takes both roles from its argv (mytalk), the others a role word."""
+        ref = list(self.reference)
+        if self.role != "both" and ref and ref[-1] in ("server", "client"):
+            ref[-1] = role
+        return ref
+
 
 @lru_cache(maxsize=None)
 def load(path: Path) -> Assignment:

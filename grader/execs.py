@@ -127,6 +127,10 @@ class Watch:
         self.execs: list[Exec] = []
         self.own: set[tuple[int, int]] = set()     # the programs the grader itself started
         self.expected: set[tuple[int, int]] = set()   # those, and their #! interpreters
+        # A script's `#!/usr/bin/env NAME`: env's one exec of NAME (as PATH finds it) is the
+        # script starting, not the script running another program.
+        self.env: set[tuple[int, int]] = set()
+        self.env_names: set[tuple[int, int]] = set()
         # our end's descriptor -> (our end, the launcher's end, the program's name)
         self.sockets: dict[int, tuple[socket.socket, socket.socket, str]] = {}
         self.listeners: dict[int, tuple[str, bool]] = {}   # fd -> (name, its own exec done)
@@ -164,7 +168,7 @@ class Monitor:
     """One grading's exec supervisor: a thread that answers every launcher's notifications."""
 
     def __init__(self, allow: AllowExec, path: str, settings: Settings, launcher: str):
-        self.allow = allow
+        self.allow, self.path = allow, path
         self.allowed = allowed_files(allow, path)
         self.interval = settings.exec_sample_interval
         self._skip = set()
@@ -201,11 +205,15 @@ class Monitor:
         case)."""
         w.program = program
         if own is not None:
-            try:
-                w.own.add(_identity(os.stat(own)))
-                w.expected |= {_identity(os.stat(p)) for p in (own, _interpreter(own)) if p}
-            except OSError:
-                pass
+            words = _interpreter(own)
+            w.own |= _files(own)
+            w.expected |= _files(own, *words[:1])
+            names = [a for a in words[1:] if not a.startswith("-") and "=" not in a]
+            if words and os.path.basename(words[0]) == "env" and names:
+                found = allowed_files((names[0],), self.path)
+                w.env |= allowed_files((words[0],), self.path)
+                w.env_names |= found
+                w.expected |= found
         why = kernel_refusal() or self._no_thread or None
         if why is not None:
             with self._lock:
@@ -339,6 +347,8 @@ class Monitor:
                 w.own.add(ident)
                 w.expected.add(ident)
             allowed = True
+        elif ident is not None and ident in w.env_names and _running(pid) in w.env:
+            allowed = True                  # env starting the script's interpreter
         else:
             allowed = valid and self._allows(w, ident)
             w._record(Exec(name, path or "(a program it would not let us name)", allowed))
@@ -434,15 +444,35 @@ class _Loop:
 _LOOP = _Loop()
 
 
-def _interpreter(path: str) -> Optional[str]:
-    """The interpreter a script's #! line names (a script runs as it)."""
+def _interpreter(path: str) -> list[str]:
+    """The words of a script's #! line: its interpreter and what it is given (none: not a
+    script)."""
     try:
         with open(path, "rb") as f:
             head = f.read(256)
     except OSError:
-        return None
+        return []
     words = head[2:].split(b"\n", 1)[0].split() if head.startswith(b"#!") else []
-    return os.fsdecode(words[0]) if words else None
+    return [os.fsdecode(w) for w in words]
+
+
+def _files(*paths: str) -> set[tuple[int, int]]:
+    """The identities of those of `paths` that exist."""
+    found = set()
+    for p in paths:
+        try:
+            found.add(_identity(os.stat(p)))
+        except OSError:
+            pass
+    return found
+
+
+def _running(pid: int) -> Optional[tuple[int, int]]:
+    """The file a process runs now."""
+    try:
+        return _identity(os.stat(f"/proc/{pid}/exe"))
+    except OSError:
+        return None
 
 
 def _recv_fds(sock: socket.socket) -> tuple[bytes, list[int]]:

@@ -385,7 +385,7 @@ def test_failed_check_says_how_to_reproduce(build_c):
     done = run_grade("minichat-server", str(buggy), "-k", "no_echo")
     text = " ".join(done.stdout.split())
     assert "reproduce by hand: in one terminal `./server 4000`, in another " \
-           "`python3 -m reference.minichat client 4000`" in text
+           "`grade peer minichat-server client 4000`" in text
 
 
 def test_reproduce_never_offers_a_second_server():
@@ -394,16 +394,15 @@ def test_reproduce_never_offers_a_second_server():
     import dataclasses
 
     from grader import reproduce
-    from grader.results import FAILED, Check
-    transcript = ("  0.001s server · started: /tmp/g/build/server 41000\n"
-                  '  0.002s client → "hello\\n"')
-    check = Check("echoes", "x", FAILED, 0, 1, transcript=transcript)
+    from grader.case import Step
+    steps = [Step("server", "start", argv=("/tmp/g/build/server", "41000")),
+             Step("client", "peer"), Step("client", "type", "hello\n")]
     base = assignments.find("minichat-server")
-    with_role = reproduce.describe(check, base)
-    assert "`python3 -m reference.minichat client 4000`" in with_role
+    with_role = reproduce.describe(steps, base)
+    assert "`grade peer minichat-server client 4000`" in with_role
     assert 'type "hello" in the reference' in with_role
     alone = dataclasses.replace(base, reference=("-m", "course.echo_server"))
-    text = reproduce.describe(check, alone)
+    text = reproduce.describe(steps, alone)
     assert text == ("reproduce by hand: in one terminal `./server 4000`, in another a client "
                     'of your own; type "hello" in the client')
     assert "course.echo_server" not in text

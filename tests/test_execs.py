@@ -175,3 +175,18 @@ def test_the_notes_say_what_each_program_started_once():
                         execs.Exec("server", "/bin/sh", False)]
     assert monitor.notes() == ["server started /usr/bin/cat (allowed: allow_exec = [cat])",
                                "server tried to start /bin/sh (refused: allow_exec = [cat])"]
+
+
+def test_a_script_may_start_its_interpreter_through_env_but_nothing_else(tmp_path):
+    """`#!/usr/bin/env python3`: env starting python3 is the script starting; the script
+    then running /bin/sh is an exec like any other."""
+    script = tmp_path / "mytalk"
+    script.write_text("#!/usr/bin/env python3\nimport os\n"
+                      "os.execv('/bin/sh', ['sh', '-c', 'echo usage: mytalk >&2; exit 1'])\n")
+    script.chmod(0o755)
+    out = tmp_path / "r.json"
+    done = run_grade("asgn5", str(script), "-k", "usage_no_args", "--json", str(out))
+    assert done.returncode == 1, done.stdout + done.stderr
+    (check,) = json.loads(out.read_text())["checks"]
+    assert check["message"].startswith("mytalk tried to start /bin/sh:"), check["message"]
+    assert "python3" not in check["message"]

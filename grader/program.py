@@ -49,6 +49,8 @@ class Program(Endpoint):
         super().__init__(case, name)
         self.argv = list(argv)
         self.status: Optional[ExitStatus] = None
+        self._drained = False          # its output after its exit read to the end (or deadline)
+        self.eof_typed = False        # ^D was typed to it (a debugging-flag cause, plugin.py)
         case.transcript.add(name, "·", "started: " + " ".join(self.argv))
         case.step(name, "start", argv=self.argv)
         master, slave = os.openpty()
@@ -107,6 +109,7 @@ class Program(Endpoint):
     def send_eof(self) -> None:
         """Type ^D: ends a partial line, or signals end of input at the start of a line."""
         self.case.transcript.add(self.name, "→", "^D")
+        self.eof_typed = True
         self.case.step(self.name, "eof")
         self._write(self._eof_char)
 
@@ -118,8 +121,15 @@ class Program(Endpoint):
 
     # -- life and death ------------------------------------------------------------------
     def _poll_status(self) -> Optional[ExitStatus]:
+        """The exit status once the program has exited (None while it runs).
+
+        However the exit is first seen (its pidfd, a look at whether it is alive), what it
+        printed before is taken in first, so a report on its exit shows its last words, and
+        shows them before the exit in the transcript.
+        """
         if self.status is None and (code := self._proc.poll()) is not None:
             self.status = ExitStatus(code if code >= 0 else None, -code if code < 0 else None)
+            self._drain_output()
             self.case.transcript.add(self.name, "·", str(self.status))
         return self.status
 
@@ -133,8 +143,7 @@ class Program(Endpoint):
 
     def _notice_exit(self) -> None:
         """The program has exited: record when, and take in what it printed before."""
-        if self._poll_status() is not None:
-            self._drain_output()
+        self._poll_status()
 
     def ended_text(self) -> str:
         status = self._poll_status()
@@ -189,14 +198,25 @@ class Program(Endpoint):
         timeout = self.settings.exit_timeout if timeout is None else timeout
         if self._poll_status() is None:
             select.select([self._pidfd], [], [], max(timeout, 0))
-        status = self._poll_status()
-        if status is not None:
-            self._drain_output()
-        return status
+        return self._poll_status()
 
     def _drain_output(self) -> None:
-        """Take in what the program wrote before it exited (it is still in the pty)."""
-        self._take_available()
+        """Take in what the program has written; all of it once it has exited.
+
+        The exit can be seen before the terminal hands over the last bytes written to it, so
+        after the exit the terminal is read until it ends (EIO once no process holds it),
+        within exit_drain. What the program left running may hold the terminal open and write
+        on: then only what is there now is taken in, and the rest is read as it comes.
+        """
+        if self.status is None or self._drained or self._outside(self._snapshot(), []):
+            self._take_available()
+            return
+        self._drained = True
+        deadline = time.monotonic() + self.settings.exit_drain
+        start = self._received
+        while (not self._eof and self._received - start < self.settings.output_cap
+               and (left := deadline - time.monotonic()) > 0):
+            self._fill(left)
 
     def expect_exit(self, code: Optional[int] = 0, timeout: Optional[float] = None,
                     allow_signal: bool = False, hint: Optional[str] = None,

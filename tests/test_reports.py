@@ -246,6 +246,18 @@ def test_gradescope_build_failure_scores_zero_with_log():
     assert "line 99" in data["tests"][0]["output"] and data["tests"][0]["status"] == "failed"
 
 
+def test_build_warnings_reach_the_student():
+    """Issue 17.5: a leniency the course machine would not have shown is said to the student
+    (terminal and feedback, Gradescope's top output), its text made visible."""
+    run = make_run()
+    run.build = Build("ok", "$ make\n", ["the grader put a copy there " + HOSTILE])
+    out = json.loads(gradescope.render(run))["output"]
+    assert "Build warning: the grader put a copy there" in out
+    assert not CONTROL.search(out.replace("\n", ""))
+    text = terminal.render(run, color=False, student=True).decode()
+    assert "build warning: the grader put a copy there" in text
+
+
 def test_prairielearn_fields_and_sums():
     run = make_run()
     data = json.loads(prairielearn.render(run))

@@ -15,7 +15,7 @@ import textwrap
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from . import buildcache, contain, netns, sandbox
+from . import buildcache, contain, execs, netns, sandbox
 from . import settings as settings_mod
 from .settings import Settings
 
@@ -192,6 +192,19 @@ def _own_users(s: Settings) -> Row:
                "could signal or trace each other's programs")
 
 
+def _execs(s: Settings) -> Row:
+    seen, how = execs.probe()
+    if seen:
+        return Row(True, "programs executed",
+                   f"every program a student program or its descendants execute is {how}, "
+                   "recorded in the notes, and refused unless the manifest's allow_exec allows "
+                   "it (the check then fails, naming it)")
+    return Row(False, "programs executed",
+               f"execs are {how}; every {s.exec_sample_interval:g} s the grader reads which "
+               "program each process of the case runs, so one that runs for less may go "
+               "unrecorded, and none is refused before it runs")
+
+
 def _limits(s: Settings) -> Row:
     wanted: list[tuple[str, int, int, Callable[[int], str]]] = [
               ("CPU time", resource.RLIMIT_CPU, s.cpu_seconds, lambda v: f"{v} s"),
@@ -243,8 +256,8 @@ def rows(settings: Optional[Settings] = None) -> list[Row]:
     """Every protection, in the order the README's security model lists them."""
     s = settings or settings_mod.load()
     return [_containment(), _watchdog(), _process_limit(s), _limits(s), _output(s),
-            _user(s), _own_users(s), _view(), _grader_files(), _pid_namespace(), _network(),
-            _name_resolution(s), _scratch(s)]
+            _user(s), _own_users(s), _view(), _grader_files(), _pid_namespace(), _execs(s),
+            _network(), _name_resolution(s), _scratch(s)]
 
 
 def report(settings: Optional[Settings] = None) -> str:
@@ -257,7 +270,7 @@ def report(settings: Optional[Settings] = None) -> str:
     for r in found:
         lines.append(textwrap.fill(f"  {'ok' if r.active else 'NO'}  {r.name:<{width}}  {r.detail}",
                                    WIDTH, subsequent_indent=indent, break_on_hyphens=False))
-    overrides = [v for v in (netns.DISABLE, sandbox.NO_CGROUP, contain.NO_VIEW)
+    overrides = [v for v in (netns.DISABLE, sandbox.NO_CGROUP, contain.NO_VIEW, execs.SAMPLED)
                  if os.environ.get(v)]
     if overrides:
         lines += ["", "Turned off by the environment: " + ", ".join(overrides)]

@@ -38,6 +38,12 @@ def ensure() -> Path:
     return _built[digest]
 
 
+def passed_fds(argv: list[str]) -> tuple[int, ...]:
+    """The descriptors a launcher command names (`-x FD`, before "--"): its Popen passes them."""
+    head = argv[:argv.index("--")] if "--" in argv else argv
+    return tuple(int(head[i + 1]) for i in range(len(head) - 1) if head[i] == "-x")
+
+
 def command(policy: Policy, cgroup: Optional[CaseCgroup], trusted: bool,
             workdir: Optional[Path] = None, writable: tuple = ()) -> list[str]:
     """The launcher's argv, up to and including "--": the program's argv follows it.

@@ -20,7 +20,7 @@ import pexpect
 import pexpect.fdpexpect
 import psutil
 
-from . import members, ports, processes
+from . import launcher, members, ports, processes
 from .case import Case, CheckFailure
 from .stall import BLOCKING, StallWatch, snapshot, timed_wait
 from .streams import Endpoint
@@ -61,7 +61,8 @@ class Program(Endpoint):
             termios.tcsetattr(slave, termios.TCSANOW, attrs)
             self._eof_char, self._intr_char = attrs[6][termios.VEOF], attrs[6][termios.VINTR]
             self._proc = subprocess.Popen([*launch, *self.argv], stdin=slave, stdout=slave,
-                                          stderr=slave, cwd=cwd, env=env, close_fds=True)
+                                          stderr=slave, cwd=cwd, env=env, close_fds=True,
+                                          pass_fds=launcher.passed_fds(list(launch)))
         except OSError as e:
             os.close(master)
             raise CheckFailure(f"could not start {self.argv[0]}: {e.strerror or e}")
@@ -474,7 +475,8 @@ def run_to_exit(case: Case, name: str, argv: Sequence[str], *, cwd: str, env: di
     try:
         proc = subprocess.Popen([*prefix, *argv], cwd=cwd, env=env, stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                pass_fds=(report_w,) if prefix else ())
+                                pass_fds=launcher.passed_fds(list(preexec))
+                                + ((report_w,) if prefix else ()))
     except BaseException:
         os.close(report_r)
         raise

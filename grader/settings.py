@@ -22,6 +22,9 @@ class Settings:
     stall_poll: float = 0.02          # how often a waiting check looks for such a stall
     exit_grace: float = 0.05          # after every program ended, for what it sent to arrive
     exit_drain: float = 1.0           # after a program exited, for its terminal's last output
+    # Where the kernel gives no exec notifications, how often the programs each process of a
+    # case runs are read (grader/execs.py): a shorter-lived exec may go unseen.
+    exec_sample_interval: float = 0.05
 
     # Waits that must elapse.
     idle_window: float = 0.06         # CPU use is measured over this long (ns-exact schedstat)

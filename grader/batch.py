@@ -166,11 +166,14 @@ def _options(args: argparse.Namespace, assignment: Assignment) -> Options:
 
 
 def _warm_up() -> None:
-    """Import what every worker needs once, before forking, so no worker pays for it."""
+    """Import what every worker needs once, before forking, so no worker pays for it, and so
+    that nothing a student's program changes on disk is imported later; load the launcher,
+    which every worker then executes from the same sealed copy."""
     import rich.console  # noqa: F401
-    from . import build, runner  # noqa: F401
+    from . import build, launcher, runner  # noqa: F401
     for name in ("json", "terminal", "gradescope", "junit", "prairielearn", "csv", "html"):
         renderer(name)
+    launcher.executable()
 
 
 def main(args: argparse.Namespace, assignment: Assignment, target: targets.Target,

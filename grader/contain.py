@@ -76,7 +76,7 @@ def probe() -> tuple[bool, str]:
         from . import launcher
         flags = ["-m", "-i"] + ([] if os.geteuid() == 0 else ["-U"])
         try:
-            done = subprocess.run([str(launcher.ensure()), *flags, "-t", "/tmp", "--", "true"],
+            done = subprocess.run([launcher.executable(), *flags, "-t", "/tmp", "--", "true"],
                                   stdin=subprocess.DEVNULL, capture_output=True, text=True,
                                   timeout=30)
             answer = (True, "") if done.returncode == 0 else (
@@ -102,7 +102,7 @@ def pid_namespace() -> tuple[Optional[int], str]:
         return None, str(_state.get("why_no_pidns", "its init is gone"))
     from . import launcher
     try:
-        path = str(launcher.ensure())           # built before: gcc must not become the init
+        path = launcher.executable()           # built before: gcc must not become the init
         same = os.readlink("/proc/self/ns/pid") == os.readlink("/proc/self/ns/pid_for_children")
         if not same:
             raise OSError(0, "this process already made one")
@@ -158,7 +158,7 @@ def peer_pid_namespace() -> Optional[int]:
         if _libc.unshare(CLONE_NEWPID) != 0:
             return None
         peer = os.open("/proc/self/ns/pid_for_children", os.O_RDONLY | os.O_CLOEXEC)
-        init = subprocess.Popen([str(launcher.ensure()), "-I", str(os.getpid())], env={},
+        init = subprocess.Popen([launcher.executable(), "-I", str(os.getpid())], env={},
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, close_fds=True)
         _state.update(peer=peer, peer_init=init.pid, peer_init_proc=init, grading_ns=grading)

@@ -124,7 +124,7 @@ class Grading:
         kept, how = contain.grader_exposure(viewed, policy.euid)
         if not kept:
             self.notes.append(f"the grader's files are within reach of student programs: {how}")
-        policy.rules = contain.Rules(str(launcher.ensure()), os.getpid(), view,
+        policy.rules = contain.Rules(launcher.executable(), os.getpid(), view,
                                      userns=os.geteuid() != 0, proc=os.geteuid() == 0,
                                      run_dir=self.run_dir, hidden=tuple(contain.grader_files()))
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
-from . import processes, sandbox, store, targets
+from . import contain, processes, sandbox, store, targets
 from .assignments import Assignment
 from .handins import Handin, find_handins, handin_target, in_shard
 from .progress import Progress, describe, score_line
@@ -216,7 +216,7 @@ def main(args: argparse.Namespace, assignment: Assignment, target: targets.Targe
                     interop = matrix
                     store.forget_interop(out)
             batch = store.summarize(assignment, store.results_in(out, {h.name for h in handins}),
-                                    interop)
+                                    interop, contain.probe()[0], os.geteuid())
             store.write_summaries(out, batch)
     finally:
         progress.close()
@@ -284,6 +284,8 @@ def _report(batch: Batch, out: Path, seconds: float, completed: bool, expected: 
     counts = {s: sum(r.status == s for r in batch.students)
               for s in (GRADED, BUILD_FAILED, STUDENT_ERROR)}
     detail = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    for warning in batch.warnings:
+        sys.stdout.write(f"note: {warning}\n")
     sys.stdout.write(f"{batch.assignment}: {len(batch.students)} of {expected} students have "
                      f"results ({detail or 'none'}) after {seconds:.1f}s\n")
     if batch.students:

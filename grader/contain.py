@@ -500,6 +500,24 @@ def _others_read(path: Path) -> bool:
         return False
 
 
+NOT_TAMPER_PROOF = "results are not tamper-proof"
+
+
+def tamper_warning(notes: Sequence[str] = (), viewed: Optional[bool] = None,
+                   euid: Optional[int] = None) -> Optional[str]:
+    """What a batch's summaries say first when its results could have been changed by the
+    programs it graded: a non-root grader without a private view (seen here, or in one of the
+    students' notes), or None."""
+    if viewed is not None and euid is not None and euid != 0 and not viewed:
+        return TAMPER_WARNING
+    return TAMPER_WARNING if any(NOT_TAMPER_PROOF in n for n in notes) else None
+
+
+TAMPER_WARNING = (f"{NOT_TAMPER_PROOF}: the students' programs ran as the grading user without "
+                  "a private view, so they could change the grader, its cache and these files; "
+                  "grade as root, or where user namespaces are allowed, for credit")
+
+
 def grader_exposure(viewed: bool, euid: int) -> tuple[bool, str]:
     """Whether programs are kept from the grader's own files, and how or why not: what
     `grade doctor` and a run's notes say, never more than there is."""

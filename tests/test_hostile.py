@@ -259,8 +259,8 @@ exit 1
 @pytest.mark.parametrize("setting", SETTINGS)
 def test_scratch_and_out_are_not_readable_by_other_users(setting, report, tmp_path):
     """A case's working directory is its program's alone (0700), the run directory above it
-    can be passed but not listed (0711), and a batch's --out and each student's results in it
-    are the grader's alone."""
+    can be passed but not listed (0711), and a batch's --out is the grader's alone (0700), so
+    another user reads no student's results in it."""
     program = tmp_path / "bin" / "server"
     program.parent.mkdir()
     program.write_text(_MODES.format(report=report.path))
@@ -276,8 +276,9 @@ def test_scratch_and_out_are_not_readable_by_other_users(setting, report, tmp_pa
     out = tmp_path / "out"
     done = grade(setting, "asgn5", str(batch), "--out", str(out))
     assert done.returncode == 0, done.stdout + done.stderr
-    for d in (out, out / "alice"):
-        assert stat.S_IMODE(os.stat(d).st_mode) & 0o077 == 0, f"{d}: {oct(os.stat(d).st_mode)}"
+    assert stat.S_IMODE(os.stat(out).st_mode) & 0o077 == 0, oct(os.stat(out).st_mode)
+    if os.geteuid() == 0:          # another local user cannot list a student's results
+        assert _as_uid(NON_ROOT_UID + 1, lambda libc: _can_list(out / "alice")) == 0
 
 
 @as_root
@@ -324,6 +325,14 @@ def _as_uid(uid: int, action: Callable[[ctypes.CDLL], int]) -> int:
     os.waitpid(pid, 0)
     with os.fdopen(r) as f:
         return int(f.read() or "-99")
+
+
+def _can_list(path: Path) -> int:
+    try:
+        os.listdir(path)
+        return 1
+    except PermissionError:
+        return 0
 
 
 def _add_user_key(libc: ctypes.CDLL) -> int:

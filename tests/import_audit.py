@@ -1,5 +1,6 @@
-"""Run `python -m grader ARGS` and record every module first imported (and every Python file read) after the first untrusted
-process started (the launcher's first start that runs a program, not a probe).
+"""Run `python -m grader ARGS` and record every module first imported, and every Python file
+read, after the first untrusted process started (the launcher's first start that runs a
+program, not a probe).
 
     python tests/import_audit.py RECORD_FILE ARGS...
 

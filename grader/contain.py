@@ -48,7 +48,8 @@ from . import buildcache, processes
 from .settings import Settings
 
 CLONE_NEWPID, CLONE_NEWNS = 0x20000000, 0x00020000
-MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 0x4000, 0x40000
+MNT_DETACH = 2
 PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
 # Directories of the machine any uid may write to, where an earlier lease may have left files.
 SHARED_WRITABLE = ("/run/lock", "/tmp", "/var/tmp", "/dev/shm")
@@ -197,6 +198,27 @@ def namespace_proc() -> Optional[Path]:
     machine's /proc would lead them through /proc/PID/root of the user's other processes to
     every file of the user); None where it could not be made (then they get the machine's)."""
     return _state.get("proc")  # type: ignore[return-value]
+
+
+def bounded_disk(run_dir: Path, size: int, inodes: int) -> tuple[bool, str]:
+    """A tmpfs of `size` bytes and `inodes` files on run_dir (still empty), so that a build or
+    a program cannot fill the machine's disk or its inodes: in a mount namespace of this
+    process's own, so no one else sees it and it vanishes with the process and its children
+    (the watchdog among them). False and why where no mount namespace can be had."""
+    if _libc.unshare(CLONE_NEWNS) != 0:
+        return False, os.strerror(ctypes.get_errno())
+    if _libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        return False, os.strerror(ctypes.get_errno())
+    options = f"mode=711,size={size},nr_inodes={inodes}".encode()
+    if _libc.mount(b"tmpfs", str(run_dir).encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
+                   options) != 0:
+        return False, os.strerror(ctypes.get_errno())
+    return True, ""
+
+
+def release_disk(run_dir: Path) -> None:
+    """Detach bounded_disk()'s tmpfs (its files go with it); nothing where there is none."""
+    _libc.umount2(str(run_dir).encode(), MNT_DETACH)
 
 
 def _forget_dir(path: Path) -> None:

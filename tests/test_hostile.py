@@ -383,3 +383,49 @@ def test_a_leased_uid_starts_with_nothing_of_its_earlier_holder(tmp_path):
                 shutil.rmtree(p, ignore_errors=True)
             elif os.path.lexists(p):
                 p.unlink()
+
+
+# ---- point 6: the build and the cases have a disk of their own ----------------------------------
+
+FILL = """mytalk:
+\t-@mkdir many && cd many && seq 1 {files} | xargs touch 2>/dev/null; true
+\t@echo "files $$(ls many | wc -l)" >> '{report}'
+\t-@i=0; while [ $$i -lt {chunks} ] && fallocate -l 15M big$$i 2>/dev/null; do i=$$((i+1)); done; \\
+echo "chunks $$i" >> '{report}'
+\t@exit 1
+"""
+
+
+@pytest.mark.parametrize("setting", SETTINGS)
+def test_a_build_cannot_fill_the_disk_or_its_inodes(setting, report, tmp_path):
+    """make creates more files than a grading's disk holds, then more 15 MiB files (each
+    under the file-size limit) than its size: where a mount namespace can be had, the run
+    directory is a tmpfs of run_disk_bytes and run_disk_inodes and both stop short."""
+    files = DEFAULTS.run_disk_inodes + 5000
+    chunks = DEFAULTS.run_disk_bytes // (15 << 20) + 4
+    handin = tmp_path / "handin"
+    handin.mkdir()
+    (handin / "Makefile").write_text(FILL.format(files=files, chunks=chunks, report=report.path))
+    _open_to_all(tmp_path)
+    out = tmp_path / "r.json"
+    done = grade(setting, "asgn5", str(handin), "--json", str(out))
+    assert done.returncode == 2, done.stdout + done.stderr          # the build failed
+    made, filled = int(report.values("files")[0]), int(report.values("chunks")[0])
+    if setting == "nonamespace":          # no cap but the file size: the grading's notes say so
+        assert made == files and filled == chunks
+        return
+    assert made < DEFAULTS.run_disk_inodes, made
+    assert filled * (15 << 20) <= DEFAULTS.run_disk_bytes, filled
+
+
+@pytest.mark.parametrize("setting", SETTINGS)
+def test_the_notes_say_where_there_is_no_disk_cap(setting, tmp_path):
+    program = tmp_path / "bin" / "server"
+    program.parent.mkdir()
+    program.write_text("#!/bin/sh\nexit 1\n")
+    _open_to_all(program.parent)
+    out = tmp_path / "r.json"
+    done = grade(setting, "minichat-server", str(program), "-k", "listens", "--json", str(out))
+    assert done.returncode == 1, done.stdout + done.stderr
+    noted = any(n.startswith("no disk cap") for n in json.loads(out.read_text())["notes"])
+    assert noted == (setting == "nonamespace")

@@ -5,8 +5,10 @@
 
 The transcript says which programs the check started with which arguments ("started: ..."),
 which reference peers took part, and what was typed into the program or sent by a peer; the
-manifest says which reference program plays the other side. The port becomes 4000 (a fixed
-port stays as it is) and the scratch path of the program becomes ./PROGRAM.
+manifest's `reference` says which reference program plays the other side: its last argument
+names the role ("server" or "client") and is swapped for the other one. A reference without
+a role argument cannot play the other side, and is not offered for it. The port becomes 4000
+(a fixed port stays as it is) and the scratch path of the program becomes ./PROGRAM.
 """
 from __future__ import annotations
 
@@ -74,14 +76,18 @@ def _describe(check: Check, assignment: Assignment) -> str:
     commands = {who: _command(argv, assignment) for who, argv in programs.items()}
     reference = _reference(assignment, next(iter(programs.values()))) if peers else None
     student = " then ".join(f"`{c}`" for c in commands.values())
-    if reference:
+    student_serves = assignment.role == "server" or (
+        assignment.role == "both" and not _client_argv(next(iter(programs.values()))))
+    other = "client" if student_serves else "server"
+    if peers:
         more = f" (one per peer: {len(peers)} terminals)" if len(peers) > 1 else ""
-        student_serves = assignment.role == "server" or (
-            assignment.role == "both" and not _client_argv(next(iter(programs.values()))))
+        # A reference that cannot play the other side is never offered for it (it would
+        # be a second server): the student's own program, or any, stands in.
+        peer = f"`{reference}`" if reference else f"a {other} of your own"
         if student_serves:       # the student's server must be running before the reference
-            steps = [f"in one terminal {student}", f"in another `{reference}`{more}"]
+            steps = [f"in one terminal {student}", f"in another {peer}{more}"]
         else:
-            steps = [f"in one terminal `{reference}`{more}", f"in another {student}"]
+            steps = [f"in one terminal {peer}{more}", f"in another {student}"]
     else:
         steps = ["run " + ", then in another terminal ".join(f"`{c}`" for c in commands.values())]
     typed = []
@@ -93,7 +99,7 @@ def _describe(check: Check, assignment: Assignment) -> str:
             shown = ", ".join(f'"{t}"' if t not in ("^D", "^C", "end of input") else t
                               for t in lines[:MAX_TYPED])
             shown += ", …" if len(lines) > MAX_TYPED else ""
-            place = who if who in programs else "the reference"
+            place = who if who in programs else "the reference" if reference else f"the {other}"
             typed.append(f"type {shown} in {place}")
     text = "reproduce by hand: " + ", ".join(steps)
     if typed:
@@ -127,6 +133,7 @@ def _reference(assignment: Assignment, student_argv: list[str]) -> Optional[str]
             return " ".join(["python3", *ref, "-N", "-a", *port])
         return " ".join(["python3", *ref, "-N", "localhost", *port])
     other = "client" if assignment.role == "server" else "server"
-    if ref and ref[-1] in ("server", "client"):
-        ref[-1] = other
+    if ref[-1] not in ("server", "client"):
+        return None      # it runs as the assignment's program only: it cannot be the other side
+    ref[-1] = other
     return " ".join(["python3", *ref, *port])

@@ -20,9 +20,9 @@ from .transcript import show
 from .waiting import Waiter
 
 if TYPE_CHECKING:      # pragma: no cover
-    from .wording import WordingPattern
+    from .wording import Described, WordingPattern
 
-Want = Union[str, "re.Pattern[str]", "WordingPattern"]
+Want = Union[str, "re.Pattern[str]", "WordingPattern", "Described"]
 T = TypeVar("T")
 
 

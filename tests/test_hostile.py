@@ -429,3 +429,20 @@ def test_the_notes_say_where_there_is_no_disk_cap(setting, tmp_path):
     assert done.returncode == 1, done.stdout + done.stderr
     noted = any(n.startswith("no disk cap") for n in json.loads(out.read_text())["notes"])
     assert noted == (setting == "nonamespace")
+
+
+def test_a_cached_launcher_that_is_not_the_one_built_is_built_again(tmp_path):
+    """A launcher in the cache whose bytes are not those recorded at its build (replaced, and
+    its digest left as it was) is never executed: the next grader builds it again."""
+    cache, marker = tmp_path / "cache", tmp_path / "planted-ran"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), XDG_CACHE_HOME=str(cache))
+    ask = [sys.executable, "-c", "from grader import launcher; print(launcher.executable())"]
+    first = subprocess.run(ask, env=env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    (built,) = cache.glob("socket-grader/launcher-*/launcher")
+    built.write_text(f"#!/bin/sh\ntouch {marker}\nexit 0\n")
+    again = subprocess.run(ask, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert not marker.exists(), "the planted launcher ran"
+    assert again.stdout.startswith("/proc/")            # a sealed copy of the rebuilt one
+    assert built.read_bytes().startswith(b"\x7fELF")

@@ -165,7 +165,7 @@ def _options(args: argparse.Namespace, assignment: Assignment) -> Options:
     return Options(args.strict, args.keyword, args.verbose, args.talk_lib, formats)
 
 
-def _warm_up() -> None:
+def _warm_up(assignment: Assignment) -> None:
     """Import what every worker needs once, before forking, so no worker pays for it, and so
     that nothing a student's program changes on disk is imported later; load the launcher,
     which every worker then executes from the same sealed copy."""
@@ -173,7 +173,8 @@ def _warm_up() -> None:
     from . import build, launcher, runner  # noqa: F401
     for name in ("json", "terminal", "gradescope", "junit", "prairielearn", "csv", "html"):
         renderer(name)
-    launcher.executable()
+    runner.preload(assignment)     # before any worker: one worker's programs run while the
+    launcher.executable()          # next worker starts
 
 
 def main(args: argparse.Namespace, assignment: Assignment, target: targets.Target,
@@ -198,7 +199,7 @@ def main(args: argparse.Namespace, assignment: Assignment, target: targets.Targe
             if not (args.resume and store.read_student(out / h.name) is not None)]
     started = time.monotonic()
     sandbox.become_subreaper()
-    _warm_up()
+    _warm_up(assignment)
     staging = store.staging_root(out)
     progress = Progress(len(todo), assignment.id, args.jobs)
     stop = StopRequest()

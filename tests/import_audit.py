@@ -15,6 +15,7 @@ import sys
 
 _record = sys.argv[1]
 _started = [False]
+_flag = _record + ".started"     # shared by a batch's workers: one's program, another's import
 
 
 def _hook(event: str, args: tuple) -> None:
@@ -22,9 +23,10 @@ def _hook(event: str, args: tuple) -> None:
         argv = [str(a) for a in (args[1] or [])]
         if "--" in argv and "-P" in argv:         # the launcher starting an untrusted process
             _started[0] = True
-    elif event == "import" and _started[0] and args[0] not in sys.modules:
+            open(_flag, "a").close()
+    elif event == "import" and _begun() and args[0] not in sys.modules:
         _note(args[0])
-    elif event == "open" and _started[0] and str(args[0]).endswith((".py", ".pyc")) \
+    elif event == "open" and str(args[0]).endswith((".py", ".pyc")) and _begun() \
             and str(args[0]) not in _loaded():
         _note(str(args[0]))        # a module's code read from disk (pytest's own imports too)
 
@@ -33,6 +35,12 @@ def _loaded() -> set[str]:
     """The files of the modules already imported (a traceback may read their source again)."""
     return {str(getattr(m, attr, "")) for m in list(sys.modules.values())
             for attr in ("__file__", "__cached__")}
+
+
+def _begun() -> bool:
+    if not _started[0] and os.path.exists(_flag):
+        _started[0] = True
+    return _started[0]
 
 
 def _note(what: str) -> None:

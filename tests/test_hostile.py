@@ -80,22 +80,31 @@ def _usage_points(result: dict) -> float:
 
 # ---- point 2: what the grader runs is what it installed ---------------------------------------
 
-def test_no_module_is_read_after_the_first_untrusted_process_starts(tmp_path):
+@pytest.mark.parametrize("kind", ["one", "batch"])
+def test_no_module_is_read_after_the_first_untrusted_process_starts(kind, tmp_path):
     """Every module a grading uses (its reports, pytest's plugins, the case modules and their
-    conftests, the reference) is imported before make runs: one read from disk later is one a
-    program could have changed (tests/import_audit.py records them)."""
-    handin = tmp_path / "handin"
-    handin.mkdir()
-    (handin / "Makefile").write_text("mytalk:\n\tprintf '#!/bin/sh\\nexit 1\\n' > mytalk; "
-                                     "chmod 755 mytalk\n")
+    conftests, the reference) is imported before make runs, in a batch before the first worker
+    starts: one read from disk later is one a program could have changed
+    (tests/import_audit.py records them)."""
+    batch = tmp_path / "batch"
+    for name in ("alice", "bob"):
+        (batch / name).mkdir(parents=True)
+        (batch / name / "Makefile").write_text(
+            "mytalk:\n\tprintf '#!/bin/sh\\nexit 1\\n' > mytalk; chmod 755 mytalk\n")
     _open_to_all(tmp_path)
     record = tmp_path / "late.txt"
-    outputs = [a for fmt in ("json", "junit", "gradescope", "prairielearn")
-               for a in (f"--{fmt}", str(tmp_path / f"r.{fmt}"))]
     audit = [sys.executable, str(ROOT / "tests" / "import_audit.py"), str(record)]
-    done = grade("root", "asgn5", str(handin), *outputs, python=audit)
-    assert done.returncode == 1, done.stdout + done.stderr         # graded: checks failed
-    assert (tmp_path / "r.junit").exists()
+    if kind == "one":
+        outputs = [a for fmt in ("json", "junit", "gradescope", "prairielearn")
+                   for a in (f"--{fmt}", str(tmp_path / f"r.{fmt}"))]
+        done = grade("root", "asgn5", str(batch / "alice"), *outputs, python=audit)
+        assert done.returncode == 1, done.stdout + done.stderr     # graded: checks failed
+        assert (tmp_path / "r.junit").exists()
+    else:
+        done = grade("root", "asgn5", str(batch), "--out", str(tmp_path / "out"), "-j", "2",
+                     "--formats", "junit,prairielearn", python=audit)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert (tmp_path / "out" / "summary.csv").exists()
     late = record.read_text().splitlines() if record.exists() else []
     assert late == [], "read after the first untrusted process started: " + ", ".join(late)
 

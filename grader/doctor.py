@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import resource
 import shutil
+import socket
 import tempfile
 import textwrap
 from dataclasses import dataclass
@@ -73,6 +74,16 @@ def _process_limit(s: Settings) -> Row:
                "still killed when their case ends")
 
 
+def _as_root(s: Settings) -> str:
+    """What a grading run as root would do about users (grader/session.py, Grading._contain)."""
+    if s.sandbox_uid_count <= 0:
+        return f"every grading would run its programs as {s.sandbox_user}"
+    return (f"each grading would run its programs as a uid of its own, leased from "
+            f"{s.sandbox_uid_first}-{s.sandbox_uid_first + s.sandbox_uid_count - 1} and named "
+            f"{s.sandbox_login} in their view (without a private view, only uids that "
+            f"`grade prepare-image` named), and as {s.sandbox_user} when none is free")
+
+
 def _user(s: Settings) -> Row:
     uid, gid, why = sandbox.sandbox_user(s)
     if uid is not None:
@@ -85,8 +96,7 @@ def _user(s: Settings) -> Row:
                    f"{why}; grading refuses to run student programs as root")
     return Row(False, "unprivileged user",
                f"student programs run as you: {why}. They can read and signal whatever your "
-               "user can; grade as root (e.g. in a container) to run them as "
-               f"{s.sandbox_user}")
+               f"user can; grade as root (e.g. in a container): {_as_root(s)}")
 
 
 def _network() -> Row:
@@ -116,9 +126,34 @@ def _view() -> Row:
     return Row(False, "private view",
                f"no mount or IPC namespace for programs ({why}): they share /tmp, /var/tmp, "
                "/dev/shm and System V IPC with the machine, files they leave there outlive "
-               "the grading, getlogin() may fail, and a Makefile naming ~pn-cs357 builds only "
-               "where that account exists; as a normal user this needs unprivileged user "
-               "namespaces")
+               "the grading, getlogin() may fail, and ~pn-cs357 names nothing in a build, so "
+               "the compiler is pointed at the talk library (CPATH) and a Makefile with a "
+               "wrong -I builds here but not on the course machine (the build says so); as a "
+               "normal user this needs unprivileged user namespaces")
+
+
+def _name_resolution(s: Settings) -> Row:
+    """Checks dial "localhost" and the peers' own name: a machine without /etc/hosts (or
+    without localhost in it) would fail correct programs, unless the view supplies one."""
+    try:
+        found = {str(a[4][0]) for a in socket.getaddrinfo("localhost", None)}
+    except OSError:
+        found = set()
+    loopback = sorted(a for a in found if a.startswith("127.") or a == "::1")
+    viewed = contain.probe()[0]
+    peers = f"the reference peers' address {s.peer_address} ({s.peer_host})"
+    if loopback:
+        return Row(True, "name resolution", f"localhost resolves to {', '.join(loopback)}" + (
+            f"; programs' /etc/hosts also names {peers}" if viewed else ""))
+    if viewed:
+        return Row(True, "name resolution",
+                   "localhost does not resolve on this machine (no /etc/hosts, or no line for "
+                   "it), so programs' view carries its own /etc/hosts naming localhost "
+                   f"(127.0.0.1 and ::1) and {peers}")
+    return Row(False, "name resolution",
+               "localhost does not resolve on this machine, and programs have no private view "
+               "to carry a hosts file: a correct program that dials localhost fails; add "
+               "`127.0.0.1 localhost` and `::1 localhost` to /etc/hosts")
 
 
 def _grader_files() -> Row:
@@ -141,7 +176,8 @@ def _own_users(s: Settings) -> Row:
     if os.geteuid() != 0:
         return Row(False, "a user per student",
                    "not root: every program runs as you, so students graded at once share a "
-                   "user and could signal or trace each other's programs")
+                   "user and could signal or trace each other's programs (as root, each grading "
+                   "would lease a uid of its own: see unprivileged user)")
     lease, why = contain.lease_uid(s, buildcache.cache_root() / "uids")
     if lease is not None:
         lease.release()
@@ -243,7 +279,7 @@ def rows(settings: Optional[Settings] = None) -> list[Row]:
     s = settings or settings_mod.load()
     return [_containment(), _watchdog(), _process_limit(s), _limits(s), _output(s),
             _user(s), _own_users(s), _view(), _grader_files(), _launcher(), _pid_namespace(),
-            _network(), _scratch(s), _disk(s)]
+            _network(), _name_resolution(s), _scratch(s), _disk(s)]
 
 
 def report(settings: Optional[Settings] = None) -> str:

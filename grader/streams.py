@@ -382,6 +382,11 @@ class Endpoint:
         while not self._eof and self._received - start < self.settings.output_cap and self._fill(0):
             pass
 
+    def unread(self) -> bytes:
+        """What has arrived and no wait has matched yet (kept for the next wait)."""
+        self._take_available()
+        return bytes(self._buf)
+
     def _drain(self) -> bytes:
         """Everything buffered so far (consumed), without waiting."""
         self._take_available()
@@ -393,6 +398,7 @@ class Endpoint:
     def send(self, data: Union[bytes, str]) -> None:
         data = data.encode() if isinstance(data, str) else data
         self.case.transcript.data(self.name, "→", data)
+        self.case.step(self.name, "type", data.decode("utf-8", "surrogateescape"))
         self._write(data)
 
     def say(self, text: str) -> None:

@@ -115,6 +115,27 @@ def test_program_view_names_its_user_and_leaves_nothing(who, hostile, report, tm
 
 
 @as_root
+@pytest.mark.skipif(not _can_pose_as_user(), reason="no unprivileged user namespaces here")
+def test_doctor_as_a_user_says_what_root_really_does(hostile, report, tmp_path):
+    """Issue 19: `grade doctor` as a normal user tells what grading as root would do about
+    users; a real grading as root must do just that (the uid range and the name it says)."""
+    done = grade_as("user", "doctor")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    said = re.search(r"leased from (\d+)-(\d+) and named (\S+) in their view", text)
+    assert said, text
+    first, last, name = int(said.group(1)), int(said.group(2)), said.group(3)
+    assert f"as {DEFAULTS.sandbox_user} when none is free" in text
+    out = tmp_path / "r.json"
+    graded = grade_as("root", "minichat-server", str(hostile("view")), "-k", "listens",
+                      "--json", str(out))
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    really, uid = user_of(notes_of(out))
+    assert really == name and first <= uid <= last
+    assert int(report.records("uid")[0]["uid"]) == uid
+
+
+@as_root
 def test_a_utmp_record_names_the_user_on_the_programs_terminal(hostile, report, tmp_path):
     """Issue 9, point 3: where the machine has a utmp file, the program's view holds a private
     one with a record of its user on its pty (the machine's is never written). The machine
@@ -560,19 +581,51 @@ def _course_handin(tmp_path: Path, name: str) -> Path:
     text = MYTALK.read_text()
     if name == "include_include":
         text = text.replace('#include "talk.h"', '#include "include/talk.h"')
+    if name == "talk_dir":
+        text = text.replace('#include "talk.h"', '#include "Talk/talk.h"')
     (handin / "mytalk.c").write_text(text)
     return handin
 
 
 @pytest.mark.parametrize("who", USERS)
-@pytest.mark.parametrize("name", ["all_only", "include_include", "tilde_prereq", "beside"])
+@pytest.mark.parametrize("name", ["all_only", "include_include", "tilde_prereq", "beside",
+                                  "talk_dir"])
 def test_course_style_handins_build(who, name, tmp_path):
     """Makefiles that build on the course machine build here: only `all:` (make's built-in
     rule for `make mytalk` fails, plain make works), #include "include/talk.h" with
-    -I ~pn-cs357/Given/Talk/include, prerequisites under ~pn-cs357, libtalk.a beside."""
+    -I ~pn-cs357/Given/Talk/include, prerequisites under ~pn-cs357, libtalk.a beside,
+    #include "Talk/talk.h" with -I ~pn-cs357/Given/Talk (issue 17.5)."""
     handin = _course_handin(tmp_path, name)
-    done = grade_as(who, "asgn5", str(handin), "-k", "usage_no_args or client_sends_username")
+    out = tmp_path / "r.json"
+    done = grade_as(who, "asgn5", str(handin), "-k", "usage_no_args or client_sends_username",
+                    "--json", str(out))
     assert done.returncode == 0, done.stdout + done.stderr
+    warnings = json.loads(out.read_text())["build"]["warnings"]
+    if name == "beside":     # a leniency: the course machine has no libtalk.a beside it
+        assert len(warnings) == 1 and "libtalk.a beside it" in warnings[0], warnings
+        assert "build warning: the Makefile expects libtalk.a" in done.stdout
+    else:
+        assert warnings == []
+
+
+@pytest.mark.parametrize("name", ["include_typo", "empty_var"])
+def test_handins_that_would_not_build_on_the_course_machine_do_not_build(name, tmp_path):
+    """Issue 17.5: no include or library path the course machine lacks, so a typo in -I fails
+    here as there; the failure says why: where the course keeps the library or (17.14) the
+    Makefile's empty variable, not the course path."""
+    handin = _course_handin(tmp_path, name)
+    out = tmp_path / "r.json"
+    done = run_grade("asgn5", str(handin), "-k", "usage_no_args", "--json", str(out))
+    assert done.returncode == 2, done.stdout + done.stderr
+    first = done.stderr.splitlines()[0]
+    assert first.startswith("grade: build failed: make failed: ") and "talk.h" in first, first
+    if name == "include_typo":
+        assert "found only with -I ~pn-cs357/Given/Talk/include" in first, first
+    else:
+        assert ('the Makefile sets TALKDIR to nothing (line 2: "TALKDIR =") and uses it in '
+                '"-I $(TALKDIR)/"') in first, first
+        assert "~pn-cs357" not in first
+    assert json.loads(out.read_text())["build"]["status"] == "failed"
 
 
 def test_course_library_layout_is_copied_without_looping(tmp_path):

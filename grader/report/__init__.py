@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from ..results import Check
+from ..results import NOT_RUN_INTERRUPTED, Check, Run
 
 LOG_TAIL_LINES = 30      # lines of a failed build's log that a report shows
 
@@ -40,6 +40,15 @@ def visible(text: str) -> str:
     student needs to see why a line did not match.
     """
     return _UNSAFE.sub(_escape, text)
+
+
+def interruption(run: Run) -> str:
+    """What every report says of a run that ^C or SIGTERM stopped ("" for any other run)."""
+    if not run.interrupted:
+        return ""
+    left = sum(c.message == NOT_RUN_INTERRUPTED for c in run.checks)
+    return (f"The grading was interrupted (^C or SIGTERM): {left} of {len(run.checks)} checks "
+            "were not run, so this is not a final score.")
 
 
 def one_line(text: str) -> str:
@@ -78,6 +87,16 @@ def log_tail(log: str, lines: int = LOG_TAIL_LINES) -> str:
     if len(kept) <= lines:
         return "\n".join(kept)
     return "\n".join([f"… {len(kept) - lines} earlier lines"] + kept[-lines:])
+
+
+BUILD_FAILED = "not run: the build failed"
+
+
+def not_run_line(run: Run) -> str:
+    """The one line a failed build's checks are shown as: none of them could run."""
+    n = len(run.checks)
+    return (f"{BUILD_FAILED} ({n} check{'s' if n != 1 else ''}, {num(run.max_score)} "
+            f"point{'s' if run.max_score != 1 else ''}, score 0)")
 
 
 def details(check: Check) -> str:

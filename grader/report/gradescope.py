@@ -11,23 +11,24 @@ from __future__ import annotations
 from typing import Any
 
 from ..results import FAILED, PASSED, Run
-from . import details, log_tail, num, visible
+from . import details, interruption, log_tail, not_run_line, num, visible
 from .json_report import dumps
 
 
 def render(run: Run) -> bytes:
-    """The run as Gradescope results.json; a failed build scores 0 and shows the log's tail."""
+    """The run as Gradescope results.json; a failed build is one test, scoring 0, with the
+    log's tail."""
     build_failed = run.build.status == "failed"
     tests: list[dict[str, Any]] = []
-    if build_failed:
-        tests.append(_test("Build", 0, 0, "failed",
-                           "the build failed:\n" + log_tail(run.build.log)))
-    for check in run.checks:
-        passed = check.status == PASSED and not build_failed
+    if build_failed:         # no check ran: one test says so, the checks' points its maximum
+        tests.append(_test("Build", 0, run.max_score, "failed",
+                           not_run_line(run) + "\n" + log_tail(run.build.log)))
+    for check in run.checks if not build_failed else []:
+        passed = check.status == PASSED
         text = details(check) if not passed or check.warnings else ""
         if not passed and check.status != FAILED:
             text = f"({check.status}) {text}".rstrip()
-        tests.append(_test(check.title, 0 if build_failed else check.points, check.max_points,
+        tests.append(_test(check.title, check.points, check.max_points,
                            "passed" if passed else "failed", text,
                            getattr(check, "visibility", "visible") or "visible"))
     score = 0 if build_failed else run.score
@@ -54,9 +55,12 @@ def _summary(run: Run, score: float) -> str:
              f"{passed} of {len(run.checks)} checks passed"]
     if run.build.status == "failed":
         lines.append("The build failed, so no check could earn points.")
+    lines += [f"Build warning: {w}" for w in run.build.warnings]
     if run.error:
         lines.append("The grader itself failed, so this is not your score: tell your "
                      "instructor. " + (run.error.strip().splitlines() or [""])[0])
     if run.cut:
         lines.append(f"{len(run.cut)} checks were not run: the time budget ran out.")
+    if run.interrupted:
+        lines.append(interruption(run))
     return "\n".join(lines)

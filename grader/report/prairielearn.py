@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..results import FAILED, PASSED, Check, Run
-from . import details, log_tail, num, visible
+from . import details, interruption, log_tail, not_run_line, num, visible
 from .json_report import dumps
 
 
@@ -23,11 +23,15 @@ def render(run: Run) -> bytes:
     points = 0 if build_failed else run.score
     fraction = min(max(points / run.max_score, 0.0), 1.0) if run.max_score > 0 else 0.0
     tests: list[dict[str, Any]] = []
-    for check in run.checks:
-        passed = check.status == PASSED and not build_failed
+    if build_failed and run.checks:      # no check ran: one test says so
+        tests.append({"name": "Build", "description": "build", "points": 0,
+                      "max_points": run.max_score, "message": visible(not_run_line(run)),
+                      "output": visible(log_tail(run.build.log))})
+    for check in run.checks if not build_failed else []:
+        passed = check.status == PASSED
         if getattr(check, "visibility", "visible") not in ("visible", ""):
             tests.append({"name": visible(check.title), "description": visible(check.id),
-                          "points": 0 if build_failed else check.points,
+                          "points": check.points,
                           "max_points": check.max_points,
                           "message": "" if passed else "hidden check: no details",
                           "output": ""})
@@ -35,9 +39,9 @@ def render(run: Run) -> bytes:
         tests.append({
             "name": visible(check.title),
             "description": visible(check.id),
-            "points": 0 if build_failed else check.points,
+            "points": check.points,
             "max_points": check.max_points,
-            "message": visible(_message(check, build_failed)),
+            "message": visible(_message(check)),
             "output": visible(details(check) if not passed or check.warnings else ""),
         })
     output = []
@@ -48,6 +52,8 @@ def render(run: Run) -> bytes:
                       "instructor. " + (run.error.strip().splitlines() or [""])[0])
     if run.cut:
         output.append(f"{len(run.cut)} checks were not run: the time budget ran out.")
+    if run.interrupted:
+        output.append(interruption(run))
     passed_count = sum(c.status == PASSED for c in run.checks)
     format_errors = []
     if build_failed:
@@ -56,23 +62,23 @@ def render(run: Run) -> bytes:
     elif run.error:
         format_errors.append("The grader itself failed, so this submission was not graded.")
     return dumps({
-        "gradable": not (build_failed or run.error),
+        # An interrupted run is no grade: PrairieLearn then does not count it.
+        "gradable": not (build_failed or run.error or run.interrupted),
         "score": round(fraction, 4),
         "points": points,
         "max_points": run.max_score,
         "message": visible(f"{run.assignment}: {num(points)}/{num(run.max_score)} points, "
                            f"{passed_count} of {len(run.checks)} checks passed"
-                           + (" (the build failed)" if build_failed else "")),
+                           + (" (the build failed)" if build_failed else "")
+                           + (" (interrupted)" if run.interrupted else "")),
         "output": visible("\n".join(output)),
         **({"format_errors": format_errors} if format_errors else {}),
         "tests": tests,
     })
 
 
-def _message(check: Check, build_failed: bool) -> str:
+def _message(check: Check) -> str:
     """One line that says why a check earned less than its points (empty when it passed)."""
-    if build_failed:
-        return "not run: the build failed"
     if check.status == PASSED:
         return ""
     first = (check.message.strip().splitlines() or [""])[0]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -297,7 +298,17 @@ def preload(assignment: Assignment) -> None:
             importlib.import_module(name)
         except ImportError:
             pass
-    collect([assignment])
+    before = set(sys.modules)
+    try:
+        collect([assignment])
+    except CaseModuleError:
+        # A module that failed half-way stays in sys.modules, where a later collection would
+        # take it as imported: forget what this one added under the assignment's folders.
+        root = str(Path(assignment.path).resolve().parent)
+        for name in set(sys.modules) - before:
+            if str(getattr(sys.modules[name], "__file__", "") or "").startswith(root):
+                del sys.modules[name]
+        raise
     _preloaded.add(assignment.id)
 
 

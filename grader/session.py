@@ -62,6 +62,11 @@ class Grading:
         sandbox.become_subreaper()
         self.isolated, why = netns.prepare()
         self.notes.append(why)
+        bounded, why_disk = contain.bounded_disk(self.run_dir, self.settings.run_disk_bytes,
+                                                 self.settings.run_disk_inodes)
+        if not bounded and not self.trusted:
+            self.notes.append(f"no disk cap for the build and the cases ({why_disk}): only "
+                              "each file's size and the number of processes are limited")
         self._contain()
         if self.policy.unsafe_as_root and not self.trusted:
             raise BadInput(f"refusing to run a student program as root: {self.policy.why_no_user}")
@@ -131,7 +136,7 @@ class Grading:
         kept, how = contain.grader_exposure(viewed, policy.euid)
         if not kept:
             self.notes.append(f"the grader's files are within reach of student programs: {how}")
-        policy.rules = contain.Rules(str(launcher.ensure()), os.getpid(), view,
+        policy.rules = contain.Rules(launcher.executable(), os.getpid(), view,
                                      userns=os.geteuid() != 0, proc=os.geteuid() == 0,
                                      run_dir=self.run_dir, hidden=tuple(contain.grader_files()))
         self.execs = execs.Monitor(self.assignment.allow_exec, contain.SAFE_PATH, self.settings,
@@ -316,6 +321,7 @@ class Grading:
             watchdog.stop(*self._watchdog)
             self._watchdog = None
         if not self._closed:
+            contain.release_disk(self.run_dir)
             shutil.rmtree(self.run_dir, ignore_errors=True)
             self._closed = True
         for lease in (self._lease, self._peer_lease):   # last: nothing of these uids is left

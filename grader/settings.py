@@ -45,6 +45,8 @@ class Settings:
     build_timeout: float = 120.0      # make, per submission, retries and fallback included
     handin_bytes: int = 64 << 20      # a handin's copy in all (each file: file_size at most)
     handin_files: int = 10_000        # files and directories in a handin's copy
+    run_disk_bytes: int = 256 << 20   # a grading's run directory (build and cases): a tmpfs
+    run_disk_inodes: int = 20_000     # ... of this size and number of files, where one can be had
     student_budget: float = 120.0     # one student's whole grading in a batch
     sandbox_user: str = "nobody"      # who student programs run as when the grader is root
     # Containment (grader/contain.py): as root, each grading leases a uid of its own from this

@@ -136,11 +136,13 @@ def test_doctor_names_each_layer_truthfully(setting):
     assert done.returncode == 0, done.stderr
     rows = {line[6:27].strip(): line[2:4] for line in done.stdout.splitlines()
             if line[2:4] in ("ok", "NO")}
+    assert rows["sealed launcher"] == "ok", done.stdout
     if setting == "nonamespace":
-        assert rows["private view"] == rows["PID namespace"] == "NO"
+        assert rows["private view"] == rows["PID namespace"] == rows["disk cap"] == "NO"
         assert rows["grader's files"] == "NO"     # the checkout is world-readable here
     else:
-        assert rows["private view"] == rows["grader's files"] == "ok", done.stdout
+        assert rows["private view"] == rows["grader's files"] == rows["disk cap"] == "ok", \
+            done.stdout
         assert rows["grader killed"] == "ok"
 
 

@@ -258,22 +258,12 @@ def test_a_sparse_gigabyte_in_a_handin_is_refused_before_it_is_copied(setting, t
     assert time.monotonic() - began < scaled(60)
 
 
-_MODES = """#!/bin/sh
-echo "workdir $(stat -c %a .)" >> '{report}'
-echo "rundir $(stat -c %a ..)" >> '{report}'
-exit 1
-"""
-
-
 @pytest.mark.parametrize("setting", SETTINGS)
-def test_scratch_and_out_are_not_readable_by_other_users(setting, report, tmp_path):
+def test_scratch_and_out_are_not_readable_by_other_users(setting, hostile, report, tmp_path):
     """A case's working directory is its program's alone (0700), the run directory above it
     can be passed but not listed (0711), and a batch's --out is the grader's alone (0700), so
     another user reads no student's results in it."""
-    program = tmp_path / "bin" / "server"
-    program.parent.mkdir()
-    program.write_text(_MODES.format(report=report.path))
-    _open_to_all(program.parent)
+    program = hostile("modes")
     done = grade(setting, "minichat-server", str(program), "-k", "listens")
     assert done.returncode == 1, done.stdout + done.stderr
     assert report.values("workdir") == ["700"], report.lines()

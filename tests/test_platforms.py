@@ -53,14 +53,26 @@ def image_venv(tmp_path: Path, wheel: Path) -> Path:
     return venv
 
 
+def image_etc(tmp_path: Path) -> dict[str, Path]:
+    """Copies of /etc/passwd and /etc/group and an empty /home, to bind where an image's
+    set-up runs: `grade prepare-image` changes them, and must not change this machine's."""
+    etc = tmp_path / "image-etc"
+    etc.mkdir()
+    for name in ("passwd", "group"):
+        shutil.copy(f"/etc/{name}", etc / name)
+    (tmp_path / "image-home").mkdir(mode=0o755)
+    return {"/etc/passwd": etc / "passwd", "/etc/group": etc / "group",
+            "/home": tmp_path / "image-home"}
+
+
 def in_namespace(scratch: Path, mountpoint: str, command: str,
                  binds: Optional[dict[str, Path]] = None) -> subprocess.CompletedProcess:
     """Run `command` with scratch bound at mountpoint (and each of binds: mountpoint -> dir),
     in a mount namespace of its own."""
     mounts = {mountpoint: scratch, **(binds or {})}
     created = [m for m in mounts if not os.path.exists(m)]
-    for m in mounts:
-        os.makedirs(m, exist_ok=True)
+    for m in created:
+        os.makedirs(m)
     try:
         script = "mount --make-rprivate / && " + "".join(
             f"mount --bind {source} {target} && " for target, source in mounts.items())
@@ -132,13 +144,17 @@ def test_gradescope_autograder_in_its_layout(tmp_path):
     fake.mkdir()
     (fake / "apt-get").write_text(f'#!/bin/sh\necho "$@" >> {tmp_path}/apt.log\n')
     (fake / "apt-get").chmod(0o755)
+    image = image_etc(tmp_path)      # setup.sh writes the image's /etc and /home, not ours
     done = in_namespace(root, "/autograder",
-                        f"cd /autograder/source && PATH={fake}:$PATH bash ./setup.sh")
+                        f"cd /autograder/source && PATH={fake}:$PATH bash ./setup.sh", image)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     apt = (tmp_path / "apt.log").read_text()
     for package in ("gcc", "make", "libncurses-dev", "iproute2", "python3-venv"):
         assert package in apt
     assert "grade (socket-grader)" in done.stdout
+    # `grade prepare-image` ran: the course account and its talk library are in the image.
+    assert "\npn-cs357:x:" in image["/etc/passwd"].read_text()
+    assert (image["/home"] / "pn-cs357" / "Given" / "Talk" / "lib64" / "libtalk.a").is_file()
     results = {}
     for name, handin in (("good", GOOD), ("broken", broken_handin(tmp_path))):
         for d in ("submission", "results"):

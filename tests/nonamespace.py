@@ -71,10 +71,11 @@ def supported() -> bool:
 
 def argv(*command: str, binds: Optional[Mapping[str, Path]] = None,
          readonly_cgroup: bool = False, keep_caps: bool = False) -> list[str]:
-    """The argv that runs `command` under the filter; binds: target -> file of the image."""
+    """The argv that runs `command` under the filter (the helper's own Python isolated, so
+    that no PYTHONPATH given to the command reaches it); binds: target -> file of the image."""
     options = [f"--bind={source}={target}" for target, source in (binds or {}).items()]
     options += ["--readonly-cgroup"] * readonly_cgroup + ["--keep-caps"] * keep_caps
-    return [sys.executable, str(Path(__file__).resolve()), *options, "--", *command]
+    return [sys.executable, "-I", str(Path(__file__).resolve()), *options, "--", *command]
 
 
 def _fail(libc: ctypes.CDLL, what: str) -> None:

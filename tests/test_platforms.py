@@ -19,6 +19,7 @@ from typing import Optional
 
 import pytest
 
+import nonamespace
 from grader.export import VENV
 
 from support import ROOT, run_grade
@@ -234,3 +235,74 @@ def test_budget_is_below_the_time_limit():
     from grader.export import budget_for
     for limit in (30, 60, 600, 2400):
         assert 0 < budget_for(limit) <= limit - 9
+
+
+# ---- issue 16, points 1 and 8: PrairieLearn's grader files root-only, nothing imported ------
+
+# A clever student's Makefile: the hidden solution from anywhere under /grade or the image's
+# venv, as a file or out of the wheel; it says what it found in the build log.
+HUNTER = """mytalk:
+\t@r=$$(find /grade /opt/socket-grader -path '*/reference/mytalk.py' -readable 2>/dev/null | head -n 1); \\
+\tw=$$(find /grade /opt/socket-grader -name '*.whl' -readable 2>/dev/null | head -n 1); \\
+\tif [ -n "$$r" ]; then t=$$(dirname $$(dirname $$r)); echo "found $$r"; \\
+\telif [ -n "$$w" ] && python3 -c "import zipfile,sys; zipfile.ZipFile(sys.argv[1]).extractall('sol')" "$$w"; \\
+\tthen t=$$(pwd)/sol; echo "found $$w"; else echo "found nothing"; fi; \\
+\tif [ -n "$$t" ]; then printf '#!/bin/sh\\nPYTHONPATH=%s exec python3 -m reference.mytalk "$$@"\\n' "$$t" > mytalk; \\
+\telse printf '#!/bin/sh\\nexit 1\\n' > mytalk; fi; chmod 755 mytalk
+"""
+# Modules a submission plants for the entrypoint's Python to import instead of ours.
+PLANTED = ("json.py", "sitecustomize.py", "usercustomize.py", "grader/__init__.py",
+           "grader/export/__init__.py", "grader/export/autograde.py")
+
+
+@needs_root_namespaces
+@pytest.mark.slow
+@pytest.mark.skipif(not nonamespace.supported(), reason="no seccomp filter for this machine")
+def test_prairielearn_in_a_container_keeps_its_files_and_imports_nothing(tmp_path):
+    """run.sh as PrairieLearn runs it, in a process that cannot unshare or mount (Docker's
+    default profile): the grader's files under /grade and the image's venv become root-only,
+    so a Makefile hunting the solution finds nothing and earns the usage points at most; and
+    modules planted in /grade/student (PYTHONPATH pointing there too) are never imported."""
+    export = tmp_path / "export"
+    assert run_grade("export", "prairielearn", "asgn5", "--out", str(export)).returncode == 0
+    entrypoint = json.loads((export / "info.json").read_text())["externalGradingOptions"][
+        "entrypoint"]
+    root = tmp_path / "grade"
+    shutil.copytree(export, root)
+    for d in ("tests", "data"):
+        (root / d).mkdir()
+        (root / d / "answer.txt").write_text("the course's own files\n")
+    for d in [root, *root.rglob("*")]:
+        d.chmod(0o755 if d.is_dir() else 0o644)
+    (root / "serverFilesCourse" / "socket_grader" / "run.sh").chmod(0o755)
+    wheel = next((export / "serverFilesCourse" / "socket_grader").glob("*.whl"))
+    venv = image_venv(tmp_path, wheel)
+    venv.chmod(0o755)
+    marker = tmp_path / "imported"
+    results = {}
+    for name in ("hunter", "planted"):
+        for d in ("student", "results"):
+            shutil.rmtree(root / d, ignore_errors=True)
+        (root / "results").mkdir()
+        if name == "hunter":
+            (root / "student").mkdir()
+            (root / "student" / "Makefile").write_text(HUNTER)
+        else:
+            shutil.copytree(GOOD, root / "student")
+            for rel in PLANTED:
+                path = root / "student" / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(f"open({str(marker)!r}, 'a').write({rel!r} + '\\n')\n")
+        command = " ".join(nonamespace.argv(entrypoint))
+        done = in_namespace(root, "/grade", f"PYTHONPATH=/grade/student {command}",
+                            {VENV: venv})
+        assert done.returncode == 0, done.stderr[-3000:]
+        results[name] = json.loads((root / "results" / "results.json").read_text())
+    hunter = results["hunter"]
+    usage = sum(t["max_points"] for t in hunter["tests"] if t["description"].startswith("usage"))
+    assert hunter["points"] <= usage, [t["description"] for t in hunter["tests"] if t["points"]]
+    for path in (root / "serverFilesCourse", root / "tests", root / "data", venv):
+        assert path.stat().st_mode & 0o077 == 0, path
+    assert not marker.exists(), marker.read_text()
+    planted = results["planted"]
+    assert planted["gradable"] is True and planted["points"] == 60, planted["output"]

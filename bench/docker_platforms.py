@@ -243,8 +243,9 @@ def main() -> None:
             rows += prairielearn(work, subs)
         print(f"{'platform':<13} {'handin':<13} {'score':>6} {'wall s':>7}  same verdicts")
         for r in rows:
-            print(f"{r['platform']:<13} {r['handin']:<13} {r['score']:>6g} {r['wall_s']:>7}  "
-                  f"{'yes' if r['same'] else 'NO: ' + ', '.join(r['differ'])}")
+            same = "yes" if r["same"] else f"NO ({len(r['differ'])}: {', '.join(r['differ'][:3])})"
+            print(f"{r['platform']:<13} {r['handin']:<13} {r['score']:>6g} "
+                  f"{r['wall_s']:>7}  {same}")
         print(json.dumps(rows))
     finally:
         if not args.keep:

@@ -242,12 +242,14 @@ def test_budget_is_below_the_time_limit():
 # A clever student's Makefile: the hidden solution from anywhere under /grade or the image's
 # venv, as a file or out of the wheel; it says what it found in the build log.
 HUNTER = """mytalk:
-\t@r=$$(find /grade /opt/socket-grader -path '*/reference/mytalk.py' -readable 2>/dev/null | head -n 1); \\
-\tw=$$(find /grade /opt/socket-grader -name '*.whl' -readable 2>/dev/null | head -n 1); \\
+\t@r=$$(find /grade /opt/socket-grader -path '*/reference/mytalk.py' -readable 2>/dev/null \\
+\t    | head -n 1); w=$$(find /grade /opt/socket-grader -name '*.whl' -readable 2>/dev/null \\
+\t    | head -n 1); \\
 \tif [ -n "$$r" ]; then t=$$(dirname $$(dirname $$r)); echo "found $$r"; \\
-\telif [ -n "$$w" ] && python3 -c "import zipfile,sys; zipfile.ZipFile(sys.argv[1]).extractall('sol')" "$$w"; \\
-\tthen t=$$(pwd)/sol; echo "found $$w"; else echo "found nothing"; fi; \\
-\tif [ -n "$$t" ]; then printf '#!/bin/sh\\nPYTHONPATH=%s exec python3 -m reference.mytalk "$$@"\\n' "$$t" > mytalk; \\
+\telif [ -n "$$w" ] && python3 -m zipfile -e "$$w" s; then t=$$(pwd)/s; echo "found $$w"; \\
+\telse echo "found nothing"; fi; \\
+\tif [ -n "$$t" ]; then \\
+\tprintf '#!/bin/sh\\nPYTHONPATH=%s exec python3 -m reference.mytalk "$$@"\\n' "$$t" >mytalk; \\
 \telse printf '#!/bin/sh\\nexit 1\\n' > mytalk; fi; chmod 755 mytalk
 """
 # Modules a submission plants for the entrypoint's Python to import instead of ours.

@@ -449,3 +449,17 @@ def test_doctor_changes_nothing_in_the_caller():
     before = os.readlink("/proc/self/ns/net")
     assert "network isolation" in doctor.report()
     assert os.readlink("/proc/self/ns/net") == before
+
+
+def test_cgroup_v1_in_a_container_is_the_mounts_root(tmp_path):
+    """Docker on cgroup v1 mounts the container's own group at /sys/fs/cgroup/pids, while
+    /proc/self/cgroup names the host's /docker/ID: the grader's group is the mount's root
+    (the grader crashed there with "No such file or directory" before)."""
+    own = tmp_path / "cgroup"
+    own.write_text("9:name=systemd:/docker/abc\n8:pids:/docker/abc\n0::/\n")
+    (tmp_path / "pids").mkdir()
+    (tmp_path / "pids" / "cgroup.procs").write_text(f"1\n{os.getpid()}\n")
+    assert sandbox._pids_hierarchy(str(own), str(tmp_path)) == (str(tmp_path / "pids"), "")
+    (tmp_path / "pids" / "cgroup.procs").write_text("1\n")          # not ours: the path named
+    assert sandbox._pids_hierarchy(str(own), str(tmp_path)) == (
+        str(tmp_path / "pids" / "docker" / "abc"), "")

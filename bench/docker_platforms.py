@@ -11,7 +11,8 @@ profile and capabilities (no namespace or mount can be made inside):
 
 - Gradescope: the exported zip in /autograder/source, its setup.sh run in a container that is
   then committed as the image; each submission copied to /autograder/submission and
-  `run_autograder` run with `--memory 768m --cpus 0.5`.
+  `run_autograder` run with `--memory 768m --cpus 0.5`; then, in one container of that
+  image, figure 91's tcp-server (no SO_REUSEADDR) graded twice in a row and tcp-client.
 - PrairieLearn: the exported Dockerfile's steps run the same way; each submission in
   /grade/student, run.sh run with `--network none --memory 2g --memory-swap 2g --cpus 0.9
   --pids-limit 1024 --ulimit core=0 --ipc private`.
@@ -132,10 +133,10 @@ def handins(work: Path) -> dict[str, Path]:
     return out
 
 
-def on_machine(handin: Path, work: Path) -> dict[str, str]:
+def on_machine(handin: Path, work: Path, assignment: str = "asgn5") -> dict[str, str]:
     """Verdicts by check title on this machine (the full sandbox), "Build" for the build."""
-    out = work / f"machine-{handin.name}.json"
-    subprocess.run([sys.executable, "-m", "grader", "asgn5", str(handin), "--json", str(out)],
+    out = work / f"machine-{assignment}-{handin.name}.json"
+    subprocess.run([sys.executable, "-m", "grader", assignment, str(handin), "--json", str(out)],
                    cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1"),
                    capture_output=True, stdin=subprocess.DEVNULL, timeout=600)
     result = json.loads(out.read_text())
@@ -171,6 +172,38 @@ def gradescope(work: Path, subs: dict[str, Path]) -> list[dict]:
         data = json.loads((results / "results.json").read_text())
         seen = {t["name"]: t["status"] for t in data["tests"]}
         rows.append(row("Gradescope", name, handin, work, wall, data["score"], seen))
+    return rows
+
+
+def fixed_port_twice(work: Path) -> list[dict]:
+    """In one container of the Gradescope image: figure 91's tcp-server (no SO_REUSEADDR)
+    graded twice in a row, then tcp-client, all on the fixed port 10000."""
+    out = work / "twice"
+    out.mkdir()
+    script = ("gcc -std=gnu99 -DNO_REUSEADDR -o /tmp/tcp_server /src/tcp_server.c && "
+              "gcc -std=gnu99 -o /tmp/tcp_client /src/tcp_client.c && cd /autograder && "
+              "for run in 1 2; do venv/bin/grade tcp-server /tmp/tcp_server --json "
+              "/out/server-$run.json; done; venv/bin/grade tcp-client /tmp/tcp_client --json "
+              "/out/client.json; true")
+    started = time.monotonic()
+    docker("run", "--rm", *GRADESCOPE_LIMITS, "-v", f"{FIXTURES / 'lecture'}:/src:ro",
+           "-v", f"{out}:/out", "socket-grader-bench:gradescope", "bash", "-c", script,
+           timeout=900)
+    wall = (time.monotonic() - started) / 3
+    built = work / "lecture"
+    built.mkdir()
+    for name, flags in (("tcp_server", ["-DNO_REUSEADDR"]), ("tcp_client", [])):
+        sh("gcc", "-std=gnu99", *flags, "-o", str(built / name),
+           str(FIXTURES / "lecture" / f"{name}.c"))
+    rows = []
+    for label, assignment, program, result in (
+            ("tcp-server #1", "tcp-server", "tcp_server", "server-1.json"),
+            ("tcp-server #2", "tcp-server", "tcp_server", "server-2.json"),
+            ("tcp-client", "tcp-client", "tcp_client", "client.json")):
+        data = json.loads((out / result).read_text())
+        seen = {c["title"]: c["status"] for c in data["checks"]}
+        rows.append(row("Gradescope", label, built / program, work, wall, data["score"], seen,
+                        assignment))
     return rows
 
 
@@ -214,10 +247,11 @@ def _apt_packages() -> list[str]:
 
 
 def row(platform: str, name: str, handin: Path, work: Path, wall: float, score: float,
-        seen: dict[str, str]) -> dict:
+        seen: dict[str, str], assignment: str = "asgn5") -> dict:
     """One line of the table: the container's verdicts against this machine's, by title."""
     machine = {k: ("passed" if v == "passed" else "failed")
-               for k, v in on_machine(handin, work).items()}
+               for k, v in on_machine(handin, work, assignment).items()}
+    seen = {k: ("passed" if v == "passed" else "failed") for k, v in seen.items()}
     differ = sorted(k for k in set(seen) | set(machine) if seen.get(k) != machine.get(k))
     return {"platform": platform, "handin": name, "score": score, "wall_s": round(wall, 1),
             "same": not differ, "differ": differ}
@@ -239,6 +273,7 @@ def main() -> None:
         rows = []
         if args.platform in ("gradescope", "both"):
             rows += gradescope(work, subs)
+            rows += fixed_port_twice(work)
         if args.platform in ("prairielearn", "both"):
             rows += prairielearn(work, subs)
         print(f"{'platform':<13} {'handin':<13} {'score':>6} {'wall s':>7}  same verdicts")

@@ -309,3 +309,27 @@ def test_prairielearn_in_a_container_keeps_its_files_and_imports_nothing(tmp_pat
     assert not marker.exists(), marker.read_text()
     planted = results["planted"]
     assert planted["gradable"] is True and planted["points"] == 60, planted["output"]
+
+
+@needs_root_namespaces
+def test_prepare_image_writes_the_image_once(tmp_path):
+    """`grade prepare-image` as an image's set-up runs it, with /etc/passwd and /etc/group
+    bound in (files that cannot be renamed over): the course account, its talk library and a
+    name for every leased uid; a second run finds nothing to do."""
+    from grader.settings import Settings
+    image = image_etc(tmp_path)
+    before = image["/etc/passwd"].read_text()
+    grade = f"{sys.executable} -I -m grader prepare-image"
+    done = in_namespace(image["/home"], "/home", f"cd / && {grade} && {grade}",
+                        {k: v for k, v in image.items() if k != "/home"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    first, _, second = done.stdout.partition("named ")
+    assert "added the course account pn-cs357" in first
+    assert second.count("nothing to do") == 1, done.stdout
+    passwd = image["/etc/passwd"].read_text()
+    assert passwd.startswith(before)                  # the image's own accounts untouched
+    settings = Settings()
+    named = [line for line in passwd.splitlines()
+             if line.startswith(f"{settings.sandbox_login}:x:")]
+    assert len(named) == settings.sandbox_uid_count
+    assert (image["/home"] / "pn-cs357" / "Given" / "Talk" / "include" / "talk.h").is_file()

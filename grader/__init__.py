@@ -23,6 +23,8 @@ _EXPORTS = {
     "Wording": (".wording", "Wording"),
     "WordingMatch": (".wording", "WordingMatch"),
     "expect_exact": (".wording", "expect_exact"),
+    "expect_one_of": (".wording", "expect_one_of"),
+    "any_of": (".wording", "any_of"),
     "expect_address": (".addresses", "expect_address"),
     "swapped": (".addresses", "swapped"),
     # participants and what their waits return
@@ -63,9 +65,11 @@ __all__ = [
     "UdpPeer",
     "Wording",
     "WordingMatch",
+    "any_of",
     "check",
     "expect_address",
     "expect_exact",
+    "expect_one_of",
     "first_of",
     "has_terminfo",
     "show",
@@ -103,4 +107,4 @@ if TYPE_CHECKING:      # pragma: no cover - for type checkers and editors
     from .streams import Endpoint, Match, first_of
     from .student import Student
     from .transcript import show, show_text
-    from .wording import Wording, WordingMatch, expect_exact
+    from .wording import Wording, WordingMatch, any_of, expect_exact, expect_one_of

@@ -17,6 +17,19 @@ CASES_DIR = Path(__file__).resolve().parent.parent / "cases"
 
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+ROLES = ("server", "client", "both")
+
+# Every key a manifest.toml may have, with its type (docs/adding-an-assignment.md documents
+# each; tests/test_cli.py holds the two together). Any other key is refused: a misspelt
+# key would otherwise be ignored without a word.
+KEYS: dict[str, Any] = {
+    "title": str, "program": str, "role": str, "args": list, "fixed_port": int,
+    "make_target": str, "reference": list, "talk_library": bool, "debug_flag": str,
+    "aliases": list, "points": dict, "visibility": dict, "interop": dict,
+}
+REQUIRED = ("title", "program")
+INTEROP_KEYS: dict[str, Any] = {"server": list, "client": list, "asks": (str, list),  # type: ignore[dict-item]
+                                 "answer": str}
 
 
 class UnknownAssignment(LookupError):
@@ -73,6 +86,14 @@ class Assignment:
     def max_score(self) -> float:
         return sum(self.points.values())
 
+    def reference_in(self, role: str) -> list[str]:
+        """The python arguments that run the reference program in `role` (server or client):
+        one program takes both roles from its argv (mytalk), the others a role word."""
+        ref = list(self.reference)
+        if self.role != "both" and ref and ref[-1] in ("server", "client"):
+            ref[-1] = role
+        return ref
+
 
 @lru_cache(maxsize=None)
 def load(path: Path) -> Assignment:
@@ -81,6 +102,18 @@ def load(path: Path) -> Assignment:
             m = tomllib.load(f)
     except tomllib.TOMLDecodeError as e:
         raise ManifestError(f"{path / 'manifest.toml'}: not valid TOML: {e}")
+    _check_keys(path, m, KEYS, "")
+    for key in REQUIRED:
+        if key not in m:
+            raise ManifestError(f"{path / 'manifest.toml'}: {key} = \"...\" is missing "
+                                "(see docs/adding-an-assignment.md)")
+    if m.get("role", "server") not in ROLES:
+        raise ManifestError(f"{path / 'manifest.toml'}: role is {m['role']!r}; expected one "
+                            f"of {', '.join(ROLES)}")
+    for cid, value in m.get("points", {}).items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ManifestError(f"{path / 'manifest.toml'}: the points of {cid!r} are "
+                                f"{value!r}; expected a number, such as {cid} = 2")
     visibility = dict(m.get("visibility", {}))
     for cid, value in visibility.items():
         if value not in VISIBILITIES:
@@ -98,9 +131,31 @@ def load(path: Path) -> Assignment:
     )
 
 
+def _check_keys(path: Path, table: dict[str, Any], keys: dict[str, Any], where: str) -> None:
+    """Every key known, and of its type; a misspelt one gets a "did you mean"."""
+    for key, value in table.items():
+        if key not in keys:
+            close = difflib.get_close_matches(key, list(keys), n=1, cutoff=0.6)
+            guess = f"did you mean {close[0]}? " if close else ""
+            raise ManifestError(f"{path / 'manifest.toml'}: unknown key {where}{key!r}: "
+                                f"{guess}(known: {', '.join(keys)}; see "
+                                "docs/adding-an-assignment.md)")
+        want = keys[key]
+        if not isinstance(value, want) or (want is int and isinstance(value, bool)):
+            kinds = want if isinstance(want, tuple) else (want,)
+            said = " or ".join(_KIND_WORDS[k] for k in kinds)
+            raise ManifestError(f"{path / 'manifest.toml'}: {where}{key} should be {said}, "
+                                f"not {value!r}")
+
+
+_KIND_WORDS = {str: 'a string ("...")', list: "a list ([...])", int: "a whole number",
+               bool: "true or false", dict: "a table ([name])"}
+
+
 def _interop(path: Path, table: Optional[dict[str, Any]]) -> Optional[Interop]:
     if table is None:
         return None
+    _check_keys(path, table, INTEROP_KEYS, "[interop] ")
     missing = [k for k in ("server", "client") if not isinstance(table.get(k), list)]
     if missing:
         raise ManifestError(f"{path / 'manifest.toml'}: [interop] needs {missing[0]} = [ARGS], "

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from .settings import Settings
 from .transcript import Transcript
@@ -15,6 +15,20 @@ class CheckFailure(AssertionError):
     def __init__(self, message: str, hint: Optional[str] = None):
         super().__init__(message)
         self.hint = hint
+
+
+MAX_STEPS = 1000        # a check's steps kept for its "reproduce by hand" line
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing a check did, as a person would do it by hand (grader/reproduce.py): a
+    program started (argv) or run to its exit, text typed or sent, ^D, ^C, a peer that took
+    part or closed its connection."""
+    who: str                        # the participant's name, as in the transcript
+    kind: str                       # start | run | peer | type | eof | interrupt | close
+    text: str = ""                  # what was typed or sent (undecodable bytes escaped)
+    argv: tuple[str, ...] = ()      # start, run: the command line
 
 
 @dataclass
@@ -33,6 +47,12 @@ class Case:
     used_debug_flag: bool = False     # a program was started with the debugging flag
     no_windows: bool = False          # run windowed, a program never drew its windows
     warnings: list[str] = field(default_factory=list)   # tolerated behaviour, never --strict
+    steps: list[Step] = field(default_factory=list)     # what the check did, in order
+
+    def step(self, who: str, kind: str, text: str = "", argv: Sequence[str] = ()) -> None:
+        """Record what the check did, for the failure's "reproduce by hand" line."""
+        if len(self.steps) < MAX_STEPS:
+            self.steps.append(Step(who, kind, text, tuple(argv)))
 
     def deviation(self, text: str) -> None:
         """The program differs from the handout's exact text in a way the spec leaves open.

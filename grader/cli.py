@@ -7,6 +7,8 @@
     grade export PLATFORM ASSIGNMENT --out PATH   an autograder to upload (gradescope,
                                       prairielearn, autolab, github-classroom, codegrade)
     grade prepare-image [--talk-lib DIR]  as root, in a container image: the course account
+    grade talk-lib DIR                    the course's talk library in DIR, for building mytalk
+    grade peer ASSIGNMENT ROLE [ARGS]     start the reference program (e.g. asgn5 server -N -a 4000)
 
 Exit status: 0 every check passed (a batch: it completed), 1 a check failed, 2 bad usage or
 bad input (a one-line message says what to do), 3 an internal error of the grader, 130
@@ -27,7 +29,7 @@ from . import assignments, build, settings as settings_mod, targets
 from .results import version
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-SUBCOMMANDS = ("list", "doctor", "merge", "export", "prepare-image")
+SUBCOMMANDS = ("list", "doctor", "merge", "export", "prepare-image", "talk-lib", "peer")
 DEFAULT_WIDTH = 100          # report width when the output is not a terminal and COLUMNS is unset
 BUILD_LOG_LINES = 15         # of a failed build's log, shown on stderr
 
@@ -71,11 +73,13 @@ def _grade_parser() -> argparse.ArgumentParser:
                     for a in assignments.all_assignments())
     p = argparse.ArgumentParser(
         prog="grade",
-        usage="grade ASSIGNMENT TARGET [options]\n       grade {list,doctor,merge,export} ...",
+        usage="grade ASSIGNMENT TARGET [options]\n"
+              "       grade {list,doctor,merge,export,talk-lib,peer} ...",
         description="Grade a socket-programming assignment against reference peers.",
         epilog=f"assignments: {ids}.  Other commands: `grade list`, `grade doctor`, "
                "`grade merge DIR... --out DIR`, `grade export PLATFORM ASSIGNMENT "
-               "--out PATH`.  Exit status: 0 all passed, 1 a check failed, 2 bad input, "
+               "--out PATH`, `grade talk-lib DIR`, `grade peer ASSIGNMENT ROLE`.  "
+               "Exit status: 0 all passed, 1 a check failed, 2 bad input, "
                "3 grader error, 130 interrupted.")
     p.add_argument("--version", action="version", version=f"grade (socket-grader) {version()}")
     p.add_argument("assignment", help="assignment id, e.g. asgn5 or minichat-server")
@@ -249,7 +253,8 @@ def _grade_one(args: argparse.Namespace, assignment: assignments.Assignment,
             run.checks = planned_checks(assignment, args.keyword, "not run: the build failed")
         finally:
             _write_reports(args, run)
-        from .report import log_tail, one_line, visible
+        from .report import log_tail, not_run_line, one_line, visible
+        out.write(f"{not_run_line(run)}\n".encode())      # one line for all the checks
         sys.stderr.write(f"grade: build failed: {one_line(str(e))}\n"
                          f"{visible(log_tail(e.build.log, BUILD_LOG_LINES))}\n"
                          "grade: fix the build (run `make` in the handin directory), then try "
@@ -378,6 +383,63 @@ def _main_prepare_image(argv: Sequence[str]) -> int:
     return EXIT_OK
 
 
+def _main_talk_lib(argv: Sequence[str]) -> int:
+    from . import talklib
+    p = argparse.ArgumentParser(
+        prog="grade talk-lib",
+        description="Write the course's talk library into DIR (DIR/include/talk.h, "
+                    "DIR/lib64/libtalk.a), to build mytalk where ~pn-cs357 does not exist, "
+                    "and print the Makefile lines that use it.")
+    p.add_argument("dir", type=Path, metavar="DIR", help="where to put include/ and lib64/")
+    args = p.parse_args(argv)
+    if args.dir.exists() and not args.dir.is_dir():
+        raise UsageError(f"{args.dir}: is a file; give a directory (it is created if needed)")
+    try:
+        lines = talklib.write_for_student(args.dir)
+    except talklib.TalkLibraryError as e:
+        raise UsageError(str(e))
+    sys.stdout.write("\n".join(lines) + "\n")
+    return EXIT_OK
+
+
+PEER_ROLES = ("server", "client")
+
+
+def _main_peer(argv: Sequence[str]) -> int:
+    """Run the reference program (from the installed package) in place of this process."""
+    usage = ("usage: grade peer ASSIGNMENT ROLE [ARGS...]\n\n"
+             "Start the assignment's reference program as the server or the client, to try "
+             "your own program against it by hand (what a failed check's \"reproduce by hand\" "
+             "says).\nARGS are the reference program's own: grade peer asgn5 server -N -a 4000; "
+             "grade peer asgn5 client -N localhost 4000; grade peer minichat-server client 4000\n")
+    if not argv or any(a in ("-h", "--help") for a in argv[:2]):
+        sys.stdout.write(usage)
+        return EXIT_OK if argv else EXIT_USAGE
+    assignment = assignments.find(argv[0])
+    if len(argv) < 2 or argv[1] not in PEER_ROLES:
+        raise UsageError(f"grade peer {assignment.id}: give the role, server or client "
+                         f"(e.g. `grade peer {assignment.id} server ...`)")
+    role, args = argv[1], list(argv[2:])
+    if not assignment.reference:
+        raise UsageError(f"{assignment.id} has no reference program")
+    if assignment.role == "both":       # mytalk: a host name makes it the client
+        words = [a for a in args if not a.startswith("-")]
+        if len(words) != (2 if role == "client" else 1):
+            raise UsageError(f"a {assignment.program} {role} takes "
+                             + ("[-v] [-N] HOSTNAME PORT" if role == "client"
+                                else "[-v] [-a] [-N] PORT")
+                             + f" (e.g. `grade peer {assignment.id} " + (
+                                 "client -N localhost 4000`)" if role == "client"
+                                 else "server -N -a 4000`)"))
+    command = [sys.executable, *assignment.reference_in(role), *args]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(targets.PROJECT_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    sys.stdout.flush()
+    os.execve(sys.executable, command, env)
+    return EXIT_INTERNAL             # not reached: exec replaced this process
+
+
 def _main_merge(argv: Sequence[str]) -> int:
     from . import batch
     p = argparse.ArgumentParser(prog="grade merge",
@@ -391,7 +453,8 @@ def _main_merge(argv: Sequence[str]) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = {"list": _main_list, "doctor": _main_doctor, "merge": _main_merge,
-                "export": _main_export, "prepare-image": _main_prepare_image}
+                "export": _main_export, "prepare-image": _main_prepare_image,
+                "talk-lib": _main_talk_lib, "peer": _main_peer}
     try:
         if argv and argv[0] in commands:
             return commands[argv[0]](argv[1:])

@@ -7,7 +7,7 @@ go through the C launcher (grader/launcher.c) with one set of rules, built here:
   nothing left there outlives it), the run's files read-only except the one directory the
   process works in, and our own /etc/passwd and /etc/group in which its uid has a name and the
   course account (pn-cs357) has a home holding our talk library, and an /etc/hosts that also
-  names the reference peers' own loopback address;
+  names the reference peers' own loopback address, and localhost where the machine does not;
 - a private IPC namespace (System V shared memory, semaphores and queues die with it);
 - a login uid, so that glibc's getlogin() names the user as on a terminal one logs in at, and
   (where the machine has a utmp file) a private one with a record of that user on its pty;
@@ -55,6 +55,9 @@ SHARED_WRITABLE = ("/run/lock", "/tmp", "/var/tmp", "/dev/shm")
 _SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}.get(platform.machine())
 KEYCTL_CLEAR, KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING = 7, -4, -5
 COURSE_ACCOUNT = "pn-cs357"
+HOSTS = "/etc/hosts"                                   # the machine's
+LOCALHOST = ("127.0.0.1\tlocalhost", "::1\tlocalhost")   # in the view when the machine lacks them
+MACHINE_ETC = "/.machine-etc"     # where a view with an /etc of its own shows the machine's
 NO_VIEW = "GRADER_NO_VIEW"      # set to 1: run without the private mount view (to test that path)
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -392,6 +395,7 @@ class View:
     course_home: Path            # run_dir/pn-cs357: its Given/Talk is our talk library
     new_root: Path               # run_dir/root: where the launcher builds the program's root
     hosts: bool = False          # our /etc/hosts (the machine's, and the reference peers' name)
+    own_etc: bool = False        # the machine has no /etc/hosts: our /etc holds one (see below)
 
     @classmethod
     def write(cls, run_dir: Path, uid: int, gid: int, name: str,
@@ -419,20 +423,53 @@ class View:
             (root / fname).chmod(0o644)
         (root / "loginuid").write_text(str(uid))
         (root / "loginuid").chmod(0o644)
-        if peer is not None and os.path.isfile("/etc/hosts"):
-            host, addr = peer
-            lines = [line for line in _read("/etc/hosts") if addr not in line.split()
-                     and host not in line.split()]
-            (root / "hosts").write_text("\n".join(lines + [f"{addr}\t{host}"]) + "\n")
-            (root / "hosts").chmod(0o644)
-            view.hosts = True
+        view.hosts, view.own_etc = _write_hosts(root, peer)
         return view
 
     def flags(self) -> list[str]:
-        hosts = ["-r", f"{self.root / 'hosts'}=/etc/hosts"] if self.hosts else []
+        if self.own_etc:      # the machine's /etc moves aside; ours links to it, hosts added
+            hosts = ["-r", f"/etc={MACHINE_ETC}", "-r", f"{self.root / 'etc'}=/etc"]
+        else:
+            hosts = ["-r", f"{self.root / 'hosts'}=/etc/hosts"] if self.hosts else []
         return hosts + ["-r", f"{self.root / 'passwd'}=/etc/passwd",
                         "-r", f"{self.root / 'group'}=/etc/group",
                         "-o", str(self.uid), "-O", str(self.root / "loginuid"), "-W", self.name]
+
+
+def _names_localhost(lines: list[str]) -> bool:
+    return any("localhost" in line.split("#")[0].split()[1:] for line in lines)
+
+
+def _write_hosts(root: Path, peer: Optional[tuple[str, str]]) -> tuple[bool, bool]:
+    """The view's /etc/hosts: the machine's, with the reference peers' name, and localhost
+    where the machine does not name it (a minimal system without /etc/hosts, where a
+    correct program could not resolve the host its checks give it). (hosts, own_etc).
+
+    A file cannot be bound where none exists, and the view's /etc is the machine's, read-only:
+    without a machine /etc/hosts, the view's /etc is a directory of our own whose entries
+    link to the machine's /etc (bound at MACHINE_ETC), with our hosts file among them.
+    """
+    machine = os.path.isfile(HOSTS)
+    lines = _read(HOSTS) if machine else []
+    if peer is not None:
+        host, addr = peer
+        lines = [line for line in lines if addr not in line.split() and host not in line.split()]
+        lines.append(f"{addr}\t{host}")
+    if not _names_localhost(lines):
+        lines = list(LOCALHOST) + lines
+    elif peer is None:
+        return False, False                 # the machine's own file is right as it is
+    target = root / "hosts"
+    if not machine:
+        etc = root / "etc"
+        etc.mkdir(mode=0o755)
+        for name in sorted(os.listdir("/etc")):
+            if name != "hosts":
+                (etc / name).symlink_to(f"..{MACHINE_ETC}/{name}")
+        target = etc / "hosts"
+    target.write_text("\n".join(lines) + "\n")
+    target.chmod(0o644)
+    return True, not machine
 
 
 def _read(path: str) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import resource
 import shutil
+import socket
 import tempfile
 import textwrap
 from dataclasses import dataclass
@@ -120,6 +121,30 @@ def _view() -> Row:
                "namespaces")
 
 
+def _name_resolution(s: Settings) -> Row:
+    """Checks dial "localhost" and the peers' own name: a machine without /etc/hosts (or
+    without localhost in it) would fail correct programs, unless the view supplies one."""
+    try:
+        found = {str(a[4][0]) for a in socket.getaddrinfo("localhost", None)}
+    except OSError:
+        found = set()
+    loopback = sorted(a for a in found if a.startswith("127.") or a == "::1")
+    viewed = contain.probe()[0]
+    peers = f"the reference peers' address {s.peer_address} ({s.peer_host})"
+    if loopback:
+        return Row(True, "name resolution", f"localhost resolves to {', '.join(loopback)}" + (
+            f"; programs' /etc/hosts also names {peers}" if viewed else ""))
+    if viewed:
+        return Row(True, "name resolution",
+                   "localhost does not resolve on this machine (no /etc/hosts, or no line for "
+                   "it), so programs' view carries its own /etc/hosts naming localhost "
+                   f"(127.0.0.1 and ::1) and {peers}")
+    return Row(False, "name resolution",
+               "localhost does not resolve on this machine, and programs have no private view "
+               "to carry a hosts file: a correct program that dials localhost fails; add "
+               "`127.0.0.1 localhost` and `::1 localhost` to /etc/hosts")
+
+
 def _grader_files() -> Row:
     kept, how = contain.grader_exposure(contain.probe()[0], os.geteuid())
     return Row(kept, "grader's files", how)
@@ -208,7 +233,7 @@ def rows(settings: Optional[Settings] = None) -> list[Row]:
     s = settings or settings_mod.load()
     return [_containment(), _watchdog(), _process_limit(s), _limits(s), _output(s),
             _user(s), _own_users(s), _view(), _grader_files(), _pid_namespace(), _network(),
-            _scratch(s)]
+            _name_resolution(s), _scratch(s)]
 
 
 def report(settings: Optional[Settings] = None) -> str:

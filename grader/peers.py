@@ -53,6 +53,7 @@ class TcpPeer(SocketEndpoint):
             pass
         self.remote_port = remote_port
         case.on_cleanup(self.close)
+        case.step(name, "peer")
 
     def _ended_before(self, what: str) -> str:
         return (f"your program closed the connection before {self.name} received {what}; "
@@ -121,6 +122,7 @@ class TcpPeer(SocketEndpoint):
     def leave(self) -> None:
         """Close the connection as a departing client would (end of file, not a reset)."""
         self.case.transcript.add(self.name, "·", "closes the connection")
+        self.case.step(self.name, "close")
         if self.sock.fileno() >= 0:
             self.sock.close()
 
@@ -173,6 +175,7 @@ class UdpPeer(SocketEndpoint):
         self.last_sender: Optional[tuple[str, int]] = None
         self.target: Optional[tuple[str, int]] = None
         case.on_cleanup(self.sock.close)
+        case.step(name, "peer")
 
     def _read(self, timeout: float) -> Optional[bytes]:
         ready, _, _ = select.select([self.sock], [], [], timeout)

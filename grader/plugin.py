@@ -12,7 +12,7 @@ from typing import Any, Optional
 import pytest
 from _pytest.runner import runtestprotocol
 
-from . import assignments, keys
+from . import assignments, keys, reproduce
 from .case import CheckFailure
 from .checks import check_id, hint_of, in_both_modes, title_of
 from .keys import CASE, STATE, USER_PROPERTY, WINDOWED
@@ -191,7 +191,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 def _check(item: pytest.Item, state: dict[str, Any]) -> Check:
     cid = check_id(item.name)
-    max_points = assignments.for_case_file(item.path).points.get(cid, 0)
+    assignment = assignments.for_case_file(item.path)
+    max_points = assignment.points.get(cid, 0)
     status = state["status"]
     case = item.stash.get(CASE, None)
     failed = status in (FAILED, ERROR)
@@ -206,6 +207,8 @@ def _check(item: pytest.Item, state: dict[str, Any]) -> Check:
         duration_s=round(state["duration"], 3),
         waited_s=round(case.waited_s, 3) if case is not None else 0.0,
         warnings=list(case.deviations) + list(case.warnings) if case is not None else [],
+        reproduce=reproduce.describe(case.steps, assignment)
+        if case is not None and status == FAILED else "",
     )
 
 

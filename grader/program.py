@@ -50,6 +50,7 @@ class Program(Endpoint):
         self.argv = list(argv)
         self.status: Optional[ExitStatus] = None
         case.transcript.add(name, "·", "started: " + " ".join(self.argv))
+        case.step(name, "start", argv=self.argv)
         master, slave = os.openpty()
         try:
             fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", *dimensions, 0, 0))
@@ -105,11 +106,13 @@ class Program(Endpoint):
     def send_eof(self) -> None:
         """Type ^D: ends a partial line, or signals end of input at the start of a line."""
         self.case.transcript.add(self.name, "→", "^D")
+        self.case.step(self.name, "eof")
         self._write(self._eof_char)
 
     def interrupt(self) -> None:
         """Type ^C: the terminal sends SIGINT to the program's process group."""
         self.case.transcript.add(self.name, "→", "^C")
+        self.case.step(self.name, "interrupt")
         self._write(self._intr_char)
 
     # -- life and death ------------------------------------------------------------------
@@ -429,6 +432,7 @@ def run_to_exit(case: Case, name: str, argv: Sequence[str], *, cwd: str, env: di
     timeout = case.settings.exit_timeout if timeout is None else timeout
     cap = case.settings.output_cap
     case.transcript.add(name, "·", "ran: " + " ".join(argv))
+    case.step(name, "run", argv=argv)
     proc = subprocess.Popen([*preexec, *argv], cwd=cwd, env=env,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     case.on_cleanup(lambda: processes.kill_group(proc))

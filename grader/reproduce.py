@@ -1,43 +1,40 @@
-"""How to watch a failed check happen by hand, derived from what the check did (its transcript).
+"""How to watch a failed check happen by hand, built from what the check did (its steps).
 
-    reproduce by hand: in one terminal `python3 -m reference.mytalk -N -a 4000`,
-    in another `./mytalk -N localhost 4000`; type "hello" in mytalk
+    reproduce by hand: in one terminal `grade peer asgn5 server -N -a 4000`, in another
+    `./mytalk -N localhost 4000`; type "hello" in mytalk; type "no newline" (no Enter), ^D in
+    mytalk
 
-The transcript says which programs the check started with which arguments ("started: ..."),
-which reference peers took part, and what was typed into the program or sent by a peer; the
-manifest says which reference program plays the other side. The port becomes 4000 (a fixed
-port stays as it is) and the scratch path of the program becomes ./PROGRAM.
+A check records its steps as it runs them (grader/case.py, Step): the programs it started and
+their arguments, the reference peers that took part, what was typed into a program (lines, a
+half line without Enter, ^D, ^C) or sent by a peer, and a peer closing its connection. The
+printed transcript is not read: it is cut to its newest events and escapes what it shows.
+The reference program is started with `grade peer`, which works wherever `grade` does; the
+manifest's `reference` names its role in its last argument ("server" or "client"), swapped for
+the other one, and a reference without one is not offered for the other side. The port
+becomes 4000 (a fixed port stays as it is), the scratch path of the program ./PROGRAM, and
+the reference peers' own host name or address localhost.
 """
 from __future__ import annotations
 
-import re
 import shlex
-from typing import Optional
+from typing import Iterable, Optional
 
 from .assignments import Assignment
-from .results import Check
+from .case import Step
+from .settings import Settings
+from .transcript import show
 
 PORT = "4000"
-MAX_TYPED = 3
-_EVENT = re.compile(r"^\s*\d+\.\d+s (\S+)\s+(→|←(?: stdout| stderr)?|·) (.*)$")
+MAX_SHOWN = 8            # typed lines, half lines, ^D and ^C shown before "…"
+_KEYS = {"eof": "^D", "interrupt": "^C", "close": "^D"}   # a peer closing: ^D in the reference
 
 
-def _events(transcript: str) -> list[tuple[str, str, str]]:
-    return [(m[1], m[2], m[3]) for m in map(_EVENT.match, transcript.splitlines()) if m]
-
-
-def _typed(what: str) -> Optional[str]:
-    """A line someone typed, as the transcript shows it ("hello\\n"), without the newline."""
-    if what in ("^D", "^C", "(end of input)"):
-        return what.strip("()")
-    if len(what) >= 2 and what[0] == what[-1] == '"' and what.endswith('\\n"'):
-        return what[1:-3]
-    return None
-
-
-def _closed(note: str, peer: bool) -> Optional[str]:
-    """A reference peer closing its connection: in the reference program, that is ^D."""
-    return "^D" if peer and note == "closes the connection" else None
+def describe(steps: Iterable[Step], assignment: Assignment) -> str:
+    """One or two sentences; empty when the steps do not show how the check ran."""
+    try:
+        return _describe(list(steps), assignment)
+    except Exception:   # noqa: BLE001 - advice only: never worth failing a grading for
+        return ""
 
 
 def _client_argv(argv: list[str]) -> bool:
@@ -45,67 +42,99 @@ def _client_argv(argv: list[str]) -> bool:
     return len([a for a in argv[1:] if not a.startswith("-")]) >= 2
 
 
-def describe(check: Check, assignment: Assignment) -> str:
-    """One or two sentences; empty when the transcript does not show how the check ran."""
-    try:
-        return _describe(check, assignment)
-    except Exception:   # noqa: BLE001 - advice only: never worth failing a grading for
-        return ""
-
-
-def _describe(check: Check, assignment: Assignment) -> str:
-    events = _events(check.transcript)
+def _describe(steps: list[Step], assignment: Assignment) -> str:
     programs: dict[str, list[str]] = {}
     ran: Optional[list[str]] = None
-    for who, arrow, what in events:
-        if arrow == "·" and what.startswith(("started: ", "ran: ")):
-            argv = what.split(": ", 1)[1].split(" ")
-            if what.startswith("ran: "):
-                ran = argv
-            else:
-                programs.setdefault(who, argv)
+    peers: list[str] = []
+    for s in steps:
+        if s.kind == "start":
+            programs.setdefault(s.who, list(s.argv))
+        elif s.kind == "run" and ran is None:
+            ran = list(s.argv)
+        elif s.kind == "peer" and s.who not in peers:
+            peers.append(s.who)
     if ran is not None and not programs:
         return f"reproduce by hand: run `{_command(ran, assignment)}` and compare its output"
     if not programs:
         return ""
-    peers = [who for who, arrow, what in events
-             if who not in programs and who != "grader" and arrow in ("→", "←")]
-    peers = list(dict.fromkeys(peers))
-    commands = {who: _command(argv, assignment) for who, argv in programs.items()}
-    reference = _reference(assignment, next(iter(programs.values()))) if peers else None
-    student = " then ".join(f"`{c}`" for c in commands.values())
-    if reference:
+    peers = [p for p in peers if p not in programs]
+    first = next(iter(programs.values()))
+    reference = _reference(assignment, first) if peers else None
+    student = " then ".join(f"`{_command(argv, assignment)}`" for argv in programs.values())
+    named = "the reference"
+    if peers:
         more = f" (one per peer: {len(peers)} terminals)" if len(peers) > 1 else ""
         student_serves = assignment.role == "server" or (
-            assignment.role == "both" and not _client_argv(next(iter(programs.values()))))
+            assignment.role == "both" and not _client_argv(first))
+        # A reference that cannot play the other side is never offered for it (it would be a
+        # second server): a program of the student's own stands in.
+        other = "client" if student_serves else "server"
+        peer = f"`{reference}`" if reference else f"a {other} of your own"
+        named = "the reference" if reference else f"the {other}"
         if student_serves:       # the student's server must be running before the reference
-            steps = [f"in one terminal {student}", f"in another `{reference}`{more}"]
+            where = [f"in one terminal {student}", f"in another {peer}{more}"]
         else:
-            steps = [f"in one terminal `{reference}`{more}", f"in another {student}"]
+            where = [f"in one terminal {peer}{more}", f"in another {student}"]
     else:
-        steps = ["run " + ", then in another terminal ".join(f"`{c}`" for c in commands.values())]
-    typed = []
-    for who in list(programs) + peers:
-        lines = [t for w, arrow, what in events if w == who and arrow in ("→", "·")
-                 for t in [_typed(what) if arrow == "→" else _closed(what, who in peers)]
-                 if t is not None]
-        if lines:
-            shown = ", ".join(f'"{t}"' if t not in ("^D", "^C", "end of input") else t
-                              for t in lines[:MAX_TYPED])
-            shown += ", …" if len(lines) > MAX_TYPED else ""
-            place = who if who in programs else "the reference"
-            typed.append(f"type {shown} in {place}")
-    text = "reproduce by hand: " + ", ".join(steps)
-    if typed:
-        text += "; " + "; ".join(dict.fromkeys(typed))
-    return text
+        where = ["run " + ", then in another terminal ".join(
+            f"`{_command(argv, assignment)}`" for argv in programs.values())]
+    text = "reproduce by hand: " + ", ".join(where)
+    actions = _actions(steps, programs, peers, named)
+    return text + ("; " + "; ".join(actions) if actions else "")
+
+
+def _actions(steps: list[Step], programs: dict[str, list[str]], peers: list[str],
+             other: str) -> list[str]:
+    """What was typed where, in the order it happened: `type "a", ^D in mytalk`."""
+    groups: list[tuple[str, list[str]]] = []
+    shown = 0
+    for s in steps:
+        if s.who in programs:
+            place = s.who
+        elif s.who in peers:
+            place = other if len(peers) == 1 else f"{other} {s.who}"
+        else:
+            continue
+        items = _typed(s, s.who in programs)
+        if not items:
+            continue
+        if shown >= MAX_SHOWN:
+            groups[-1][1].append("…")
+            break
+        items = items[:MAX_SHOWN - shown]
+        shown += len(items)
+        if groups and groups[-1][0] == place:
+            groups[-1][1].extend(items)
+        else:
+            groups.append((place, items))
+    return [f"type {', '.join(items)} in {place}" for place, items in groups]
+
+
+def _typed(step: Step, program: bool) -> list[str]:
+    """A step as keys a person presses: lines, a half line (no Enter), ^D, ^C.
+
+    A program's terminal gets everything; a reference peer's bytes without a line end are its
+    protocol (a login name, "ok"), which the reference program sends by itself.
+    """
+    if step.kind in _KEYS and (program or step.kind == "close"):
+        return [_KEYS[step.kind]]
+    if step.kind != "type":
+        return []
+    lines = step.text.split("\n")
+    items = [f'"{show(line)}"' for line in lines[:-1]]
+    if lines[-1] and program:
+        items.append(f'"{show(lines[-1])}" (no Enter)')
+    return items
 
 
 def _command(argv: list[str], assignment: Assignment) -> str:
-    """The program's command line as a student types it: ./PROGRAM, port 4000."""
+    """The program's command line as a student types it: ./PROGRAM, port 4000, localhost."""
     port = _port_of(argv, assignment)
-    words = [f"./{assignment.program}"] + [PORT if port is not None and a == port else a
-                                           for a in argv[1:]]
+    defaults = Settings()
+    hosts = (defaults.peer_host, defaults.peer_address)
+    words = [f"./{assignment.program}"] + [
+        PORT if port is not None and a == port else "localhost" if a in hosts else a
+        for a in argv[1:]]
     return " ".join(shlex.quote(w) for w in words)
 
 
@@ -117,16 +146,15 @@ def _port_of(argv: list[str], assignment: Assignment) -> Optional[str]:
 
 
 def _reference(assignment: Assignment, student_argv: list[str]) -> Optional[str]:
-    """The reference program that plays the other side of the student's program."""
+    """`grade peer ...`: the reference program that plays the other side of the student's."""
     if not assignment.reference:
         return None
-    ref = list(assignment.reference)
     port = [] if assignment.fixed_port is not None else [PORT]
     if assignment.role == "both":            # mytalk: one program, both roles
-        if _client_argv(student_argv):
-            return " ".join(["python3", *ref, "-N", "-a", *port])
-        return " ".join(["python3", *ref, "-N", "localhost", *port])
-    other = "client" if assignment.role == "server" else "server"
-    if ref and ref[-1] in ("server", "client"):
-        ref[-1] = other
-    return " ".join(["python3", *ref, *port])
+        args = ["server", "-N", "-a"] if _client_argv(student_argv) else \
+            ["client", "-N", "localhost"]
+    else:
+        if assignment.reference[-1] not in ("server", "client"):
+            return None      # it runs as the assignment's program only: it cannot be the other side
+        args = ["client" if assignment.role == "server" else "server"]
+    return " ".join(["grade", "peer", assignment.id, *args, *port])

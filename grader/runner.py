@@ -9,12 +9,11 @@ from typing import Callable, Iterator, Optional, Sequence
 
 import pytest
 
-from . import reproduce
 from .assignments import CASES_DIR, Assignment, ManifestError, checks_in_order
 from .checks import check_id, title_of
 from .keys import CHECK_MARKER, GRADING
 from .plugin import check_from_report
-from .results import FAILED, SKIPPED, Check, Run
+from .results import SKIPPED, Check, Run
 from .session import Grading
 from .settings import Settings
 from .targets import BadInput, Target
@@ -117,8 +116,6 @@ class _Collector:
         if check.id in self.cut and check.status == SKIPPED:
             check.points, check.max_points = 0, assignment.points.get(check.id, 0)
         check.visibility = assignment.visibility_of(check.id)
-        if check.status == FAILED:
-            check.reproduce = reproduce.describe(check, assignment)
         self.run.checks.append(check)
         if self.on_check is not None:
             self.on_check(check)

@@ -20,9 +20,9 @@ from .transcript import show
 from .waiting import Waiter
 
 if TYPE_CHECKING:      # pragma: no cover
-    from .wording import WordingPattern
+    from .wording import Described, WordingPattern
 
-Want = Union[str, "re.Pattern[str]", "WordingPattern"]
+Want = Union[str, "re.Pattern[str]", "WordingPattern", "Described"]
 T = TypeVar("T")
 
 
@@ -393,6 +393,7 @@ class Endpoint:
     def send(self, data: Union[bytes, str]) -> None:
         data = data.encode() if isinstance(data, str) else data
         self.case.transcript.data(self.name, "→", data)
+        self.case.step(self.name, "type", data.decode("utf-8", "surrogateescape"))
         self._write(data)
 
     def say(self, text: str) -> None:

@@ -88,7 +88,8 @@ def start_client(student, *options: str, **kwargs) -> Program:
 
 
 # The prompt up to its question, whatever its spelling: to read the user name in it.
-_UP_TO_QUESTION = re.compile(r"(?is)(.*?)(?:accept|\(y/n\))")
+_UP_TO_QUESTION = wording.described(re.compile(r"(?is)(.*?)(?:accept|\(y/n\))"),
+                                    'the question "Accept (y/n)?"')
 
 
 def name_fault(prompt: str, user: str) -> Optional[str]:

@@ -6,6 +6,7 @@ gcc ignores a missing -I or -L directory, and CPATH/LIBRARY_PATH supply ours ins
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -76,3 +77,29 @@ def build_env(talk_lib: Optional[Path], into: Path) -> dict[str, str]:
     for d in (into, include, lib64):
         d.chmod(0o755)
     return {"CPATH": str(include), "LIBRARY_PATH": str(lib64)}
+
+
+def write_for_student(dest: Path) -> list[str]:
+    """Put the course's talk library in dest (include/talk.h, lib64/libtalk.a) for a student
+    building where ~pn-cs357 does not exist; the lines to say what to add to the Makefile.
+
+    The library is the one a grading builds against here (the course account's, else ours).
+    """
+    lib = course_library() or ensure()
+    libdir = lib / "lib64" if (lib / "lib64" / "libtalk.a").is_file() else lib / "lib"
+    dest = dest.expanduser().resolve()
+    try:
+        (dest / "include").mkdir(parents=True, exist_ok=True)
+        (dest / "lib64").mkdir(exist_ok=True)
+        shutil.copyfile(lib / "include" / "talk.h", dest / "include" / "talk.h")
+        shutil.copyfile(libdir / "libtalk.a", dest / "lib64" / "libtalk.a")
+    except OSError as e:
+        raise TalkLibraryError(f"cannot write the talk library in {dest}: {e.strerror or e}")
+    include, lib64 = (shlex.quote(str(d)) for d in (dest / "include", dest / "lib64"))
+    return [f"wrote {dest / 'include' / 'talk.h'} and {dest / 'lib64' / 'libtalk.a'}",
+            "in your Makefile, build against it with:",
+            f"    CFLAGS  += -I{include}",
+            f"    LDFLAGS += -L{lib64}",
+            "    LDLIBS  += -ltalk -lncurses",
+            f"or on gcc's line: -I{include} -L{lib64} -ltalk -lncurses",
+            "(grading builds against this same library, whatever directory the Makefile names)"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -10,9 +11,11 @@ from pathlib import Path
 from typing import Optional
 
 from .assignments import Assignment
+from .contain import PRIVATE_TMP, SYSTEM_VIEW
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MAKEFILES = ("GNUmakefile", "makefile", "Makefile")
+C_SOURCE = (".c", ".h")
 
 
 class BadInput(Exception):
@@ -32,6 +35,15 @@ class Target:
 
 def makefile_in(d: Path) -> Optional[Path]:
     return next((d / m for m in MAKEFILES if (d / m).is_file()), None)
+
+
+def _shown_dir(d: Path) -> str:
+    """A directory as the user would type it: "." for the current one."""
+    try:
+        rel = os.path.relpath(d)
+    except ValueError:
+        return str(d)
+    return rel if not rel.startswith("..") else str(d)
 
 
 def _looks_like_handin(d: Path, program: str) -> bool:
@@ -89,6 +101,74 @@ def not_runnable(path: Path) -> Optional[str]:
     return None
 
 
+def _c_source(path: Path) -> bool:
+    """A C source or header file (not a program that happens to be named so)."""
+    if path.suffix not in C_SOURCE:
+        return False
+    try:
+        with open(path, "rb") as f:
+            header = f.read(4)
+    except OSError:
+        return True
+    return not header.startswith((b"#!", b"\x7fELF"))
+
+
+def _private(path: str) -> Optional[str]:
+    """The private directory (/tmp, ...) that holds path, if any."""
+    return next((d for d in PRIVATE_TMP if path == d or path.startswith(d + "/")), None)
+
+
+SCRIPT_BYTES = 64 << 10      # of a #! script, read for the paths it names
+UNSEEN = ("/home", "/root")  # besides PRIVATE_TMP: places a script names that its view lacks
+SEEN = ("/proc",)            # besides SYSTEM_VIEW: mounted in every view
+
+
+def _in_view(path: str) -> bool:
+    """Whether a program being graded sees this path of the machine (contain.SYSTEM_VIEW)."""
+    return _private(path) is None and any(
+        path == d or path.startswith(d + "/") for d in SYSTEM_VIEW + SEEN)
+
+
+def script_note(path: Path) -> str:
+    """Why a #! script may not work in the programs' view, or "".
+
+    A program being graded sees its own file, the system's directories (/usr, /bin, /etc...)
+    and fresh, empty /tmp, /var/tmp and /dev/shm: an interpreter elsewhere (a virtual
+    environment made in /tmp or a home) or a file there that the script runs is not found,
+    and the script scores 0 saying "not found".
+    """
+    try:
+        with open(path, "rb") as f:
+            text = f.read(SCRIPT_BYTES).decode("utf-8", "replace")
+    except OSError:
+        return ""
+    first, _, body = text.partition("\n")
+    words = first[2:].split() if first.startswith("#!") else []
+    if not words:
+        return ""
+    interpreter = words[0]
+    sees = ("programs being graded see only their own file and the system's directories "
+            "(/usr, /bin, /etc, ...), with a fresh, empty /tmp, /var/tmp and /dev/shm")
+    if not os.path.exists(interpreter):
+        return (f"{path.name} is a script whose interpreter {interpreter} does not exist on "
+                "this machine: every check will fail to start it")
+    named = next((m.group(0) for m in _PATH_IN_TEXT.finditer(body)), None)
+    if _in_view(interpreter) and not named:
+        return ""
+    from .contain import probe
+    if not probe()[0]:          # no private view: programs see the machine as it is
+        return ""
+    if not _in_view(interpreter):
+        return (f"{path.name} is a script whose interpreter {interpreter} will not be found: "
+                f"{sees}; use a system interpreter (e.g. #!/usr/bin/env python3)")
+    return (f"{path.name} is a script that names {named}, which it will not find: {sees}; "
+            "give the compiled program, or a script that needs nothing else")
+
+
+_PATH_IN_TEXT = re.compile(r"(?<![\w.~/-])(?:%s)/[^\s'\"`;|&)]+" % "|".join(
+    re.escape(d) for d in PRIVATE_TMP + UNSEEN))
+
+
 def resolve(spec: str, assignment: Assignment, *, reference: bool = False,
             batch: Optional[bool] = None, one_down: bool = True) -> Target:
     """Classify and validate the target; raise BadInput with advice when it cannot be graded.
@@ -124,12 +204,18 @@ def resolve(spec: str, assignment: Assignment, *, reference: bool = False,
     if p.exists():
         if not p.is_file():
             raise BadInput(f"{spec}: not a regular file")
+        if _c_source(p):
+            where = p.resolve().parent
+            raise BadInput(f"{spec}: this is C source: give the directory with the Makefile "
+                           f"(`grade {assignment.id} {_shown_dir(where)}`), or the compiled "
+                           "program")
         if not os.access(p, os.X_OK):
             raise BadInput(f"{spec}: not executable (try `chmod +x {spec}`, or build it first)")
         why = not_runnable(p)
         if why:
             raise BadInput(f"{spec}: not a program this machine can run: {why}")
-        return Target(spec, "binary", [str(p.resolve())], path=Path(os.path.abspath(p)))
+        return Target(spec, "binary", [str(p.resolve())], path=Path(os.path.abspath(p)),
+                      note=script_note(p))
     words = shlex.split(spec)
     if len(words) > 1:
         if shutil.which(words[0]) is None:

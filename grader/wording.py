@@ -1,7 +1,8 @@
 """One tolerance rule for every text the handout or the lecture fixes.
 
-A `Wording` is the handout's exact text, written as a template, plus the one rule that says
-which spellings of it are accepted:
+A `Wording` is the handout's exact text, written as a template (or several spellings, each
+as good as the handout's, sharing their fields), plus the one rule that says which spellings
+of it are accepted:
 
 - it is searched for anywhere in the output, never compared with whole lines: a label before
   it ("Reply: Hello, Client") and a missing line end (a last message printed just before the
@@ -16,6 +17,8 @@ Whatever passes the rule but is not the handout's exact text is a deviation: a w
 failure under --strict. Only substance fails: the names, ports, bytes and order the spec fixes
 (the fields of a template; the checks compare their values). Every Wording can say all this in
 plain words for a student (`describe`): no regular expression ever reaches a message.
+`any_of` combines alternatives (texts into one Wording; byte strings, compared exactly,
+into an AnyOf), each describing itself in words ('"ok" or "yes"').
 
 Template syntax: `{name}` is a field (see the Field constructors below), `[text]` is a part of
 the handout's text that may be left out, `[+text]` is an extra the handout does not have but
@@ -23,10 +26,12 @@ students may add. Everything else is literal text.
 """
 from __future__ import annotations
 
+import importlib
 import re
+import sys
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Union
 
 from .case import CheckFailure
 from .transcript import show, show_text
@@ -175,17 +180,75 @@ def _lit_regex(text: str, at_end: bool, loose: bool) -> str:
     return "".join(out)
 
 
-def _regex(parts: list, fields: Dict[str, Field], loose: bool = False) -> str:
+def _regex(parts: list, fields: Dict[str, Field], loose: bool = False, tag: str = "") -> str:
+    """tag: appended to the group names of a second template (a pattern may not name one
+    group twice, and two spellings of a text share its fields)."""
     out = []
     for n, part in enumerate(parts):
         at_end = n + 1 == len(parts) or isinstance(parts[n + 1], _Opt)
         if isinstance(part, _Lit):
             out.append(_lit_regex(part.text, at_end, loose))
         elif isinstance(part, _Field):
-            out.append(f"(?P<{part.name}>{fields[part.name].regex})")
+            if part.name not in fields:
+                raise ValueError(f"the template has {{{part.name}}} but no field "
+                                 f"{part.name}=... says what it is")
+            out.append(f"(?P<{part.name}{tag}>{fields[part.name].regex})")
         else:
-            out.append("(?:" + _regex(part.parts, fields, loose) + ")?")
+            out.append("(?:" + _regex(part.parts, fields, loose, tag) + ")?")
     return "".join(out)
+
+
+_TAG = "__t"          # group name suffix of template k: NAME__tK; template k itself: __tK
+
+
+def _alternatives(parts_list: List[list], fields: Dict[str, Field], loose: bool = False) -> str:
+    """One pattern for several templates: each in a group of its own (so a match tells which
+    spelling it is), its fields' groups renamed apart."""
+    if len(parts_list) == 1:
+        return _regex(parts_list[0], fields, loose)
+    return "|".join(f"(?P<{_TAG}{k}>{_regex(p, fields, loose, f'{_TAG}{k}')})"
+                    for k, p in enumerate(parts_list))
+
+
+def _groups(m) -> Dict[str, str]:
+    """A match's fields by their template names (NAME__tK is NAME), without the markers."""
+    m = getattr(m, "_m", m)
+    out = {}
+    for key, value in m.groupdict().items():
+        if value is None or key.startswith(_TAG):
+            continue
+        out[key.split(_TAG)[0]] = value
+    return out
+
+
+def _template_of(m) -> int:
+    """Which template a match is a spelling of."""
+    m = getattr(m, "_m", m)
+    for key, value in m.groupdict().items():
+        if key.startswith(_TAG) and value is not None:
+            return int(key[len(_TAG):])
+    return 0
+
+
+class _Renamed:
+    """A match of several templates shown as one: groups by their template names."""
+
+    def __init__(self, m: "re.Match[str]"):
+        self._m = m
+
+    def groupdict(self) -> Dict[str, str]:
+        return _groups(self._m)
+
+    def group(self, *names):
+        if names and isinstance(names[0], str):
+            return _groups(self._m).get(names[0])
+        return self._m.group(*names)
+
+    def __getitem__(self, key):
+        return self.group(key)
+
+    def __getattr__(self, attr):
+        return getattr(self._m, attr)
 
 
 def _render(parts: list, values: Dict[str, str], extras: bool = False) -> str:
@@ -231,13 +294,17 @@ class WordingPattern:
         return self.compiled.flags
 
     def search(self, text: str, pos: int = 0) -> "Optional[re.Match[str]]":
-        return self.compiled.search(text, pos)
+        return self._shown(self.compiled.search(text, pos))
 
     def match(self, text: str, pos: int = 0) -> "Optional[re.Match[str]]":
-        return self.compiled.match(text, pos)
+        return self._shown(self.compiled.match(text, pos))
 
     def fullmatch(self, text: str, pos: int = 0) -> "Optional[re.Match[str]]":
-        return self.compiled.fullmatch(text, pos)
+        return self._shown(self.compiled.fullmatch(text, pos))
+
+    def _shown(self, m):
+        """Several spellings: the match names its groups as the templates do."""
+        return _Renamed(m) if m is not None and len(self.wording.templates) > 1 else m
 
     def __repr__(self) -> str:
         return f"WordingPattern({self.wording.templates!r})"
@@ -250,9 +317,9 @@ class WordingMatch:
         self.wording = wording
         self.text = m.group(0).rstrip()
         self.differs = getattr(m, "differs", "")
-        self.fields = {k: wording.fields[k].normalize(v) for k, v in m.groupdict().items()
-                       if v is not None}
-        self.raw = {k: v for k, v in m.groupdict().items() if v is not None}
+        self.raw = _groups(m)
+        self.fields = {k: wording.fields[k].normalize(v) for k, v in self.raw.items()}
+        self.template = _template_of(m)      # which of the wording's spellings was printed
 
     def __getitem__(self, key: str) -> str:
         return self.fields[key]
@@ -262,8 +329,9 @@ class WordingMatch:
 
     @property
     def exact(self) -> str:
-        """The handout's text with the values this program printed."""
-        return self.wording.exact(**self.fields)
+        """The spelling this program printed, as declared, with the values it printed: each
+        of a wording's templates is as good as the handout's (the first)."""
+        return _render(self.wording._parts[self.template], self.fields).rstrip()
 
     @property
     def is_exact(self) -> bool:
@@ -273,10 +341,12 @@ class WordingMatch:
 class Wording:
     """Text the handout fixes, with the variants the one rule tolerates.
 
-    templates: the handout's text (several alternatives may be given, for a detector such as
-    "the program asks y/n"); fields: the Field of each {name}; open_end: the program may stop
-    right after this text and wait (a prompt, a waiting message), so a match at the end of the
-    output so far counts at once; what: a description replacing the quoted text in messages.
+    templates: the handout's text, or several spellings that are all as good as the
+    handout's (the first is the one messages quote; a detector such as "the program asks
+    y/n" lists its words); the templates share their fields; fields: the Field of each
+    {name}; open_end: the program may stop right after this text and wait (a prompt, a
+    waiting message), so a match at the end of the output so far counts at once; what: a
+    description replacing the quoted text in messages.
     """
 
     def __init__(self, template: Union[str, Sequence[str]], open_end: bool = False,
@@ -288,12 +358,12 @@ class Wording:
         self.what = what
         self.near = near            # a typo or one word more or less: a deviation (_near)
         self.follows = follows      # a text this one may directly follow on the same line
+        if not self.templates:
+            raise ValueError("a Wording needs at least one template")
         self._parts = [_parse(t.rstrip()) for t in self.templates]
-        self.regex = WordingPattern(re.compile(
-            "|".join(f"(?:{_regex(p, fields)})" for p in self._parts)
-            if len(self._parts) > 1 else _regex(self._parts[0], fields), re.IGNORECASE), self)
-        self.loose = re.compile("|".join(f"(?:{_regex(p, fields, loose=True)})"
-                                         for p in self._parts), re.IGNORECASE)
+        self.regex = WordingPattern(re.compile(_alternatives(self._parts, fields),
+                                               re.IGNORECASE), self)
+        self.loose = re.compile(_alternatives(self._parts, fields, loose=True), re.IGNORECASE)
         last = self._parts[0][-1] if self._parts[0] else None
         self._fixed_end = (len(self._parts) == 1 and isinstance(last, _Lit)
                            and last.text[-1:] not in ".?")
@@ -309,16 +379,16 @@ class Wording:
             return self.what
         texts = " or ".join(f'"{_render(p, {})}"' for p in self._parts)
         rules = ["any case, anywhere in the output"]
-        joined = " ".join(self.templates)
+        joined = "\n".join(self.templates)
         if " " in joined.replace(" (", "").replace(" ->", "").replace("-> ", ""):
             rules.append("one or two spaces between words")
         if "->" in joined:
             rules.append('spaces around "->" or none')
         if " (" in joined:
             rules.append('a space before "(" or none')
-        if re.search(r"\.( |\]|$)", joined):
+        if re.search(r"\.( |\]|$)", joined, re.MULTILINE):
             rules.append('a "." ending a sentence may be left out')
-        if re.search(r"\?( |\]|$)", joined):
+        if re.search(r"\?( |\]|$)", joined, re.MULTILINE):
             rules.append('"?" may be ":" or left out')
         for opt in (o for p in self._parts for o in _optionals(p, [])):
             piece = _render(opt.parts, {}, extras=True).strip()
@@ -582,24 +652,223 @@ def lookup(want) -> Optional[Wording]:
     return want.wording if isinstance(want, WordingPattern) else None
 
 
+class Described:
+    """A pattern with the words a student reads for it (`described(pattern, words)`): for the
+    harness's own detectors, which match more than any handout text (a prompt up to its
+    question), so that no regular expression is ever shown."""
+
+    __slots__ = ("compiled", "words")
+
+    def __init__(self, compiled: "re.Pattern[str]", words: str):
+        self.compiled, self.words = compiled, words
+
+    @property
+    def pattern(self) -> str:
+        return self.compiled.pattern
+
+    def search(self, text: str, pos: int = 0) -> "Optional[re.Match[str]]":
+        return self.compiled.search(text, pos)
+
+    def __repr__(self) -> str:
+        return f"Described({self.words!r})"
+
+
+def described(pattern: "Union[str, re.Pattern[str]]", words: str) -> Described:
+    """A pattern that messages describe as `words` (plain words, no syntax)."""
+    return Described(re.compile(pattern) if isinstance(pattern, str) else pattern, words)
+
+
 def describe(want) -> str:
-    """What is expected, in words: a text, a wording, or (last resort) a pattern spelled out."""
+    """What is expected, in words: a text, a wording, an alternative, or (last resort) a
+    pattern spelled out; a pattern that cannot be spelled plainly is never shown garbled."""
     w = lookup(want)
     if w is not None:
         return w.describe()
+    if isinstance(want, (Described, AnyOf)):
+        return want.describe() if isinstance(want, AnyOf) else want.words
     if isinstance(want, re.Pattern):
-        return "text like \"" + _spell(want.pattern) + "\""
+        spelled = spell(want)
+        return "text like " + spelled if spelled else "text of the form the check expects"
     if isinstance(want, bytes):
         return '"' + show(want) + '"'
     return '"' + show_text(str(want)) + '"'
 
 
-def _spell(pattern: str) -> str:
-    """A pattern nobody turned into a Wording, spelled without regular-expression syntax."""
-    s = re.sub(r"\(\?P<(\w+)>(?:[^()]|\([^()]*\))*\)", lambda m: m.group(1).upper(), pattern)
-    s = re.sub(r"\\b|\^|\$|\(\?[:=!<]+|[()]|\[[^\]]*\][*+?]?|\{\d*,?\d*\}|[*+?]", "", s)
-    s = re.sub(r"\\(.)", r"\1", s)
-    return s.strip() or "text of the expected form"
+# -- spelling a raw pattern: only what can be said in plain words ------------------------------
+
+# The standard library's own pattern parser (re._parser since 3.11, sre_parse before).
+_sre: Any = importlib.import_module("re._constants" if sys.version_info >= (3, 11)
+                                    else "sre_constants")
+_sre_parse: Any = importlib.import_module("re._parser" if sys.version_info >= (3, 11)
+                                          else "sre_parse")
+
+_MAX_SPELLINGS = 4
+
+
+class _Unspellable(Exception):
+    pass
+
+
+def spell(pattern: "Union[str, re.Pattern[str]]") -> Optional[str]:
+    """A pattern nobody turned into a Wording, in plain words: its literal text, a named
+    group as its NAME, a run of digits as NUMBER, alternatives as '"a" or "b"', optional
+    parts left out. None when that cannot be done faithfully (classes, look-arounds, ...):
+    the caller then says nothing about the form rather than show syntax."""
+    source = pattern.pattern if isinstance(pattern, re.Pattern) else pattern
+    try:
+        parsed = _sre_parse.parse(source)
+        names = {v: k for k, v in parsed.state.groupdict.items()}
+        texts = [t.strip("\n") for t in _spell_seq(list(parsed), names)]
+    except (_Unspellable, re.error, RecursionError):
+        return None
+    texts = list(dict.fromkeys(t for t in texts if t.strip()))
+    if not texts:
+        return None
+    return " or ".join(f'"{show_text(t)}"' for t in texts)
+
+
+def _spell_seq(items: list, names: Dict[int, str]) -> List[str]:
+    """Every plain spelling of a sequence of parsed items (at most _MAX_SPELLINGS)."""
+    out = [""]
+    for op, arg in items:
+        alts = _spell_item(op, arg, names)
+        out = [o + a for o in out for a in alts]
+        if len(out) > _MAX_SPELLINGS:
+            raise _Unspellable
+    return out
+
+
+def _spell_item(op, arg, names: Dict[int, str]) -> List[str]:
+    if op is _sre.LITERAL:
+        return [chr(arg)]
+    if op is _sre.AT:
+        return [""]
+    if op is _sre.SUBPATTERN:
+        group, sub = arg[0], arg[-1]
+        if group is not None and group in names:
+            return [names[group].upper()]
+        return _spell_seq(list(sub), names)
+    if op is _sre.BRANCH:
+        return [t for branch in arg[1] for t in _spell_seq(list(branch), names)]
+    if op is _sre.IN and len(arg) == 1 and arg[0][0] is _sre.LITERAL:
+        return [chr(arg[0][1])]
+    if op is _sre.IN and arg and all(o is _sre.LITERAL for o, _ in arg) \
+            and len({chr(c).lower() for _, c in arg}) == 1:
+        return [chr(arg[0][1])]                          # [Oo]: one letter in either case
+    if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT):
+        low, _high, sub = arg
+        sub = list(sub)
+        if low == 0:
+            return [""]                                  # an optional part: left out
+        if len(sub) == 1 and sub[0][0] is _sre.IN and sub[0][1] == [(_sre.CATEGORY,
+                                                                   _sre.CATEGORY_DIGIT)]:
+            return ["NUMBER"]
+        if len(sub) == 1 and (sub[0][0] is _sre.LITERAL and chr(sub[0][1]) == " " or
+                              sub[0][0] is _sre.IN and sub[0][1] == [(_sre.CATEGORY,
+                                                                    _sre.CATEGORY_SPACE)]):
+            return [" "]                                 # spaces: one space
+        return _spell_seq(sub, names) if low == 1 else _raise()
+    raise _Unspellable
+
+
+def _raise() -> List[str]:
+    raise _Unspellable
+
+
+# -- one of several: an expectation that says so ---------------------------------------------
+
+class AnyOf:
+    """Exactly one of several byte strings, next in the stream (`any_of(b"ok\\n", b"yes\\n")`):
+    bytes are substance, so each is compared exactly; its description reads '"ok" or "yes"'.
+    For texts, any_of gives a Wording with several spellings instead."""
+
+    def __init__(self, options: Sequence[bytes]):
+        if len(options) < 2 or not all(isinstance(o, bytes) and o for o in options):
+            raise TypeError("any_of needs two or more non-empty byte strings (or texts)")
+        self.options = tuple(options)
+
+    def describe(self) -> str:
+        return " or ".join(f'"{show(o, 60)}"' for o in self.options)
+
+    def expect(self, endpoint: "Endpoint", hint: Optional[str] = None,
+               timeout: Optional[float] = None, sent: Optional[bytes] = None) -> bytes:
+        """Wait until the next bytes are one of the options; return the one that came.
+
+        An option that is the start of a longer one ("ok" and "ok\\0") is taken once no
+        longer option can still come (the longer one came, or nothing more did)."""
+        def complete(data: bytes) -> Optional[bytes]:
+            done = [o for o in self.options if data.startswith(o)]
+            return max(done, key=len) if done else None
+
+        def find(data: bytes):
+            best = complete(data)
+            longer = [o for o in self.options if len(o) > len(data) and o.startswith(data)]
+            if best is not None and not longer:
+                return best, len(best)
+            if best is None and not longer:
+                raise self._failure(endpoint, data, hint, sent)
+            return None
+        try:
+            return endpoint._wait(find, self.describe(), timeout, hint)
+        except CheckFailure:
+            data = bytes(endpoint._buf)
+            best = complete(data)
+            if best is None:
+                if not data:
+                    raise
+                raise self._failure(endpoint, data, hint, sent) from None
+            endpoint._consume(len(best))
+            return best
+
+    def _failure(self, endpoint, data: bytes, hint: Optional[str],
+                 sent: Optional[bytes]) -> CheckFailure:
+        got = endpoint._shown(data[:max(80, *map(len, self.options))])
+        closest = max(self.options, key=lambda o: (_common(o, got), -len(o)))
+        return CheckFailure(f"{endpoint.name} expected {self.describe()} and got "
+                            f"\"{show(got)}\"", bytes_hint(closest, got, sent, hint))
+
+
+def _common(a: bytes, b: bytes) -> int:
+    """The length of the common start of a and b."""
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
+
+
+def any_of(*options: "Union[bytes, str, Wording]") -> "Union[AnyOf, Wording]":
+    """One of several alternatives, described in words: byte strings give an AnyOf (exact
+    bytes, '"ok" or "yes"'); texts and Wordings give one Wording whose spellings are all as
+    good as the first (fields of the same name must be the same Field)."""
+    byte_strings = [o for o in options if isinstance(o, bytes)]
+    if options and len(byte_strings) == len(options):
+        return AnyOf(byte_strings)
+    words = [Wording(o) if isinstance(o, str) else o for o in options
+             if isinstance(o, (str, Wording))]
+    if not options or len(words) != len(options):
+        raise TypeError("any_of takes byte strings, or texts and Wordings, not a mixture")
+    fields: Dict[str, Field] = {}
+    for w in words:
+        for fname, f in w.fields.items():
+            if fields.setdefault(fname, f) is not f:
+                raise ValueError(f"any_of: the field {fname} means two things in the "
+                                 "alternatives; give one of them another name")
+    whats = [w.what for w in words if w.what]
+    named: Dict[str, Any] = dict(fields)
+    return Wording([t for w in words for t in w.templates],
+                   open_end=any(w.open_end for w in words),
+                   what=" or ".join(w.describe() for w in words) if whats else None, **named)
+
+
+def expect_one_of(endpoint: "Endpoint", *options: "Union[bytes, str, Wording]",
+                  hint: Optional[str] = None, timeout: Optional[float] = None,
+                  sent: Optional[bytes] = None):
+    """Wait for one of several byte strings (returns the one that came) or texts (returns
+    the WordingMatch); see any_of."""
+    want = any_of(*options)
+    if isinstance(want, AnyOf):
+        return want.expect(endpoint, hint=hint, timeout=timeout, sent=sent)
+    return want.expect(endpoint, hint=hint, timeout=timeout)
 
 
 # -- bytes the spec fixes: substance, exact, with a hint chosen by what came instead -----------

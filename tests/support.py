@@ -3,6 +3,7 @@ grade the correct programs under load. Imported as a module, not through conftes
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -21,7 +22,8 @@ from verdict_table import FIXTURES, compile_fixture, load
 ROOT = Path(__file__).resolve().parent.parent
 GRADE_TIMEOUT = 300          # a whole grading run; far above any correct run
 
-__all__ = ["FIXTURES", "GRADE_TIMEOUT", "ROOT", "Graded", "correct_targets", "cpu_load",
+__all__ = ["FIXTURES", "GRADE_TIMEOUT", "ROOT", "Catalog", "Graded", "catalog",
+           "correct_targets", "cpu_load",
            "descendants_named", "false_failures", "read_grade", "run_grade", "running_among",
            "scaled", "shown"]
 
@@ -93,6 +95,40 @@ def run_grade(*args: str, cwd: Path = ROOT, timeout: float = GRADE_TIMEOUT,
     return subprocess.run([sys.executable, "-m", "grader", *args], cwd=cwd, env=full_env,
                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
                           timeout=timeout)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """An assignment's checks as `grade list` collects them: ids in run order, and points."""
+    ids: tuple[str, ...]
+    points: float
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+_COLLECT = """
+import json
+from grader import assignments, runner
+checks = runner.collect(assignments.all_assignments())
+print(json.dumps({a: [[c.id, c.max_points] for c in cs] for a, cs in checks.items()}))
+"""
+
+
+@functools.lru_cache(maxsize=None)
+def _catalogs() -> dict[str, list[list]]:
+    done = subprocess.run([sys.executable, "-c", _COLLECT], cwd=ROOT,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True,
+                          text=True, timeout=GRADE_TIMEOUT, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def catalog(assignment: str) -> Catalog:
+    """What a grading of this assignment scores, derived from its cases and manifest, so
+    that a test does not break when a check is added. Collected once, in a child process,
+    as `grade list` does (a collection inside this test session would share its modules)."""
+    checks = _catalogs()[assignment]
+    return Catalog(tuple(cid for cid, _ in checks), sum(points for _, points in checks))
 
 
 def read_grade(out: Path, assignment: str, target: str, *options: str) -> Graded:

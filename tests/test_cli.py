@@ -10,7 +10,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from support import FIXTURES, ROOT, run_grade
+from grader import assignments
+from support import FIXTURES, ROOT, catalog, run_grade
 
 SERVER_C = "lecture/minichat_server_poll.c"
 
@@ -237,6 +238,22 @@ def test_check_without_points_names_manifest_and_id(tmp_path, good_server):
         one_line_error(done, str(manifest), "'no_echo'", "no points")
 
 
+def test_misspelt_manifest_key_names_manifest_and_key(tmp_path, good_server):
+    """An instructor's second mistake: `fixed-port` for `fixed_port`. Exit 2 with a "did you
+    mean", for the assignment graded and for `grade list`, not a key silently ignored."""
+    tree = tmp_path / "tree"
+    for part in ("grader", "cases", "reference"):
+        shutil.copytree(ROOT / part, tree / part,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    manifest = tree / "cases" / "udp-server" / "manifest.toml"
+    manifest.write_text(manifest.read_text().replace("fixed_port =", "fixed-port ="))
+    env = dict(os.environ, PYTHONPATH=str(tree), NO_COLOR="1")
+    for args in (["udp-server", str(good_server)], ["list"], ["minichat-server", "--reference"]):
+        done = subprocess.run([sys.executable, "-m", "grader", *args], cwd=tree, env=env,
+                              capture_output=True, text=True, timeout=120)
+        one_line_error(done, str(manifest), "'fixed-port'", "did you mean fixed_port?")
+
+
 def test_keyword_accepts_the_ids_the_report_prints(grade):
     g = grade("asgn5", "--reference", "-k", "client_chat_both_ways or usage_no_args")
     assert g.code == 0, g.stdout + g.stderr
@@ -254,6 +271,14 @@ def test_budget_cuts_checks_and_says_which(grade, good_server):
     assert "budget" in g.stdout and cut[0] in g.stdout
 
 
+def test_catalog_is_the_manifest_s_points():
+    """What tests derive their counts from (support.catalog, as `grade list` collects the
+    checks) is every check of each manifest, in its order, with its points."""
+    for a in assignments.all_assignments():
+        planned = catalog(a.id)
+        assert list(planned.ids) == list(a.points) and planned.points == a.max_score > 0
+
+
 def test_reports_written_when_the_build_fails(tmp_path):
     (tmp_path / "server.c").write_text("int main(void) { return missing_name; }\n")
     (tmp_path / "Makefile").write_text("server: server.c\n\tgcc -o server server.c\n")
@@ -263,7 +288,9 @@ def test_reports_written_when_the_build_fails(tmp_path):
     one_line_error(done, "build failed")
     result = json.loads(out["json"].read_text())
     assert result["build"]["status"] == "failed" and "missing_name" in result["build"]["log"]
-    assert result["score"] == 0 and result["max_score"] == 21 and len(result["checks"]) == 11
+    planned = catalog("minichat-server")
+    assert result["score"] == 0 and result["max_score"] == planned.points
+    assert [c["id"] for c in result["checks"]] == list(planned.ids)
     assert json.loads(out["gradescope"].read_text())["score"] == 0
     assert json.loads(out["prairielearn"].read_text())["gradable"] is False
     assert ET.parse(out["junit"]).getroot().find("testsuite/testcase/failure") is not None
@@ -324,7 +351,9 @@ def test_single_grading_shows_checks_in_order_then_the_score(good_server):
     lines = done.stdout.splitlines()
     assert lines[0].startswith("minichat-server") and "grading" in lines[0]
     marks = [i for i, line in enumerate(lines) if line.startswith("✓ ")]
-    assert len(marks) == 11 and lines[-1].startswith("score 21/21") and marks[-1] < len(lines) - 1
+    planned = catalog("minichat-server")
+    assert len(marks) == len(planned) and marks[-1] < len(lines) - 1
+    assert lines[-1].startswith(f"score {planned.points:g}/{planned.points:g}")
     assert "note:" not in done.stdout               # operator notes only with -v
 
 
@@ -356,7 +385,27 @@ def test_failed_check_says_how_to_reproduce(build_c):
     done = run_grade("minichat-server", str(buggy), "-k", "no_echo")
     text = " ".join(done.stdout.split())
     assert "reproduce by hand: in one terminal `./server 4000`, in another " \
-           "`python3 -m reference.minichat client 4000`" in text
+           "`grade peer minichat-server client 4000`" in text
+
+
+def test_reproduce_never_offers_a_second_server():
+    """A reference that runs only as the assignment's server (no role argument to swap) is
+    not offered as the client: the advice asks for a client of the student's own."""
+    import dataclasses
+
+    from grader import reproduce
+    from grader.case import Step
+    steps = [Step("server", "start", argv=("/tmp/g/build/server", "41000")),
+             Step("client", "peer"), Step("client", "type", "hello\n")]
+    base = assignments.find("minichat-server")
+    with_role = reproduce.describe(steps, base)
+    assert "`grade peer minichat-server client 4000`" in with_role
+    assert 'type "hello" in the reference' in with_role
+    alone = dataclasses.replace(base, reference=("-m", "course.echo_server"))
+    text = reproduce.describe(steps, alone)
+    assert text == ("reproduce by hand: in one terminal `./server 4000`, in another a client "
+                    'of your own; type "hello" in the client')
+    assert "course.echo_server" not in text
 
 
 def test_closed_stdout_is_not_a_grader_error(good_server):
@@ -391,7 +440,8 @@ def test_budget_keeps_what_ran_and_cuts_the_rest(grade, tmp_path):
     assert ran and cut and ids == ran + cut            # the first checks ran, the rest were cut
     assert all(c["status"] == "skipped" and c["max_points"] > 0 and "budget" in c["message"]
                for c in g.result["checks"] if c["id"] in cut)
-    assert g.result["max_score"] == 60
+    planned = catalog("asgn5")
+    assert g.result["max_score"] == planned.points and ids == list(planned.ids)
 
 
 def test_the_plugin_options_are_grade_options_too():

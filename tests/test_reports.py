@@ -531,7 +531,7 @@ def test_terminal_streams_checks_then_the_end():
 
 def test_terminal_failed_check_ends_with_how_to_reproduce():
     run = make_run()
-    run.checks[2].reproduce = ("reproduce by hand: in one terminal `python3 -m reference.mytalk "
+    run.checks[2].reproduce = ("reproduce by hand: in one terminal `grade peer asgn5 server "
                                "-N -a 4000`, in another `./mytalk -N localhost 4000`")
     text = terminal.render(run, color=False).decode()
     chat = text[text.index("Chat both ways"):text.index("! No leaked descriptors")]
@@ -542,31 +542,28 @@ def test_terminal_failed_check_ends_with_how_to_reproduce():
     assert "reproduce by hand: x" not in terminal.render(passed, color=False).decode()
 
 
-def test_reproduce_is_derived_from_the_transcript():
+def test_reproduce_is_built_from_the_checks_steps():
     from grader import assignments, reproduce
-    transcript = "\n".join([
-        "  0.001s mytalk    · started: /tmp/grade-x/build/mytalk -N localhost 36401",
-        "  0.017s reference · accepted a connection from 127.0.0.1:56298",
-        '  0.017s reference ← "nobody\\x00"',
-        '  0.017s reference → "ok"',
-        '  0.018s mytalk    → "hello\\n"',
-        '  0.028s reference → "hi there\\n"'])
-    check = Check("client_chat_both_ways", "Chat", FAILED, 0, 3, transcript=transcript)
-    text = reproduce.describe(check, assignments.find("asgn5"))
-    assert text == ("reproduce by hand: in one terminal `python3 -m reference.mytalk -N -a 4000`,"
-                    " in another `./mytalk -N localhost 4000`; type \"hello\" in mytalk; "
-                    "type \"hi there\" in the reference")
-    server = Check("server_x", "x", FAILED, 0, 1, transcript=(
-        "  0.001s mytalk · started: /tmp/g/build/mytalk -N -a 41000\n"
-        '  0.002s reference → "ok\\n"'))
-    text = reproduce.describe(server, assignments.find("asgn5"))
-    assert text.startswith("reproduce by hand: in one terminal `./mytalk -N -a 4000`, in another "
-                           "`python3 -m reference.mytalk -N localhost 4000`")
-    usage = Check("usage_no_args", "x", FAILED, 0, 1,
-                  transcript="  0.002s student · ran: /tmp/g/bin/mytalk")
-    assert reproduce.describe(usage, assignments.find("asgn5")) == \
+    from grader.case import Step
+    asgn5 = assignments.find("asgn5")
+    steps = [Step("mytalk", "start", argv=("/tmp/grade-x/build/mytalk", "-N", "peerhost",
+                                           "36401")),
+             Step("reference", "peer"), Step("reference", "type", "nobody\x00"),
+             Step("reference", "type", "ok"), Step("mytalk", "type", "hello\n"),
+             Step("reference", "type", "hi there\n")]
+    assert reproduce.describe(steps, asgn5) == (
+        "reproduce by hand: in one terminal `grade peer asgn5 server -N -a 4000`, in another "
+        "`./mytalk -N localhost 4000`; type \"hello\" in mytalk; type \"hi there\" in the "
+        "reference")
+    server = [Step("mytalk", "start", argv=("/tmp/g/build/mytalk", "-N", "-a", "41000")),
+              Step("reference", "peer"), Step("reference", "type", "ok\n")]
+    assert reproduce.describe(server, asgn5).startswith(
+        "reproduce by hand: in one terminal `./mytalk -N -a 4000`, in another "
+        "`grade peer asgn5 client -N localhost 4000`")
+    usage = [Step("student", "run", argv=("/tmp/g/bin/mytalk",))]
+    assert reproduce.describe(usage, asgn5) == \
         "reproduce by hand: run `./mytalk` and compare its output"
-    assert reproduce.describe(Check("x", "x", FAILED, 0, 1), assignments.find("asgn5")) == ""
+    assert reproduce.describe([], asgn5) == ""
 
 
 def test_one_line_keeps_names_on_their_line():

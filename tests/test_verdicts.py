@@ -93,3 +93,43 @@ def test_fails_every_check_except():
                     "fails": ["server_chat"], "passes": ["server_chat"]}, checks, problems)
     assert problems == ["y: 'peer_closes' names no check of asgn5",
                         "z: server_chat is in both fails and passes"]
+
+
+def test_passes_every_check_except():
+    """`passes = ["*"]` with exceptions in `fails` says the default outright: the narrower
+    name wins, so the exceptions fail and a new check passes."""
+    from verdict_table import entry_from
+    checks = ["usage_no_args", "client_chat", "client_idle", "server_chat", "self_interop"]
+    problems: list[str] = []
+    e = entry_from({"name": "x", "assignment": "asgn5", "sources": ["x.c"],
+                    "passes": ["*"], "fails": ["client_*"]}, checks, problems)
+    assert e.fails == {"client_chat", "client_idle"} and problems == []
+    plain = entry_from({"name": "x", "assignment": "asgn5", "sources": ["x.c"],
+                        "fails": ["client_*"]}, checks, problems)
+    assert plain.fails == e.fails
+    e = entry_from({"name": "w", "assignment": "asgn5", "sources": ["w.c"],
+                    "passes": ["client_*"], "fails": ["*_chat"]}, checks, problems)
+    assert problems == ["w: client_chat is in both fails and passes"]
+
+
+def test_a_new_check_needs_no_entry_rejudged():
+    """Add a check to every assignment: entries that fail every check (or every check of
+    its role) are expected to fail it, every other entry to pass it, and no entry names a
+    check that is not there. Nobody re-judges a fixture by hand."""
+    import fnmatch
+
+    from verdict_table import TABLE_DIR, entry_from, tomllib
+    derived = []
+    for path in sorted(TABLE_DIR.glob("*.toml")):
+        with open(path, "rb") as f:
+            raw = tomllib.load(f)["fixture"]
+        for e in raw:
+            checks = list(assignments.find(e["assignment"]).points) + ["server_added_later"]
+            problems: list[str] = []
+            entry = entry_from(e, checks, problems)
+            by_pattern = any(fnmatch.fnmatchcase("server_added_later", p)
+                             for p in e.get("fails", ()))
+            assert ("server_added_later" in entry.fails) == by_pattern, e["name"]
+            assert problems == [], problems
+            derived += [e["name"]] if by_pattern else []
+    assert {"udp-client/no-htons", "students/mytalk-abort", "asgn5/fixed-port"} <= set(derived)

@@ -318,3 +318,118 @@ def test_mapped_address_is_that_address():
 def test_bytes_after_the_name_in_a_prompt(prompt, fault):
     """Issue 17.12: an unterminated name shows in any prompt (grader.talk.name_fault)."""
     assert talk.name_fault(prompt, "zoe") == fault
+
+
+# -- alternatives, for check authors: each says what it expects in words -------------------------
+
+ANSWER = wording.Wording(["Reply from {host} port {port}", "Answer from {host}:{port}"],
+                         host=wording.host(), port=wording.number())
+
+
+def test_second_spelling_with_fields_is_as_good_as_the_handouts():
+    """Two spellings sharing fields build (a pattern may not name a group twice), and the
+    second one, printed as declared, is no deviation."""
+    m = ANSWER.search("Answer from peerhost:4000\n")
+    assert (m["host"], m["port"], m.template, m.is_exact) == ("peerhost", "4000", 1, True)
+    m = ANSWER.search("reply  from peerhost port 4000")
+    assert (m["host"], m.template, m.is_exact) == ("peerhost", 0, False)
+    assert ANSWER.regex.search("Answer from 127.0.0.1:9")["port"] == "9"
+    ep = Scripted([b"Answer from peerhost:4000\n"])
+    assert ep.expect(ANSWER.regex)["host"] == "peerhost"
+    ep = Scripted([b"Answer from peerhost:4000\n"])
+    assert ep.expect_wording(ANSWER)["port"] == "4000" and ep.case.deviations == []
+    ep = Scripted([b"answer from peerhost:4000\n"])
+    ep.expect_wording(ANSWER)
+    assert ep.case.deviations == ['mytalk printed "answer from peerhost:4000"; the handout\'s '
+                                  'text is "Answer from peerhost:4000"']
+
+
+def test_a_field_without_its_description_is_named():
+    with pytest.raises(ValueError, match=r"\{port\}"):
+        wording.Wording("Reply from {host} port {port}", host=wording.host())
+
+
+def test_any_of_texts_is_one_wording():
+    w = wording.any_of("ok", ANSWER)
+    assert isinstance(w, wording.Wording) and w.search("Answer from h:1")["port"] == "1"
+    assert w.search("OK").is_exact is False and w.search("ok").is_exact
+    assert w.describe().startswith('"ok" or "Reply from HOST port PORT" or "Answer from')
+    other = wording.Wording("port {port}", port=wording.number("another number"))
+    with pytest.raises(ValueError, match="port means two things"):
+        wording.any_of(ANSWER, other)
+    with pytest.raises(TypeError):
+        wording.any_of(b"ok", "yes")
+
+
+def test_any_of_bytes_describes_itself_in_words():
+    want = wording.any_of(b"ok\n", b"yes\n")
+    assert wording.describe(want) == describe(want) == '"ok\\n" or "yes\\n"'
+    assert wording.any_of(b"ok", b"yes").describe() == '"ok" or "yes"'
+    with pytest.raises(TypeError):
+        wording.any_of(b"ok")
+
+
+@pytest.mark.parametrize("chunks, got", [
+    ([b"yes\n"], b"yes\n"),
+    ([b"o", b"k\n"], b"ok\n"),              # split: waits for the rest
+    ([b"ok\nmore"], b"ok\n"),              # consumes exactly the option
+])
+def test_expect_one_of_two_byte_strings(chunks, got):
+    ep = Scripted(chunks)
+    assert wording.expect_one_of(ep, b"ok\n", b"yes\n") == got
+    assert ep.case.deviations == []
+
+
+def test_expect_one_of_takes_the_longer_option_when_it_comes():
+    ep = Scripted([b"ok", b"\0"])
+    assert wording.expect_one_of(ep, b"ok", b"ok\0") == b"ok\0"
+    ep = Scripted([b"ok"], ends=False)
+    assert wording.expect_one_of(ep, b"ok", b"ok\0", timeout=0.2) == b"ok"
+    assert bytes(ep._buf) == b""
+
+
+def test_expect_one_of_fails_in_words_with_a_hint():
+    ep = Scripted([b"Reply: ok\n"])
+    with pytest.raises(CheckFailure) as e:
+        wording.expect_one_of(ep, b"ok\n", b"yes\n", hint="answer ok or yes")
+    assert str(e.value) == 'mytalk expected "ok\\n" or "yes\\n" and got "Reply: ok\\n"'
+    assert "came before the expected bytes" in e.value.hint
+    ep = Scripted([b"ye"])
+    with pytest.raises(CheckFailure) as e:
+        wording.expect_one_of(ep, b"ok\n", b"yes\n", hint="answer")
+    assert "only the first 2 of 4 bytes" in e.value.hint
+    ep = Scripted([b"nope\n"])
+    with pytest.raises(CheckFailure) as e:
+        wording.expect_one_of(ep, b"ok\n", b"yes\n", hint="answer")
+    assert e.value.hint == "answer" and not REGEX_SYNTAX.search(str(e.value))
+    ep = Scripted([])
+    with pytest.raises(CheckFailure) as e:
+        wording.expect_one_of(ep, b"ok\n", b"yes\n")
+    assert '"ok\\n" or "yes\\n"' in str(e.value)
+
+
+@pytest.mark.parametrize("pattern, words", [
+    (r"(?:ok|yes)\0?\n", 'text like "ok" or "yes"'),
+    (r"^Hello, (?P<name>\w+)!$", 'text like "Hello, NAME!"'),
+    (r"port (\d+)", 'text like "port NUMBER"'),
+    (r"[Oo]k", 'text like "Ok"'),
+    (r"Echoed\s+(?P<size>\d+) bytes", 'text like "Echoed SIZE bytes"'),
+    (r"port\s+\d+", 'text like "port NUMBER"'),
+    (r"a{2,3}b|[^x]+c", "text of the form the check expects"),
+    (r"(?<=from )\S+", "text of the form the check expects"),
+])
+def test_raw_patterns_never_reach_students_garbled(pattern, words):
+    text = describe(re.compile(pattern))
+    assert text == words
+    assert not REGEX_SYNTAX.search(text) and not re.search(r"[|\\^$*+]", text)
+
+
+def test_the_harness_s_own_patterns_say_what_they_look_for():
+    assert describe(talk._UP_TO_QUESTION) == 'the question "Accept (y/n)?"'
+    ep = Scripted([b"Mytalk request from zoe@peerhost.  Accept (y/n)? "])
+    assert "zoe" in ep.expect(talk._UP_TO_QUESTION).text
+    ep = Scripted([b"nothing like it\n"])
+    with pytest.raises(CheckFailure) as e:
+        ep.expect(talk._UP_TO_QUESTION)
+    assert 'the question "Accept (y/n)?"' in str(e.value)
+    assert not REGEX_SYNTAX.search(str(e.value))

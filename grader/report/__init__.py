@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from ..results import Check
+from ..results import Check, Run
 
 LOG_TAIL_LINES = 30      # lines of a failed build's log that a report shows
 
@@ -78,6 +78,16 @@ def log_tail(log: str, lines: int = LOG_TAIL_LINES) -> str:
     if len(kept) <= lines:
         return "\n".join(kept)
     return "\n".join([f"… {len(kept) - lines} earlier lines"] + kept[-lines:])
+
+
+BUILD_FAILED = "not run: the build failed"
+
+
+def not_run_line(run: Run) -> str:
+    """The one line a failed build's checks are shown as: none of them could run."""
+    n = len(run.checks)
+    return (f"{BUILD_FAILED} ({n} check{'s' if n != 1 else ''}, {num(run.max_score)} "
+            f"point{'s' if run.max_score != 1 else ''}, score 0)")
 
 
 def details(check: Check) -> str:

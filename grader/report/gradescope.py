@@ -15,23 +15,24 @@ import re
 from typing import Any
 
 from ..results import FAILED, PASSED, Check, Run
-from . import log_tail, num, visible
+from . import log_tail, not_run_line, num, visible
 from .json_report import dumps
 
 
 def render(run: Run) -> bytes:
-    """The run as Gradescope results.json; a failed build scores 0 and shows the log's tail."""
+    """The run as Gradescope results.json; a failed build is one test, scoring 0, with the
+    log's tail."""
     build_failed = run.build.status == "failed"
     tests: list[dict[str, Any]] = []
-    if build_failed:
-        tests.append(_test("Build", 0, 0, "failed", md_text("The build failed:") + "\n\n"
-                           + md_code(log_tail(run.build.log))))
-    for check in run.checks:
-        passed = check.status == PASSED and not build_failed
+    if build_failed:         # no check ran: one test says so, the checks' points its maximum
+        tests.append(_test("Build", 0, run.max_score, "failed", md_text(not_run_line(run))
+                           + "\n\n" + md_code(log_tail(run.build.log))))
+    for check in run.checks if not build_failed else []:
+        passed = check.status == PASSED
         text = md_details(check) if not passed or check.warnings else ""
         if not passed and check.status != FAILED:
             text = f"{md_text(f'({check.status})')} {text}".rstrip()
-        tests.append(_test(check.title, 0 if build_failed else check.points, check.max_points,
+        tests.append(_test(check.title, check.points, check.max_points,
                            "passed" if passed else "failed", text,
                            getattr(check, "visibility", "visible") or "visible"))
     score = 0 if build_failed else run.score

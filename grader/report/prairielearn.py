@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..results import FAILED, PASSED, Check, Run
-from . import details, log_tail, num, visible
+from . import details, log_tail, not_run_line, num, visible
 from .json_report import dumps
 
 
@@ -23,11 +23,15 @@ def render(run: Run) -> bytes:
     points = 0 if build_failed else run.score
     fraction = min(max(points / run.max_score, 0.0), 1.0) if run.max_score > 0 else 0.0
     tests: list[dict[str, Any]] = []
-    for check in run.checks:
-        passed = check.status == PASSED and not build_failed
+    if build_failed and run.checks:      # no check ran: one test says so
+        tests.append({"name": "Build", "description": "build", "points": 0,
+                      "max_points": run.max_score, "message": visible(not_run_line(run)),
+                      "output": visible(log_tail(run.build.log))})
+    for check in run.checks if not build_failed else []:
+        passed = check.status == PASSED
         if getattr(check, "visibility", "visible") not in ("visible", ""):
             tests.append({"name": visible(check.title), "description": visible(check.id),
-                          "points": 0 if build_failed else check.points,
+                          "points": check.points,
                           "max_points": check.max_points,
                           "message": "" if passed else "hidden check: no details",
                           "output": ""})
@@ -35,9 +39,9 @@ def render(run: Run) -> bytes:
         tests.append({
             "name": visible(check.title),
             "description": visible(check.id),
-            "points": 0 if build_failed else check.points,
+            "points": check.points,
             "max_points": check.max_points,
-            "message": visible(_message(check, build_failed)),
+            "message": visible(_message(check)),
             "output": visible(details(check) if not passed or check.warnings else ""),
         })
     output = []
@@ -69,10 +73,8 @@ def render(run: Run) -> bytes:
     })
 
 
-def _message(check: Check, build_failed: bool) -> str:
+def _message(check: Check) -> str:
     """One line that says why a check earned less than its points (empty when it passed)."""
-    if build_failed:
-        return "not run: the build failed"
     if check.status == PASSED:
         return ""
     first = (check.message.strip().splitlines() or [""])[0]

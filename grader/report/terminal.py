@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ..results import ERROR, FAILED, PASSED, SKIPPED, Check, Run
-from . import log_tail, num, one_line, visible
+from . import log_tail, not_run_line, num, one_line, visible
 
 MARKS = {PASSED: ("✓", "bold green"), FAILED: ("✗", "bold red"),
          ERROR: ("!", "bold magenta"), SKIPPED: ("-", "dim")}
@@ -80,7 +80,9 @@ def _lines(run: Run, verbose: bool, console: Console, notes: bool = True,
     out += _preamble(run, verbose, console, notes)
     if run.checks:
         out.append(Text(""))
-    for check in run.checks:
+    if run.build.status == "failed" and run.checks:     # none ran: one line, not one per check
+        out += _block(not_run_line(run), 0, console, style="dim")
+    for check in run.checks if run.build.status != "failed" else []:
         if student and getattr(check, "visibility", "visible") not in ("visible", ""):
             out += _check(check, False, console)[:1]
             if check.status != PASSED:

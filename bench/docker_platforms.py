@@ -140,8 +140,8 @@ def on_machine(handin: Path, work: Path, assignment: str = "asgn5") -> dict[str,
                    cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1"),
                    capture_output=True, stdin=subprocess.DEVNULL, timeout=600)
     result = json.loads(out.read_text())
-    if result["build"]["status"] == "failed":
-        return {"Build": "failed", **{c["title"]: "failed" for c in result["checks"]}}
+    if result["build"]["status"] == "failed":           # no check ran: the build is the verdict
+        return {"Build": "failed"}
     return {c["title"]: c["status"] for c in result["checks"]}
 
 
@@ -171,6 +171,8 @@ def gradescope(work: Path, subs: dict[str, Path]) -> list[dict]:
         wall = time.monotonic() - started
         data = json.loads((results / "results.json").read_text())
         seen = {t["name"]: t["status"] for t in data["tests"]}
+        if "Build" in seen:
+            seen = {"Build": "failed"}
         rows.append(row("Gradescope", name, handin, work, wall, data["score"], seen))
     return rows
 
@@ -235,7 +237,7 @@ def prairielearn(work: Path, subs: dict[str, Path]) -> list[dict]:
         seen = {t["name"]: ("passed" if t["points"] == t["max_points"] else "failed")
                 for t in data["tests"]}
         if not data["gradable"]:
-            seen = {"Build": "failed", **{k: "failed" for k in seen}}
+            seen = {"Build": "failed"}
         rows.append(row("PrairieLearn", name, handin, work, wall, data["points"], seen))
     return rows
 

@@ -463,3 +463,47 @@ def test_cgroup_v1_in_a_container_is_the_mounts_root(tmp_path):
     (tmp_path / "pids" / "cgroup.procs").write_text("1\n")          # not ours: the path named
     assert sandbox._pids_hierarchy(str(own), str(tmp_path)) == (
         str(tmp_path / "pids" / "docker" / "abc"), "")
+
+
+# Root with Docker's capabilities (no CAP_SYS_PTRACE) reads a program's system call: a child
+# as another uid blocks reading a pipe, and the grader's stall detection must name that call.
+_STALL_PROBE = """
+import os, sys, time
+from grader import stall
+uid = int(sys.argv[1])
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.dup2(r, 0)
+    os.setgroups([]); os.setgid(uid); os.setuid(uid)
+    os.execvp("sh", ["sh", "-c", "read line"])
+try:
+    seen, deadline = None, time.monotonic() + 30      # until it sleeps in read()
+    while not seen and time.monotonic() < deadline:
+        seen = stall.waiting_call(pid, pid)
+        time.sleep(0.005)
+    direct = "readable"
+    try:
+        open(f"/proc/{pid}/syscall").read()
+    except PermissionError:
+        direct = "refused"
+    print(seen, "|", direct)
+finally:
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root, as in a container")
+def test_stall_detection_without_cap_sys_ptrace():
+    import nonamespace
+    if not nonamespace.supported():
+        pytest.skip("no seccomp filter for this machine")
+    uid = Settings().sandbox_uid_first + Settings().sandbox_uid_count - 1
+    done = subprocess.run(nonamespace.argv(sys.executable, "-c", _STALL_PROBE, str(uid)),
+                          cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    seen, direct = (part.strip() for part in done.stdout.split("|"))
+    assert direct == "refused"            # the capability really is missing here
+    assert seen == "read() on a pipe"

@@ -106,6 +106,7 @@ def build_image(tag: str, files: Path, script: str) -> float:
     if done.returncode != 0:
         docker("rm", "-f", name, check=False)
         sys.exit(f"building {tag} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    docker("rmi", tag, check=False)        # the last run's image: not left dangling
     docker("commit", name, tag)
     docker("rm", name)
     return took

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -13,7 +14,11 @@ if sys.version_info >= (3, 11):
 else:                                 # Python 3.9 and 3.10: the same parser, as a backport
     import tomli as tomllib
 
-CASES_DIR = Path(__file__).resolve().parent.parent / "cases"
+CASES_DIR = Path(__file__).resolve().parent.parent / "cases"      # the grader's own
+# A course's own assignments, outside the package (read where they are, so an edited or new
+# check counts at once, with no reinstall): directories separated by ":", each a folder of
+# assignment folders (or one assignment folder). `grade --cases DIR` puts DIR first in it.
+CASES_ENV = "GRADER_CASES"
 
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
@@ -38,6 +43,11 @@ class UnknownAssignment(LookupError):
 
 class ManifestError(ValueError):
     """A manifest.toml that does not describe its checks (exit status 2, names the file)."""
+
+
+class CaseModuleError(Exception):
+    """A case module that cannot be imported: the grader's or the instructor's own bug (exit
+    status 3), not an interruption. The message names the file, the error and its traceback."""
 
 
 @dataclass(frozen=True)
@@ -165,8 +175,42 @@ def _interop(path: Path, table: Optional[dict[str, Any]]) -> Optional[Interop]:
                    (asks,) if isinstance(asks, str) else tuple(asks), table.get("answer", ""))
 
 
+def course_dirs() -> list[Path]:
+    """The directories GRADER_CASES names; ManifestError (exit 2) for one that holds no
+    assignment, so that a typo is not a silently missing course."""
+    dirs = []
+    for entry in os.environ.get(CASES_ENV, "").split(os.pathsep):
+        if not entry:
+            continue
+        d = Path(entry).expanduser().resolve()
+        if not d.is_dir():
+            raise ManifestError(f"cases directory {entry}: not a directory (from --cases or "
+                                f"{CASES_ENV})")
+        if not _assignment_folders(d):
+            raise ManifestError(f"cases directory {entry}: no assignment in it; each assignment "
+                                "is a folder with a manifest.toml and its test_*.py modules "
+                                "(see docs/writing-checks.md)")
+        dirs.append(d)
+    return dirs
+
+
+def _assignment_folders(d: Path) -> list[Path]:
+    if (d / "manifest.toml").is_file():
+        return [d]
+    try:
+        return [p for p in sorted(d.iterdir()) if (p / "manifest.toml").is_file()]
+    except OSError:
+        return []
+
+
 def all_assignments() -> list[Assignment]:
-    return [load(p) for p in sorted(CASES_DIR.iterdir()) if (p / "manifest.toml").is_file()]
+    """The course's assignments (GRADER_CASES) and the grader's own, by id; a course's
+    assignment of the same id as one of ours replaces it."""
+    found: dict[str, Assignment] = {}
+    for d in [*course_dirs(), CASES_DIR]:
+        for p in _assignment_folders(d):
+            found.setdefault(p.name, load(p))
+    return sorted(found.values(), key=lambda a: a.id)
 
 
 def find(name: str) -> Assignment:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from . import processes, sandbox, store, targets
-from .assignments import Assignment
+from .assignments import Assignment, CaseModuleError
 from .handins import Handin, find_handins, handin_target, in_shard
 from .progress import Progress, describe, score_line
 from .report import renderer
@@ -119,6 +119,10 @@ def _grade_job(handin: Handin, spec: str, assignment: Assignment, settings: Sett
     def run(staging: Path) -> None:
         try:
             result, error_text = grade_handin(handin, spec, assignment, settings, options)
+        except CaseModuleError as e:      # the file and its error, not the traceback's last line
+            error_text = str(e)
+            result = error_result(handin.name, spec, assignment,
+                                  "grader error: " + _first_line(error_text))
         except Exception:   # noqa: BLE001 - one student's grader failure must not stop the batch
             error_text = traceback.format_exc()
             result = error_result(handin.name, spec, assignment,

@@ -5,9 +5,12 @@ student process (private view, the grading's uid, its own pids cgroup), its outp
 into a capped buffer as it comes, and its deadline holds even if something it started keeps
 the pipe open. Whatever the build started is killed when it ends, whatever the outcome.
 
-The build's view resembles the course machine: ~pn-cs357/Given/Talk names our talk library in
-the course layout (include/talk.h, include/include -> include, lib64/ and lib/libtalk.a), for
-make's own ~user expansion and the shell's alike, and CPATH/LIBRARY_PATH find it too.
+The build's view is the course machine's: ~pn-cs357/Given/Talk names our talk library in
+the course layout (include/talk.h, include/include -> include, Talk/talk.h, lib64/ and
+lib/libtalk.a), for make's own ~user expansion and the shell's alike, and nothing else finds
+it: a handin builds here when its -I and -L would find it there. What the course machine would
+not do (libtalk.a copied beside a Makefile that expects it, CPATH where ~pn-cs357 cannot be
+named) is said in a warning of the build.
 """
 from __future__ import annotations
 
@@ -487,20 +490,70 @@ def _explicit_rule(workdir: Path, goal: str) -> bool:
                      text, re.MULTILINE) is not None
 
 
-def _mentions(workdir: Path, word: str) -> bool:
+def _names_beside(workdir: Path, name: str) -> bool:
+    """The Makefile names `name` without a directory: a file it expects beside itself."""
     makefile = makefile_in(workdir)
     try:
-        return makefile is not None and word in makefile.read_text(errors="replace")
+        text = makefile.read_text(errors="replace") if makefile is not None else ""
     except OSError:
         return False
+    return re.search(rf"(?:^|[\s:=])(?:\./)?{re.escape(name)}(?![\w.-])", text,
+                     re.MULTILINE) is not None
+
+
+_EMPTY_ASSIGNMENT = re.compile(r"^[ \t]*(?:override[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*"
+                               r"((?:::?|\?)?=)[ \t]*(?:#.*)?$", re.MULTILINE)
+_MISSING = ("No such file or directory", "cannot find", "No rule to make target",
+            "undefined reference")
+_TALK_WORDS = ("talk.h", "-ltalk", "libtalk", "start_windowing", "read_from_input",
+               "write_to_output", "fprint_to_output", "update_input_buffer", "has_whole_line",
+               "has_hit_eof", "set_verbosity", "stop_windowing")
+
+
+def _empty_variables(workdir: Path) -> list[str]:
+    """Variables the Makefile sets to nothing and then uses as a path or an -I/-L argument:
+    `TALK =` then `-I $(TALK)/include` is `-I /include`. Each said as the student wrote it."""
+    makefile = makefile_in(workdir)
+    try:
+        text = makefile.read_text(errors="replace") if makefile is not None else ""
+    except OSError:
+        return []
+    found = []
+    for m in _EMPTY_ASSIGNMENT.finditer(text):
+        name = m.group(1)
+        use = re.compile(rf"(?:-[IL][ \t]*)?\$[({{]{name}[)}}](/?)")
+        uses = [u for u in use.finditer(text) if u.group(0)[:2] in ("-I", "-L") or u.group(1)]
+        if uses:
+            line = text.count("\n", 0, m.start()) + 1
+            found.append(f"the Makefile sets {name} to nothing (line {line}: "
+                         f"\"{name} {m.group(2)}\") and uses it in \"{uses[0].group(0)}\"")
+    return found
+
+
+def _failure_hint(workdir: Path, error: str) -> str:
+    """Why a build that misses a file failed, when the Makefile says it: an empty variable,
+    else (for the talk library) where the course keeps it."""
+    if not any(w in error for w in _MISSING):
+        return ""
+    empty = _empty_variables(workdir)
+    if empty:
+        return "; ".join(empty)
+    if any(w in error for w in _TALK_WORDS):
+        return (f"on the course machine talk.h is found only with -I {talklib.COURSE_HOME}"
+                f"/include and libtalk.a with -L {talklib.COURSE_HOME}/lib64 -ltalk; the "
+                "grader builds the same way, with no other include or library path")
+    return ""
 
 
 def build(source: Path, workdir: Path, assignment: Assignment, policy: Policy,
           talk_lib: Optional[Path] = None, launch: Optional[Launch] = None,
-          course_home: Optional[Path] = None,
+          course_home: Optional[Path] = None, course_account: bool = True,
           deadline: Optional[float] = None) -> tuple[Build, Path]:
     """Build a copy of source in workdir; return the log and the program, or raise BuildFailed
     (the handin's fault) or BuildEnvironmentFailed (ours).
+
+    `course_account`: ~pn-cs357 names `course_home` in the build's view. Without it (no
+    private view) the talk library is found through CPATH and LIBRARY_PATH, with a warning.
 
     The whole build, retries and the fallback to plain `make` included, ends by
     `build_timeout` from now, or by `deadline` (time.monotonic(): the grading's budget) if
@@ -518,15 +571,25 @@ def build(source: Path, workdir: Path, assignment: Assignment, policy: Policy,
         raise BuildEnvironmentFailed(Build("failed", msg + "\n"), msg)
     env = {"PATH": contain.SAFE_PATH, "HOME": str(workdir),
            "LANG": "C.UTF-8"}
+    warnings: list[str] = []
     if assignment.talk_library:
         into = (course_home or workdir.parent / "pn-cs357") / "Given" / "Talk"
         try:
-            env.update(talklib.build_env(talk_lib, into))
+            talklib.install(talk_lib, into)
         except talklib.TalkLibraryError as e:
             raise BuildEnvironmentFailed(Build("failed", str(e)), str(e))
+        if not course_account:
+            env.update(talklib.search_paths(into))
+            warnings.append(f"this machine cannot name {talklib.COURSE_HOME} for the build (no "
+                            "private view), so the compiler was also pointed at the talk "
+                            "library (CPATH, LIBRARY_PATH): a Makefile with a wrong -I or -L "
+                            "builds here and not on the course machine")
         beside = workdir / "libtalk.a"
-        if _mentions(workdir, "libtalk.a") and not os.path.lexists(beside):
+        if _names_beside(workdir, "libtalk.a") and not os.path.lexists(beside):
             shutil.copy(into / "lib64" / "libtalk.a", beside)   # a Makefile expecting it here
+            warnings.append("the Makefile expects libtalk.a beside it and the handin has none: "
+                            "the grader put a copy there; on the course machine link with "
+                            f"-L {talklib.COURSE_HOME}/lib64 -ltalk, or hand in the library")
     policy.give_dir(str(workdir))
     env = policy.env(env)
     timeout = policy.settings.build_timeout
@@ -558,7 +621,10 @@ def build(source: Path, workdir: Path, assignment: Assignment, policy: Policy,
             within = (f"the grading's time budget ({end - started:.3g}s)" if budget_cut
                       else f"{timeout:g}s")
             raise BuildFailed(Build("failed", log), f"make did not finish within {within}")
-        raise BuildFailed(Build("failed", log), f"make failed: {first_error(out)}")
+        error = first_error(out)
+        hint = _failure_hint(workdir, error)
+        raise BuildFailed(Build("failed", log + (f"grade: {hint}\n" if hint else ""), warnings),
+                          f"make failed: {error}" + (f" ({hint})" if hint else ""))
     if not (program.is_file() and os.access(program, os.X_OK)):
         found = [p.name for p in workdir.iterdir()
                  if p.is_file() and os.access(p, os.X_OK) and p.suffix not in (".sh", ".py")
@@ -568,4 +634,6 @@ def build(source: Path, workdir: Path, assignment: Assignment, policy: Policy,
                    + (f" (found: {', '.join(sorted(found))})" if found else ""))
             raise BuildFailed(Build("failed", log + msg + "\n"), msg)
         program = workdir / found[0]
-    return Build("ok", log), program
+        warnings.append(f"make built {found[0]}, not {assignment.program}: graded that program; "
+                        f"the assignment asks for a program named {assignment.program}")
+    return Build("ok", log, warnings), program

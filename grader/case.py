@@ -46,6 +46,8 @@ class Case:
     windowed: bool = False            # run again without the debugging flag (see plugin.py)
     used_debug_flag: bool = False     # a program was started with the debugging flag
     no_windows: bool = False          # run windowed, a program never drew its windows
+    strict_failed: bool = False       # it failed only for its wording, under --strict
+    eof_missed: bool = False          # a program went on after the end of input (^D)
     warnings: list[str] = field(default_factory=list)   # tolerated behaviour, never --strict
     steps: list[Step] = field(default_factory=list)     # what the check did, in order
 

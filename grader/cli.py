@@ -10,6 +10,9 @@
     grade talk-lib DIR                    the course's talk library in DIR, for building mytalk
     grade peer ASSIGNMENT ROLE [ARGS]     start the reference program (e.g. asgn5 server -N -a 4000)
 
+Every command takes --cases DIR (or GRADER_CASES=DIR): a course's own assignments, read where
+they are.
+
 Exit status: 0 every check passed (a batch: it completed), 1 a check failed, 2 bad usage or
 bad input (a one-line message says what to do), 3 an internal error of the grader, 130
 interrupted (^C, SIGTERM).
@@ -82,6 +85,7 @@ def _grade_parser() -> argparse.ArgumentParser:
                "Exit status: 0 all passed, 1 a check failed, 2 bad input, "
                "3 grader error, 130 interrupted.")
     p.add_argument("--version", action="version", version=f"grade (socket-grader) {version()}")
+    p.add_argument("--cases", metavar="DIR", help=CASES_HELP)
     p.add_argument("assignment", help="assignment id, e.g. asgn5 or minichat-server")
     p.add_argument("target", nargs="?", default=None,
                    help="compiled program, source directory with a Makefile, quoted command, "
@@ -213,6 +217,17 @@ def _write_reports(args: argparse.Namespace, run) -> None:
     _write(args.prairielearn, prairielearn.render(run))
 
 
+def _write_unbuilt(args: argparse.Namespace, assignment: assignments.Assignment,
+                   why: str) -> None:
+    """The reports of a handin that cannot be built at all: every check not run, the build
+    failed with `why` as its log (what a batch records for the same handin)."""
+    from .results import Build, Run
+    from .runner import planned_checks
+    run = Run(assignment.id, args.target or "", build=Build("failed", why + "\n"))
+    run.checks = planned_checks(assignment, args.keyword, "not run: the build failed")
+    _write_reports(args, run)
+
+
 def _check_keyword(assignment: assignments.Assignment, keyword: str) -> None:
     """-k must select a check (exit 2 before grading otherwise, with a "did you mean")."""
     import difflib
@@ -228,8 +243,8 @@ def _check_keyword(assignment: assignments.Assignment, keyword: str) -> None:
 def _grade_one(args: argparse.Namespace, assignment: assignments.Assignment,
                target: targets.Target) -> int:
     from .report import terminal
-    from .results import Run
-    from .runner import grade, planned_checks
+    from .results import NOT_RUN_INTERRUPTED, Run
+    from .runner import Interrupted, grade, planned_checks
 
     color, cols = use_color(args.no_color), width()
     out = _Stdout()
@@ -260,8 +275,26 @@ def _grade_one(args: argparse.Namespace, assignment: assignments.Assignment,
                          "grade: fix the build (run `make` in the handin directory), then try "
                          "again\n")
         return EXIT_USAGE
+    except Interrupted as e:
+        # What finished is kept: every report says the run was interrupted (exit 130).
+        _write_reports(args, e.run)
+        out.write(terminal.render_end(e.run, color=color, verbose=args.verbose, width=cols,
+                                      notes=args.verbose))
+        raise
+    except KeyboardInterrupt:
+        # Before any check finished (during the build, say): the reports list every check
+        # as not run. A second ^C while they are collected leaves them without checks.
+        run = Run(assignment.id, target.spec, interrupted=True)
+        try:
+            run.checks = planned_checks(assignment, args.keyword, NOT_RUN_INTERRUPTED)
+        finally:
+            _write_reports(args, run)
+        raise
     except (UsageError, targets.BadInput, assignments.UnknownAssignment,
-            assignments.ManifestError, KeyboardInterrupt):
+            assignments.ManifestError):
+        raise
+    except assignments.CaseModuleError as e:
+        _write_reports(args, Run(assignment.id, target.spec, error=str(e)))
         raise
     except Exception:
         # The grader failed: the report files still say so, then main() reports exit 3.
@@ -291,9 +324,13 @@ def _main_grade(argv: Sequence[str]) -> int:
     # Options only a batch has say it is one (a class of one is not a handin one folder down).
     batch_only = args.batch or args.out is not None or args.resume or args.shard \
         or args.interop or bool(args.formats)
-    target = targets.resolve(args.target or "", assignment, reference=args.reference,
-                             batch=True if args.batch else None,
-                             one_down=not batch_only)
+    try:
+        target = targets.resolve(args.target or "", assignment, reference=args.reference,
+                                 batch=True if args.batch else None,
+                                 one_down=not batch_only)
+    except targets.NoMakefile as e:
+        _write_unbuilt(args, assignment, str(e))
+        raise
     if args.out is None:
         args.out = Path("grade-results")
     if target.kind == "batch":
@@ -308,9 +345,10 @@ def _main_list(argv: Sequence[str]) -> int:
     p = argparse.ArgumentParser(prog="grade list",
                                 description="List assignments and their checks, with points.")
     p.add_argument("assignment", nargs="?", help="only this assignment (id or alias)")
+    p.add_argument("--cases", metavar="DIR", help=CASES_HELP)
     args = p.parse_args(argv)
     only = assignments.find(args.assignment) if args.assignment else None
-    sys.stdout.write(describe(only))
+    sys.stdout.write(describe(only, width()))
     return EXIT_OK
 
 
@@ -336,6 +374,10 @@ def _main_export(argv: Sequence[str]) -> int:
                    help="prairielearn: the Docker image (default %(default)s)")
     args = p.parse_args(argv)
     assignment = assignments.find(args.assignment)
+    if assignments.CASES_DIR not in assignment.path.parents:
+        raise UsageError(f"{assignment.id} is a course's own assignment ({assignment.path}): "
+                         "an exported autograder carries the grader's own assignments only; "
+                         "add the folder to the clone's cases/ to export it")
     if args.platform == "gradescope":
         if args.out.suffix != ".zip":
             raise UsageError(f"--out {args.out}: a Gradescope autograder is a .zip file")
@@ -450,12 +492,48 @@ def _main_merge(argv: Sequence[str]) -> int:
     return batch.merge(args.dirs, args.out)
 
 
+CASES_HELP = ("a course's own assignments: a folder of assignment folders, each a "
+              "manifest.toml and test_*.py (also GRADER_CASES=DIR[:DIR]); read where they "
+              "are, so a new or edited check counts without reinstalling")
+
+
+def _take_cases(argv: list[str]) -> list[str]:
+    """argv without `--cases DIR` (any command may have it, anywhere: the assignments it
+    adds must be known before any parser lists them); each DIR goes first in GRADER_CASES,
+    which forked batch workers inherit."""
+    rest, dirs = [], []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest += argv[i:]
+            break
+        if arg == "--cases" or arg.startswith("--cases="):
+            value = arg.partition("=")[2] if "=" in arg else (
+                argv[i + 1] if i + 1 < len(argv) else "")
+            if not value:
+                raise UsageError("--cases needs a directory: the folder of the course's "
+                                 "assignment folders")
+            dirs.append(os.path.abspath(os.path.expanduser(value)))
+            i += 1 if "=" in arg else 2
+            continue
+        rest.append(arg)
+        i += 1
+    if dirs:
+        before = os.environ.get(assignments.CASES_ENV, "")
+        os.environ[assignments.CASES_ENV] = os.pathsep.join(dirs + ([before] if before else []))
+    return rest
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = {"list": _main_list, "doctor": _main_doctor, "merge": _main_merge,
                 "export": _main_export, "prepare-image": _main_prepare_image,
                 "talk-lib": _main_talk_lib, "peer": _main_peer}
+    saved = os.environ.get(assignments.CASES_ENV)
     try:
+        argv = _take_cases(argv)
+        assignments.course_dirs()          # a mistyped --cases DIR is exit 2 before anything
         if argv and argv[0] in commands:
             return commands[argv[0]](argv[1:])
         return _main_grade(argv)
@@ -464,6 +542,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from .report import visible
         sys.stderr.write(f"grade: error: {visible(str(e.args[0] if e.args else e))}\n")
         return EXIT_USAGE
+    except assignments.CaseModuleError as e:
+        from .report import visible
+        sys.stderr.write("grade: internal error: a check module cannot be imported (the "
+                         "grader's or the course's bug, not the program's):\n"
+                         f"{visible(str(e))}\n")
+        return EXIT_INTERNAL
     except KeyboardInterrupt:
         sys.stderr.write("grade: interrupted\n")
         return EXIT_INTERRUPTED
@@ -471,3 +555,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         sys.stderr.write("grade: internal error of the grader, please report it:\n"
                          + traceback.format_exc())
         return EXIT_INTERNAL
+    finally:
+        if saved is None:
+            os.environ.pop(assignments.CASES_ENV, None)
+        else:
+            os.environ[assignments.CASES_ENV] = saved

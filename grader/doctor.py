@@ -73,6 +73,16 @@ def _process_limit(s: Settings) -> Row:
                "still killed when their case ends")
 
 
+def _as_root(s: Settings) -> str:
+    """What a grading run as root would do about users (grader/session.py, Grading._contain)."""
+    if s.sandbox_uid_count <= 0:
+        return f"every grading would run its programs as {s.sandbox_user}"
+    return (f"each grading would run its programs as a uid of its own, leased from "
+            f"{s.sandbox_uid_first}-{s.sandbox_uid_first + s.sandbox_uid_count - 1} and named "
+            f"{s.sandbox_login} in their view (without a private view, only uids that "
+            f"`grade prepare-image` named), and as {s.sandbox_user} when none is free")
+
+
 def _user(s: Settings) -> Row:
     uid, gid, why = sandbox.sandbox_user(s)
     if uid is not None:
@@ -85,8 +95,7 @@ def _user(s: Settings) -> Row:
                    f"{why}; grading refuses to run student programs as root")
     return Row(False, "unprivileged user",
                f"student programs run as you: {why}. They can read and signal whatever your "
-               "user can; grade as root (e.g. in a container) to run them as "
-               f"{s.sandbox_user}")
+               f"user can; grade as root (e.g. in a container): {_as_root(s)}")
 
 
 def _network() -> Row:
@@ -116,9 +125,10 @@ def _view() -> Row:
     return Row(False, "private view",
                f"no mount or IPC namespace for programs ({why}): they share /tmp, /var/tmp, "
                "/dev/shm and System V IPC with the machine, files they leave there outlive "
-               "the grading, getlogin() may fail, and a Makefile naming ~pn-cs357 builds only "
-               "where that account exists; as a normal user this needs unprivileged user "
-               "namespaces")
+               "the grading, getlogin() may fail, and ~pn-cs357 names nothing in a build, so "
+               "the compiler is pointed at the talk library (CPATH) and a Makefile with a "
+               "wrong -I builds here but not on the course machine (the build says so); as a "
+               "normal user this needs unprivileged user namespaces")
 
 
 def _name_resolution(s: Settings) -> Row:
@@ -165,7 +175,8 @@ def _own_users(s: Settings) -> Row:
     if os.geteuid() != 0:
         return Row(False, "a user per student",
                    "not root: every program runs as you, so students graded at once share a "
-                   "user and could signal or trace each other's programs")
+                   "user and could signal or trace each other's programs (as root, each grading "
+                   "would lease a uid of its own: see unprivileged user)")
     lease, why = contain.lease_uid(s, buildcache.cache_root() / "uids")
     if lease is not None:
         lease.release()

@@ -59,7 +59,7 @@ def prepare(settings: Settings, talk_lib: Optional[Path] = None, etc: Path = Pat
     talk = home / "Given" / "Talk"
     fresh = Path(tempfile.mkdtemp(prefix=".talk-", dir=_made(home / "Given")))
     try:
-        talklib.build_env(talk_lib or talklib.ensure(), fresh / "Talk")
+        talklib.install(talk_lib or talklib.ensure(), fresh / "Talk")
         if not talk.is_dir() or _tree(talk) != _tree(fresh / "Talk"):
             if talk.exists():
                 shutil.rmtree(talk)

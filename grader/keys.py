@@ -23,6 +23,9 @@ CASE: pytest.StashKey[Case] = pytest.StashKey()
 WINDOWED = pytest.StashKey[str]()
 # item.stash: the plugin's running verdict of a check over its setup, call and teardown.
 STATE = pytest.StashKey[dict]()
+# item.stash: why a check failed under the debugging flag, when the cause is one of the known
+# ones ("" when it is not): the windowed pass's warning names it only then.
+DEBUG_CAUSE = pytest.StashKey[str]()
 
 # The user property on a case's teardown report that carries its results-model Check.
 USER_PROPERTY = "grader_check"

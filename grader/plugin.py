@@ -15,7 +15,7 @@ from _pytest.runner import runtestprotocol
 from . import assignments, keys, reproduce
 from .case import CheckFailure
 from .checks import check_id, hint_of, in_both_modes, title_of
-from .keys import CASE, STATE, USER_PROPERTY, WINDOWED
+from .keys import CASE, DEBUG_CAUSE, GRADING, STATE, USER_PROPERTY, WINDOWED
 from .results import ERROR, FAILED, PASSED, SKIPPED, Check
 from .screen import has_terminfo
 
@@ -92,7 +92,8 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: Optional[pytest.Item]):
                                                f"as the program is used; with {flag} it passes)")
                 reports = second
         elif again is not None and again.status == PASSED:
-            _record(second, again, warning=_windowed_warning(flag, failure))
+            _record(second, again, warning=_windowed_warning(
+                flag, failure, item.stash.get(DEBUG_CAUSE, "")))
             reports = second
         else:
             also = again.message.splitlines()[0] if again else "it could not run"
@@ -105,7 +106,9 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: Optional[pytest.Item]):
 
 
 def _windowed_retry_worth(item: pytest.Item, check: Check) -> bool:
-    return check.status == FAILED and _windowed_possible(item)
+    case = item.stash.get(CASE, None)
+    strict_only = case is not None and case.strict_failed   # the same words windowed
+    return check.status == FAILED and not strict_only and _windowed_possible(item)
 
 
 def _windowed_possible(item: pytest.Item) -> bool:
@@ -113,13 +116,36 @@ def _windowed_possible(item: pytest.Item) -> bool:
     return case is not None and case.used_debug_flag and has_terminfo("xterm")
 
 
-def _windowed_warning(flag: str, failure: Check) -> str:
+def _windowed_warning(flag: str, failure: Check, cause: str) -> str:
+    """What a pass windowed after a failure under the debugging flag says: the flag is blamed
+    only for a cause seen in this run; anything else is the two runs, shown side by side."""
     said = failure.message.splitlines()[0]
+    if not cause:
+        return (f"this check failed in one mode and passed in the other: with {flag} it "
+                f"failed ({said}); run windowed (without {flag}), as the program is used, it "
+                "passed, so it costs no points. Nothing known about "
+                f"{flag} explains the difference: run your program both ways, and look for "
+                "what differs between them (an uninitialised variable, a buffer read past "
+                "its end, the arguments counted without the options)")
     return (f"with {flag} this check failed ({said}); run windowed, as the program is used, "
             f"it passes, so it costs no points. {flag} is only a debugging aid, but check how "
-            f"your program handles it: the usual causes are an option string that makes {flag} "
-            "take an argument, input read with scanf or getchar left in stdin's buffer, or "
-            "has_hit_eof() asked before reading")
+            f"your program handles it: {cause}")
+
+
+def _debug_cause(item: pytest.Item, case: Any, flag: str) -> str:
+    """A known reason for a failure under the debugging flag, seen in this very run, or ""."""
+    if case.eof_missed or any(p.eof_typed and p.alive for p in case.programs):
+        return (f"with {flag} the end of input (^D) is seen only by a read (has_hit_eof() is "
+                "feof(stdin) there), and the program was still running after ^D: ask "
+                "has_hit_eof() after read_from_input(), not before")
+    from .session import Grading
+    from .student import Student
+    grading = item.config.stash.get(GRADING, None)
+    if isinstance(grading, Grading) and case.workdir is not None:
+        if Student(grading, case).flag_takes_argument(flag):
+            return (f"your option string makes {flag} take an argument (a \":\" after its "
+                    f"letter, as in \"vaN:\"), so {flag} swallows the word after it")
+    return ""
 
 
 def _check_of(reports: list[pytest.TestReport]) -> Optional[Check]:
@@ -148,6 +174,7 @@ def pytest_runtest_call(item: pytest.Item):
     result = yield
     case = item.stash.get(CASE, None)
     if case is not None and case.strict and case.deviations:
+        case.strict_failed = True
         raise CheckFailure("differs from the handout's exact text (--strict): "
                            + "; ".join(case.deviations),
                            "print exactly the text the handout gives")
@@ -181,6 +208,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if state["status"] == PASSED and status != PASSED:
         state.update(status=status, message=message, hint=hint)
     case = item.stash.get(CASE, None)
+    flag = assignments.for_case_file(item.path).debug_flag
+    if (status == FAILED and report.when != "teardown" and case is not None and flag
+            and case.used_debug_flag and not case.windowed and not case.strict_failed):
+        item.stash[DEBUG_CAUSE] = _debug_cause(item, case, flag)
     if status == FAILED and case is not None:
         report.longrepr = f"{message}\nhint: {hint or hint_of(item)}" \
                           f"\n{case.transcript.render()}"

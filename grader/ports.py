@@ -15,11 +15,32 @@ from . import sockdiag
 _TCP_LISTEN, _UDP_BOUND, _TCP_TIME_WAIT = "0A", "07", "06"
 
 
+def swaps_to_itself(port: int) -> bool:
+    """Whether the port's two bytes are equal, so that swapping them gives the same port."""
+    return port >> 8 == port & 0xFF
+
+
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    """A port nothing is bound to now (in a private namespace, nothing ever is)."""
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing is bound to now (in a private namespace, nothing ever is), whose two
+    bytes differ.
+
+    A program that forgets htons() binds or dials the port with its bytes swapped. For a port
+    such as 32896 (0x8080) the swap is the same port, so the mistake would go unseen; which
+    port the kernel picks is luck (1 in 256), and a verdict must not be. Such a port is never
+    handed out: each is kept bound while the kernel is asked again, so it cannot come back.
+    """
+    rejected: list[socket.socket] = []
+    try:
+        while True:
+            s = socket.socket(socket.AF_INET, kind)
+            rejected.append(s)
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+            if not swaps_to_itself(port):
+                return port
+    finally:
+        for s in rejected:
+            s.close()
 
 
 def _proc_net(tables: tuple[str, ...]) -> Iterator[tuple[str, int, int, int]]:

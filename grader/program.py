@@ -49,6 +49,8 @@ class Program(Endpoint):
         super().__init__(case, name)
         self.argv = list(argv)
         self.status: Optional[ExitStatus] = None
+        self._drained = False          # its output after its exit read to the end (or deadline)
+        self.eof_typed = False        # ^D was typed to it (a debugging-flag cause, plugin.py)
         case.transcript.add(name, "·", "started: " + " ".join(self.argv))
         case.step(name, "start", argv=self.argv)
         master, slave = os.openpty()
@@ -106,6 +108,7 @@ class Program(Endpoint):
     def send_eof(self) -> None:
         """Type ^D: ends a partial line, or signals end of input at the start of a line."""
         self.case.transcript.add(self.name, "→", "^D")
+        self.eof_typed = True
         self.case.step(self.name, "eof")
         self._write(self._eof_char)
 
@@ -117,8 +120,15 @@ class Program(Endpoint):
 
     # -- life and death ------------------------------------------------------------------
     def _poll_status(self) -> Optional[ExitStatus]:
+        """The exit status once the program has exited (None while it runs).
+
+        However the exit is first seen (its pidfd, a look at whether it is alive), what it
+        printed before is taken in first, so a report on its exit shows its last words, and
+        shows them before the exit in the transcript.
+        """
         if self.status is None and (code := self._proc.poll()) is not None:
             self.status = ExitStatus(code if code >= 0 else None, -code if code < 0 else None)
+            self._drain_output()
             self.case.transcript.add(self.name, "·", str(self.status))
         return self.status
 
@@ -132,8 +142,7 @@ class Program(Endpoint):
 
     def _notice_exit(self) -> None:
         """The program has exited: record when, and take in what it printed before."""
-        if self._poll_status() is not None:
-            self._drain_output()
+        self._poll_status()
 
     def ended_text(self) -> str:
         status = self._poll_status()
@@ -188,14 +197,25 @@ class Program(Endpoint):
         timeout = self.settings.exit_timeout if timeout is None else timeout
         if self._poll_status() is None:
             select.select([self._pidfd], [], [], max(timeout, 0))
-        status = self._poll_status()
-        if status is not None:
-            self._drain_output()
-        return status
+        return self._poll_status()
 
     def _drain_output(self) -> None:
-        """Take in what the program wrote before it exited (it is still in the pty)."""
-        self._take_available()
+        """Take in what the program has written; all of it once it has exited.
+
+        The exit can be seen before the terminal hands over the last bytes written to it, so
+        after the exit the terminal is read until it ends (EIO once no process holds it),
+        within exit_drain. What the program left running may hold the terminal open and write
+        on: then only what is there now is taken in, and the rest is read as it comes.
+        """
+        if self.status is None or self._drained or self._outside(self._snapshot(), []):
+            self._take_available()
+            return
+        self._drained = True
+        deadline = time.monotonic() + self.settings.exit_drain
+        start = self._received
+        while (not self._eof and self._received - start < self.settings.output_cap
+               and (left := deadline - time.monotonic()) > 0):
+            self._fill(left)
 
     def expect_exit(self, code: Optional[int] = 0, timeout: Optional[float] = None,
                     allow_signal: bool = False, hint: Optional[str] = None,
@@ -412,6 +432,22 @@ class Program(Endpoint):
         return used
 
 
+def _launcher_said(fd: int) -> str:
+    """What the launcher wrote on its own channel before exec ("ERRNO message"); empty once the
+    program started. The launcher has exited: what it wrote is in the pipe, never blocks."""
+    os.set_blocking(fd, False)
+    data = b""
+    try:
+        while chunk := os.read(fd, 4096):
+            data += chunk
+    except BlockingIOError:
+        pass
+    finally:
+        os.close(fd)
+    number, _, message = data.decode("utf-8", "replace").strip().partition(" ")
+    return message if number.isdigit() else (number + " " + message).strip()
+
+
 @dataclass
 class Completed:
     status: ExitStatus
@@ -433,8 +469,17 @@ def run_to_exit(case: Case, name: str, argv: Sequence[str], *, cwd: str, env: di
     cap = case.settings.output_cap
     case.transcript.add(name, "·", "ran: " + " ".join(argv))
     case.step(name, "run", argv=argv)
-    proc = subprocess.Popen([*preexec, *argv], cwd=cwd, env=env,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    report_r, report_w = os.pipe()       # the launcher's own failures, apart from the program's
+    prefix = [*preexec[:1], "-e", str(report_w), *preexec[1:]] if preexec else []
+    try:
+        proc = subprocess.Popen([*prefix, *argv], cwd=cwd, env=env, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                pass_fds=(report_w,) if prefix else ())
+    except BaseException:
+        os.close(report_r)
+        raise
+    finally:
+        os.close(report_w)
     case.on_cleanup(lambda: processes.kill_group(proc))
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     try:
@@ -475,6 +520,12 @@ def run_to_exit(case: Case, name: str, argv: Sequence[str], *, cwd: str, env: di
     stdout, stderr = bytes(out[proc.stdout.fileno()]), bytes(out[proc.stderr.fileno()])
     proc.stdout.close()
     proc.stderr.close()
+    unstarted = _launcher_said(report_r)
+    if unstarted:
+        case.transcript.add(name, "·", f"could not be started: {unstarted}")
+        raise CheckFailure(f"{name} could not be started: {unstarted}",
+                           "the program must run on the grading machine: build it there "
+                           "(a Makefile), and check the #! line of a script")
     if stdout:
         case.transcript.data(name, "← stdout", stdout)
     if stderr:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
+# A check that had not finished when ^C or SIGTERM stopped the grading.
+NOT_RUN_INTERRUPTED = "not run: the grading was interrupted (^C or SIGTERM) before it finished"
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 
 
@@ -46,6 +48,9 @@ def now() -> str:
 class Build:
     status: str = "skipped"          # ok | failed | skipped
     log: str = ""
+    # leniencies the course machine would not have shown (a library copied beside the
+    # Makefile, a program under another name): the build worked here, it might not there
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -76,6 +81,8 @@ class Run:
     student: Optional[str] = None
     error: str = ""                  # an internal error of the grader, if any
     cut: list[str] = field(default_factory=list)         # checks not run: the budget ran out
+    # ^C or SIGTERM stopped it: the checks that finished, every other one not run.
+    interrupted: bool = False
     grader_version: str = field(default_factory=lambda: version())
     graded_at: str = field(default_factory=lambda: now())   # UTC, ISO 8601
 
@@ -89,7 +96,9 @@ class Run:
 
     @property
     def exit_code(self) -> int:
-        """0 all passed, 1 a check failed, 3 the grader itself went wrong."""
+        """0 all passed, 1 a check failed, 3 the grader itself went wrong, 130 interrupted."""
+        if self.interrupted:
+            return 130
         if self.error or any(c.status == ERROR for c in self.checks):
             return 3
         if self.cut:
@@ -102,7 +111,8 @@ class Run:
         d = dataclasses.asdict(self)
         d["score"], d["max_score"] = self.score, self.max_score
         order = ["assignment", "target", "student", "score", "max_score", "duration_s",
-                 "grader_version", "graded_at", "build", "checks", "cut", "notes", "error"]
+                 "grader_version", "graded_at", "interrupted", "build", "checks", "cut", "notes",
+                 "error"]
         return {k: d[k] for k in order}
 
     @classmethod
@@ -112,7 +122,8 @@ class Run:
             assignment=d["assignment"], target=d["target"], student=d.get("student"),
             duration_s=d.get("duration_s", 0.0), notes=list(d.get("notes", [])),
             error=d.get("error", ""), build=Build(**d.get("build", {})),
-            cut=list(d.get("cut", [])), grader_version=d.get("grader_version", ""),
+            cut=list(d.get("cut", [])), interrupted=bool(d.get("interrupted", False)),
+            grader_version=d.get("grader_version", ""),
             graded_at=d.get("graded_at", ""),
             checks=[Check(**{k: v for k, v in c.items() if k in names}) for c in d["checks"]],
         )

@@ -9,14 +9,55 @@ from typing import Callable, Iterator, Optional, Sequence
 
 import pytest
 
-from .assignments import CASES_DIR, Assignment, ManifestError, checks_in_order
+from .assignments import CASES_DIR, Assignment, CaseModuleError, ManifestError, checks_in_order
 from .checks import check_id, title_of
 from .keys import CHECK_MARKER, GRADING
 from .plugin import check_from_report
-from .results import SKIPPED, Check, Run
+from .results import NOT_RUN_INTERRUPTED, SKIPPED, Check, Run
 from .session import Grading
 from .settings import Settings
 from .targets import BadInput, Target
+
+
+def broken_module(collector: pytest.Collector, report: pytest.CollectReport) -> Optional[str]:
+    """What a failed collection of a case module says: the file and the error, then pytest's
+    account of it (the module's own traceback), without pytest's hint about module names."""
+    if not report.failed:
+        return None
+    text = str(report.longrepr)
+    errors = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
+    detail = "\n".join(line for line in text.splitlines()
+                       if not line.startswith("Hint: make sure your test modules"))
+    return f"{collector.path}: {errors[-1] if errors else 'cannot be collected'}\n{detail}"
+
+
+class _BrokenModules:
+    """Keeps every case module whose collection failed (an import error, say)."""
+
+    def __init__(self) -> None:
+        self.broken: list[str] = []
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(self, collector: pytest.Collector):
+        report = yield
+        said = broken_module(collector, report)
+        if said:
+            self.broken.append(said)
+        return report
+
+
+class Interrupted(KeyboardInterrupt):
+    """^C or SIGTERM stopped a grading: `run` holds the checks that finished, every other one
+    not run, and says it was interrupted, so the reports can still be written."""
+
+    def __init__(self, run: Run) -> None:
+        super().__init__()
+        self.run = run
+
+
+def raise_for_broken(broken: list[str]) -> None:
+    if broken:
+        raise CaseModuleError("\n\n".join(broken))
 
 
 def _is_case(item: pytest.Item) -> bool:
@@ -67,7 +108,7 @@ def select(items: list[pytest.Item], expression) -> tuple[list[pytest.Item], lis
     return kept, dropped
 
 
-class _Collector:
+class _Collector(_BrokenModules):
     """Receives pytest's reports in-process and keeps the grader's Check of each case."""
 
     def __init__(self, grading: Grading, *, keyword: Optional[str] = None,
@@ -75,12 +116,14 @@ class _Collector:
                  on_check: Optional[Callable[[Check], None]] = None):
         self.grading = grading
         self.run = Run(grading.assignment.id, grading.target.spec)
+        super().__init__()
         self.problems: list[str] = []
         self.manifest: Optional[str] = None
         self.keyword = compile_keyword(keyword) if keyword else None
         self.deadline, self.budget = deadline, budget
         self.on_check = on_check
         self.cut: list[str] = []
+        self.planned: list[pytest.Item] = []
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.stash[GRADING] = self.grading
@@ -101,6 +144,19 @@ class _Collector:
                 config.hook.pytest_deselected(items=dropped)
             items[:] = kept
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.planned = [item for item in session.items if _is_case(item)]
+
+    def not_run(self) -> list[Check]:
+        """The checks collected that have no result (the grading stopped before their end)."""
+        done = {c.id for c in self.run.checks}
+        assignment = self.grading.assignment
+        return [Check(check_id(item.name), title_of(item.function, item.name), SKIPPED, 0,
+                      assignment.points.get(check_id(item.name), 0), message=NOT_RUN_INTERRUPTED,
+                      visibility=assignment.visibility_of(check_id(item.name)))
+                for item in self.planned if check_id(item.name) not in done
+                and isinstance(item, pytest.Function)]
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         if self.deadline is not None and time.monotonic() >= self.deadline:
@@ -119,10 +175,6 @@ class _Collector:
         self.run.checks.append(check)
         if self.on_check is not None:
             self.on_check(check)
-
-    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.failed:
-            self.problems.append(f"collecting {report.nodeid}: {report.longrepr}")
 
     def pytest_internalerror(self, excrepr) -> None:
         self.problems.append(str(excrepr))
@@ -151,7 +203,9 @@ def pytest_args(paths: Sequence[Path], *, transcripts: bool = False) -> list[str
               "pastebin", "nose", "doctest", "junitxml", "setuponly", "setupplan", "legacypath")
     args = [str(p) for p in paths] + [
         "-p", "grader.plugin", "-c", str(CASES_DIR / "pytest.ini"), "--rootdir", str(CASES_DIR),
-        "--import-mode=importlib"]
+        "--import-mode=importlib",
+        # The fixtures, for a course's cases outside the package too (no conftest.py needed).
+        "-p", "grader.fixtures"]
     for name in unused:
         args += ["-p", f"no:{name}"]
     if transcripts:
@@ -159,8 +213,9 @@ def pytest_args(paths: Sequence[Path], *, transcripts: bool = False) -> list[str
     return args
 
 
-class _Items:
+class _Items(_BrokenModules):
     def __init__(self, keyword: Optional[str]) -> None:
+        super().__init__()
         self.items: list[pytest.Item] = []
         self.manifest: Optional[str] = None
         self.keyword = compile_keyword(keyword) if keyword else None
@@ -184,11 +239,13 @@ def collect(chosen: Sequence[Assignment], keyword: Optional[str] = None,
 
     The one collection: `grade list` prints it, a failed build scores it (each check not run,
     `message` saying why) and -k must select from it. Raises ManifestError for a check
-    without points, BadInput for an invalid -k.
+    without points, BadInput for an invalid -k, CaseModuleError for a module that cannot be
+    imported.
     """
     found = _Items(keyword)
     with own_plugins_only():
         pytest.main(pytest_args([a.path for a in chosen]) + ["--collect-only"], plugins=[found])
+    raise_for_broken(found.broken)
     if found.manifest:
         raise ManifestError(found.manifest)
     checks: dict[str, list[Check]] = {}
@@ -209,7 +266,8 @@ def grade(assignment: Assignment, target: Target, settings: Settings, *, strict:
           keyword: Optional[str] = None, transcripts: bool = False,
           talk_lib: Optional[Path] = None, budget: Optional[float] = None,
           on_check: Optional[Callable[[Check], None]] = None) -> Run:
-    """Grade one program. Raises build.BuildFailed when a source directory does not build.
+    """Grade one program. Raises build.BuildFailed when a source directory does not build,
+    Interrupted (with the run so far) when ^C or SIGTERM stops the checks.
 
     `budget` (seconds, build included): checks that would start after it has elapsed are not
     run, and the run lists them in `cut`. `on_check` is called with each check as it finishes.
@@ -224,8 +282,10 @@ def grade(assignment: Assignment, target: Target, settings: Settings, *, strict:
             code = pytest.main(pytest_args([assignment.path], transcripts=transcripts),
                                plugins=[collector])
         run = collector.run
+        raise_for_broken(collector.broken)   # pytest calls this "interrupted" too
         if code == pytest.ExitCode.INTERRUPTED:
-            raise KeyboardInterrupt
+            run.interrupted = True
+            run.checks += collector.not_run()
         if collector.manifest:
             raise ManifestError(collector.manifest)
         if collector.problems or code in (pytest.ExitCode.INTERNAL_ERROR,
@@ -240,4 +300,6 @@ def grade(assignment: Assignment, target: Target, settings: Settings, *, strict:
     if run.cut:
         run.notes.append(f"the time budget of {budget:g}s ran out: {len(run.cut)} checks not run")
     run.duration_s = round(time.monotonic() - started, 3)
+    if run.interrupted:
+        raise Interrupted(run)
     return run

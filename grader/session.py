@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from . import build as building
-from . import buildcache, contain, launcher, netns, ports, processes, sandbox, watchdog
+from . import (buildcache, contain, launcher, netns, ports, processes, sandbox, talklib,
+               watchdog)
 from .assignments import Assignment
 from .case import Case
 from .results import Build
@@ -42,6 +43,9 @@ class Grading:
         self._closed = False
         # Server prompts seen with bytes after the user name (grader/talk.py): server_prompt's.
         self.prompt_faults: list[str] = []
+        # Debugging flag -> whether the program's getopt() makes it take an argument
+        # (Student.flag_takes_argument, asked once a check fails under that flag).
+        self.flag_probe: dict[str, bool] = {}
         self._watchdog: Optional[tuple[int, int]] = None
         self._init: Optional[int] = None
         self._lease: Optional[contain.Lease] = None
@@ -78,7 +82,7 @@ class Grading:
                 self.build, program = building.build(
                     path, self.run_dir / "build", self.assignment, self.policy,
                     self.talk_lib, launch=self._build_launch, course_home=self._course_home(),
-                    deadline=deadline)
+                    course_account=self._course_account(), deadline=deadline)
             finally:   # make's leftovers, whether it built or not
                 processes.kill_descendants(self._keep(), self.settings.exit_timeout)
             self.argv = [str(program)]
@@ -127,6 +131,12 @@ class Grading:
         policy.rules = contain.Rules(str(launcher.ensure()), os.getpid(), view,
                                      userns=os.geteuid() != 0, proc=os.geteuid() == 0,
                                      run_dir=self.run_dir, hidden=tuple(contain.grader_files()))
+
+    def _course_account(self) -> bool:
+        """~pn-cs357 names the course home in the build: in the view, or on a machine that has
+        the course's account and library itself."""
+        view = self.policy.rules.view if self.policy.rules is not None else None
+        return view is not None or talklib.course_library() is not None
 
     def _course_home(self) -> Path:
         view = self.policy.rules.view if self.policy.rules is not None else None

@@ -21,6 +21,7 @@ class Settings:
     stall_window: float = 0.5         # asleep, unchanged, waiting for input we will not send
     stall_poll: float = 0.02          # how often a waiting check looks for such a stall
     exit_grace: float = 0.05          # after every program ended, for what it sent to arrive
+    exit_drain: float = 1.0           # after a program exited, for its terminal's last output
 
     # Waits that must elapse.
     idle_window: float = 0.06         # CPU use is measured over this long (ns-exact schedstat)
@@ -64,7 +65,7 @@ class Settings:
     def scaled(self, factor: float) -> "Settings":
         """Deadlines stretched for a slow machine; waits that must elapse stay as they are."""
         names = ("expect_timeout", "start_timeout", "exit_timeout", "prompt_exit_timeout",
-                 "stall_window", "exit_grace", "build_timeout", "student_budget")
+                 "stall_window", "exit_grace", "exit_drain", "build_timeout", "student_budget")
         return dataclasses.replace(self, **{n: getattr(self, n) * factor for n in names})
 
 

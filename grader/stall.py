@@ -75,7 +75,8 @@ def _syscall_fields(pid: int, tid: int) -> list[str]:
             return f.read().split()
 
 
-def _readlink(pid: int, path: str) -> str:
+def proc_readlink(pid: int, path: str) -> str:
+    """os.readlink of a link under /proc/PID that only a tracer may read (exe, fd/N)."""
     try:
         return os.readlink(path)
     except PermissionError:
@@ -149,7 +150,7 @@ def timed_wait(pids: list[int]) -> Optional[str]:
 
 def _describe_fd(pid: int, fd: int) -> str:
     try:
-        target = _readlink(pid, f"/proc/{pid}/fd/{fd}")
+        target = proc_readlink(pid, f"/proc/{pid}/fd/{fd}")
     except OSError:
         return f"descriptor {fd}"
     if target.startswith("/dev/pts/") or target == "/dev/tty":

@@ -382,6 +382,11 @@ class Endpoint:
         while not self._eof and self._received - start < self.settings.output_cap and self._fill(0):
             pass
 
+    def unread(self) -> bytes:
+        """What has arrived and no wait has matched yet (kept for the next wait)."""
+        self._take_available()
+        return bytes(self._buf)
+
     def _drain(self) -> bytes:
         """Everything buffered so far (consumed), without waiting."""
         self._take_available()

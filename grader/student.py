@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .case import Case
+from .case import Case, CheckFailure
 from .ports import free_port
 from .program import Completed, Program, run_to_exit
 from .screen import WindowedProgram
@@ -43,6 +43,19 @@ class Student:
         if not args:
             args = self.grading.assignment.args
         return self.grading.argv + [a.replace("{port}", str(self.port)) for a in args]
+
+    def flag_takes_argument(self, flag: str) -> bool:
+        """Whether the program's getopt() wants an argument after the debugging flag (an
+        option string such as "vaN:"): run once per grading with that flag alone, getopt then
+        says so on stderr ("option requires an argument -- 'N'")."""
+        probe = self.grading.flag_probe
+        if flag not in probe:
+            try:
+                said = self.run(flag, name="probe").stderr.decode("utf-8", "replace")
+            except (OSError, CheckFailure):      # it could not run: nothing is known
+                said = ""
+            probe[flag] = "requires an argument" in said and f"'{flag.lstrip('-')}'" in said
+        return probe[flag]
 
     def start(self, *args: str, name: str = "student", term: Optional[str] = None,
               dimensions: tuple[int, int] = (24, 80)) -> Program:

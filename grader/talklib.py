@@ -1,7 +1,7 @@
 """Our own talk library (reference/talk), built on demand and cached, for mytalk handins.
 
-Handin Makefiles often name the course account's paths (-I ~pn-cs357/Given/Talk/include);
-gcc ignores a missing -I or -L directory, and CPATH/LIBRARY_PATH supply ours instead.
+Handin Makefiles name the course account's paths (-I ~pn-cs357/Given/Talk/include); the
+build's view has that account, with our library copied in the course layout (install()).
 """
 from __future__ import annotations
 
@@ -50,17 +50,20 @@ def ensure() -> Path:
     return buildcache.product("talk", [p.read_bytes() for p in sources], recipe)
 
 
-def build_env(talk_lib: Optional[Path], into: Path) -> dict[str, str]:
-    """CPATH and LIBRARY_PATH that let an unchanged handin Makefile find talk.h and libtalk.a.
+def install(talk_lib: Optional[Path], into: Path) -> None:
+    """Copy the talk library into `into` in the course layout, which is what
+    ~pn-cs357/Given/Talk names in the build's view: include/talk.h, include/include ->
+    include, Talk/talk.h beside include/ (students' copies of the course directory show it),
+    lib64/libtalk.a and lib -> lib64.
 
-    The library is copied into `into` first, in the course layout (include/, include/include
-    -> include, lib64/, lib/ -> lib64): the build may run as a user who cannot read the
-    directory it came from, and `into` is what ~pn-cs357/Given/Talk names in the build's view.
-    Links are copied as links, so the include/include loop is never followed.
+    Copied because the build may run as a user who cannot read the directory the library came
+    from. Links are copied as links, so the include/include loop is never followed. Nothing
+    else points the compiler there: a handin finds the library as on the course machine, by
+    the -I and -L its Makefile gives.
     """
     lib = talk_lib or course_library() or ensure()
     libdir = lib / "lib64" if (lib / "lib64").is_dir() else lib / "lib"
-    include, lib64 = into / "include", into / "lib64"
+    include, lib64, beside = into / "include", into / "lib64", into / "Talk"
     try:
         into.mkdir(mode=0o755, parents=True, exist_ok=True)
         shutil.copytree(lib / "include", include, symlinks=True)
@@ -71,12 +74,20 @@ def build_env(talk_lib: Optional[Path], into: Path) -> dict[str, str]:
             (into / "lib").symlink_to("lib64")
         if not (include / "talk.h").is_file() or not (lib64 / "libtalk.a").is_file():
             raise OSError(0, "it has no include/talk.h or no lib64/libtalk.a")
+        if not beside.exists():
+            beside.mkdir(mode=0o755)
+            shutil.copy(include / "talk.h", beside / "talk.h")
     except OSError as e:
         raise TalkLibraryError(f"the build failed for a reason of the grading machine: cannot "
                                f"use the talk library in {lib}: {e.strerror or e}")
-    for d in (into, include, lib64):
+    for d in (into, include, lib64, beside):
         d.chmod(0o755)
-    return {"CPATH": str(include), "LIBRARY_PATH": str(lib64)}
+
+
+def search_paths(into: Path) -> dict[str, str]:
+    """CPATH and LIBRARY_PATH naming the copy in `into`: a leniency the course machine does not
+    have, only for a build where ~pn-cs357 cannot name it (no private view)."""
+    return {"CPATH": str(into / "include"), "LIBRARY_PATH": str(into / "lib64")}
 
 
 def write_for_student(dest: Path) -> list[str]:
@@ -102,4 +113,6 @@ def write_for_student(dest: Path) -> list[str]:
             f"    LDFLAGS += -L{lib64}",
             "    LDLIBS  += -ltalk -lncurses",
             f"or on gcc's line: -I{include} -L{lib64} -ltalk -lncurses",
-            "(grading builds against this same library, whatever directory the Makefile names)"]
+            "(grading builds as the course machine does, against the course's directory "
+            "only: hand in a Makefile that names it, and give these flags on your own make "
+            "command line)"]

@@ -8,7 +8,7 @@ import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 from .assignments import Assignment
 from .contain import PRIVATE_TMP, SYSTEM_VIEW
@@ -20,6 +20,11 @@ C_SOURCE = (".c", ".h")
 
 class BadInput(Exception):
     """The user's input cannot be graded; the message says what to do (exit status 2)."""
+
+
+class NoMakefile(BadInput):
+    """A handin directory without a Makefile: the user's to fix (exit 2), yet a grading whose
+    reports were asked for still writes them, as a build that failed (a platform reads them)."""
 
 
 @dataclass
@@ -101,6 +106,47 @@ def not_runnable(path: Path) -> Optional[str]:
     return None
 
 
+def _subdirs(d: Path) -> list[Path]:
+    try:
+        return sorted(e for e in d.iterdir() if e.is_dir() and not e.name.startswith("."))
+    except OSError:
+        return []
+
+
+def _a_class(subdirs: list[Path], program: str) -> bool:
+    """Whether these folders look like a class: two handins or more, and most of them."""
+    handins = sum(_looks_like_handin(d, program) for d in subdirs)
+    return handins >= 2 and 2 * handins >= len(subdirs)
+
+
+def nothing_to_grade(spec: str, p: Path, subdirs: list[Path], assignment: Assignment,
+                     handins: Sequence[Path] = ()) -> str:
+    """Why a directory that is neither a handin nor a class of handin directories is refused
+    (a wrong parent directory must not become a batch of "build-failed" students), and what
+    was expected; where the handin directories lie a level further down, which directory to
+    give; where a few subdirectories look like handins, that --batch says it is a class."""
+    program = assignment.program
+    if handins:
+        names = ", ".join(d.name for d in handins[:3]) + (", ..." if len(handins) > 3 else "")
+        found = (f"only {len(handins)} of its {len(subdirs)} subdirectories ({names}) "
+                 f"look{'s' if len(handins) == 1 else ''} like one (give --batch if this is a "
+                 "class where most handed in nothing)")
+    elif len(subdirs) == 1:
+        found = "its one subdirectory holds none of these"
+    elif subdirs:
+        found = f"none of its {len(subdirs)} subdirectories holds any of these"
+    else:
+        found = "it has neither these files nor subdirectories"
+    said = (f"{spec}: nothing to grade here: expected a compiled program, a source directory "
+            f"with a Makefile that builds `{program}`, or a directory of handin directories "
+            f"(each with a Makefile, C source or `{program}`), but {found}")
+    deeper = [d for d in subdirs if _a_class(_subdirs(d), program)]
+    if deeper:
+        more = f" (and {len(deeper) - 1} more like it)" if len(deeper) > 1 else ""
+        said += f"; {deeper[0]}{more} holds handin directories: give that directory"
+    return said
+
+
 def _c_source(path: Path) -> bool:
     """A C source or header file (not a program that happens to be named so)."""
     if path.suffix not in C_SOURCE:
@@ -177,8 +223,10 @@ def resolve(spec: str, assignment: Assignment, *, reference: bool = False,
     one handin with its Makefile a folder down (batch options were given).
     """
     if reference:
+        # A course's reference may be a module of its own, next to its manifest.
+        path = os.pathsep.join(dict.fromkeys([str(PROJECT_ROOT), str(assignment.path)]))
         return Target("reference", "reference", [sys.executable, *assignment.reference],
-                      trusted=True, env={"PYTHONPATH": str(PROJECT_ROOT)})
+                      trusted=True, env={"PYTHONPATH": path})
     p = Path(spec).expanduser()
     if p.is_dir():
         subdirs = sorted(d for d in p.iterdir() if d.is_dir() and not d.name.startswith("."))
@@ -191,13 +239,19 @@ def resolve(spec: str, assignment: Assignment, *, reference: bool = False,
             return Target(str(inner), "source", path=inner.resolve(),
                           note=f"the Makefile is in {inner}: grading that directory "
                                "(use --batch if this is a class of one)")
+        # Unless --batch says so, a class is mostly handins: a parent directory with a stray
+        # one among its folders (a checkout, a home directory) is not a batch.
+        mostly = 2 * len(handins) >= len(subdirs)
         if batch or (batch is None and makefile_in(p) is None
-                     and not _has_sources(p, assignment.program) and handins):
-            if not subdirs:
-                raise BadInput(f"{spec}: no handin directories in it")
+                     and not _has_sources(p, assignment.program) and handins and mostly):
+            if not handins:
+                raise BadInput(nothing_to_grade(spec, p, subdirs, assignment))
             return Target(spec, "batch", path=p.resolve())
+        if makefile_in(p) is None and subdirs and not _has_sources(p, assignment.program):
+            raise BadInput(nothing_to_grade(spec, p, subdirs, assignment,
+                                            handins if batch is None else ()))
         if makefile_in(p) is None:
-            raise BadInput(f"{spec}: a directory without a Makefile; add one that builds "
+            raise NoMakefile(f"{spec}: a directory without a Makefile; add one that builds "
                            f"`{assignment.program}`, or give the compiled program instead")
         # As named, links kept: the build copies it as the link's owner could (grader/build.py).
         return Target(spec, "source", path=Path(os.path.abspath(p)))

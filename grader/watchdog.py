@@ -7,7 +7,7 @@ directory. Direct children also die by their parent-death signal; the watchdog c
 grandchildren that escaped into new sessions.
 
 The watchdog is in a session (and process group) of its own: `timeout -s KILL` kills the
-grader's whole process group and ^\ sends SIGQUIT to the terminal's foreground group, and
+grader's whole process group and ^\\ sends SIGQUIT to the terminal's foreground group, and
 neither may take the watchdog with the grader.
 """
 from __future__ import annotations

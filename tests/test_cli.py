@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from grader import assignments
-from support import FIXTURES, ROOT, catalog, run_grade
+from support import FIXTURES, ROOT, catalog, run_grade, scaled
 
 SERVER_C = "lecture/minichat_server_poll.c"
 
@@ -52,6 +52,66 @@ def test_directory_without_makefile(tmp_path):
     one_line_error(run_grade("minichat-server", str(tmp_path)), "without a Makefile")
 
 
+def test_reports_are_written_without_a_makefile(tmp_path):
+    """Issue 17.15: a platform reads the report files, so they say why there is no score."""
+    handin = tmp_path / "handin"
+    handin.mkdir()
+    (handin / "server.c").write_text("int main(void) { return 0; }\n")
+    out = tmp_path / "out"
+    done = run_grade("minichat-server", str(handin), "--json", str(out / "r.json"),
+                     "--junit", str(out / "r.xml"), "--gradescope", str(out / "g.json"))
+    one_line_error(done, "without a Makefile")
+    result = json.loads((out / "r.json").read_text())
+    assert result["build"]["status"] == "failed"
+    assert "without a Makefile" in result["build"]["log"]
+    assert result["score"] == 0 and result["max_score"] > 0
+    assert result["checks"] and all(c["status"] == "skipped" and c["points"] == 0
+                                    for c in result["checks"])
+    assert json.loads((out / "g.json").read_text())["score"] == 0
+    ET.parse(out / "r.xml")
+
+
+@pytest.mark.parametrize("batch", [[], ["--batch"]])
+def test_a_parent_without_handins_is_refused_not_a_batch(tmp_path, batch):
+    """Issue 19: a wrong parent directory (notes, or a class one level too high) is no batch
+    of "build-failed" students: exit 2, what was expected, and no ./grade-results/."""
+    notes = tmp_path / "notes"
+    (notes / "week1").mkdir(parents=True)
+    (notes / "week1" / "todo.txt").write_text("read chapter 5\n")
+    classes = tmp_path / "classes"
+    for section, students in (("section-1", ("alice", "bob")), ("section-2", ("carol", "dan"))):
+        for student in students:
+            (classes / section / student).mkdir(parents=True)
+            (classes / section / student / "Makefile").write_text("all:\n\tgcc -o mytalk *.c\n")
+    for parent in (notes, classes):
+        done = run_grade("asgn5", parent.name, *batch, cwd=tmp_path)
+        one_line_error(done, "a compiled program", "a source directory with a Makefile",
+                       "a directory of handin directories")
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert not (tmp_path / "grade-results").exists()
+    assert "section-1 (and 1 more like it) holds handin directories" in done.stderr
+
+
+def test_a_checkout_with_one_stray_c_folder_is_no_batch(tmp_path):
+    """Issue 19: `grade asgn5 .` in a checkout whose grader/ holds a .c file among eight
+    other folders was a batch of nine "build-failed" students. A class is mostly handins,
+    unless --batch says so (a class where most handed in nothing)."""
+    checkout = tmp_path / "checkout"
+    for name in ("docs", "tests", "bench", "examples"):
+        (checkout / name).mkdir(parents=True)
+        (checkout / name / "README.md").write_text("notes\n")
+    (checkout / "grader").mkdir()
+    (checkout / "grader" / "launcher.c").write_text("int main(void) { return 0; }\n")
+    done = run_grade("asgn5", "checkout", cwd=tmp_path)
+    one_line_error(done, "only 1 of its 5 subdirectories (grader) looks like one", "--batch")
+    assert not (tmp_path / "grade-results").exists()
+    out = tmp_path / "results"
+    done = run_grade("asgn5", "checkout", "--batch", "--out", str(out), "-k", "usage_no_args",
+                     cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "5 of 5 students have results" in done.stdout
+
+
 def test_build_failure_shows_first_error(tmp_path):
     (tmp_path / "server.c").write_text("int main(void) { return missing_name; }\n")
     (tmp_path / "Makefile").write_text("server: server.c\n\tgcc -o server server.c\n")
@@ -69,6 +129,7 @@ def test_bad_option_value(good_server):
     assert done.returncode == 2 and "whole number" in done.stderr
 
 
+@pytest.mark.slow
 def test_source_directory_is_built_and_graded(tmp_path, grade):
     src = tmp_path / "handin"
     src.mkdir()
@@ -79,8 +140,24 @@ def test_source_directory_is_built_and_graded(tmp_path, grade):
     assert g.result["build"]["status"] == "ok"
     assert "gcc -o server chat.c" in g.result["build"]["log"]
     assert not (src / "server").exists(), "the build must happen in a scratch copy"
+    assert g.result["build"]["warnings"] == []
 
 
+def test_a_program_under_another_name_is_graded_with_a_build_warning(tmp_path, grade):
+    """Issue 17.5: a leniency the course machine would not show is said."""
+    src = tmp_path / "handin"
+    src.mkdir()
+    (src / "chat.c").write_text((FIXTURES / SERVER_C).read_text())
+    (src / "Makefile").write_text("all:\n\tgcc -o chat chat.c\n")
+    g = grade("minichat-server", str(src), "-k", "listens")
+    assert g.code == 0, g.stdout + g.stderr
+    assert g.result["build"]["warnings"] == [
+        "make built chat, not server: graded that program; the assignment asks for a program "
+        "named server"]
+    assert "build warning: make built chat" in g.stdout
+
+
+@pytest.mark.slow
 def test_exit_status_and_reports(tmp_path, build_c):
     buggy = build_c([SERVER_C], ("BUG_ECHO_TO_SENDER",))
     out = {k: tmp_path / f"{k}.out" for k in ("json", "junit", "gradescope", "prairielearn")}
@@ -117,6 +194,22 @@ def test_list_names_every_assignment_and_check():
             assert cid in done.stdout, cid
 
 
+@pytest.mark.parametrize("columns, limit", [("", 100), ("72", 72)])
+def test_list_fits_the_width_and_keeps_every_title(columns, limit):
+    """Issue 19: 100 columns in a pipe (COLUMNS empty counts as unset), else COLUMNS; a long
+    title goes on under itself, every word of it kept."""
+    done = run_grade("list", env={"COLUMNS": columns})
+    assert done.returncode == 0, done.stderr
+    too_wide = [line for line in done.stdout.splitlines() if len(line) > limit]
+    assert not too_wide, too_wide
+    from grader import assignments
+    from grader.runner import collect
+    flat = " ".join(done.stdout.split())
+    for checks in collect(assignments.all_assignments()).values():
+        for c in checks:
+            assert " ".join(c.title.split()) in flat, c.title
+
+
 def test_help_lists_assignments():
     done = run_grade("--help")
     assert done.returncode == 0
@@ -124,6 +217,7 @@ def test_help_lists_assignments():
         assert word in done.stdout
 
 
+@pytest.mark.slow
 def test_cases_run_under_plain_pytest(build_c, tmp_path):
     """`pytest cases/ID --student PROG` works through the plugin's entry point."""
     import subprocess
@@ -183,6 +277,7 @@ def test_not_a_program_this_machine_can_run(tmp_path, content, words):
     assert done.stdout == ""                   # before any check
 
 
+@pytest.mark.slow
 def test_bad_keyword_expression_is_bad_input(good_server):
     for expression in ("(((", "a or", "not"):
         done = run_grade("minichat-server", str(good_server), "-k", expression)
@@ -254,6 +349,7 @@ def test_misspelt_manifest_key_names_manifest_and_key(tmp_path, good_server):
         one_line_error(done, str(manifest), "'fixed-port'", "did you mean fixed_port?")
 
 
+@pytest.mark.slow
 def test_keyword_accepts_the_ids_the_report_prints(grade):
     g = grade("asgn5", "--reference", "-k", "client_chat_both_ways or usage_no_args")
     assert g.code == 0, g.stdout + g.stderr
@@ -338,6 +434,7 @@ def test_color_follows_no_color_and_term(monkeypatch):
     assert not use_color(True, Tty()) and not use_color(False, io.StringIO())
 
 
+@pytest.mark.slow
 def test_lines_fit_the_terminal_width(build_c):
     buggy = build_c([SERVER_C], ("BUG_ECHO_TO_SENDER",))
     done = run_grade("minichat-server", str(buggy), env={"COLUMNS": "64"})
@@ -346,6 +443,7 @@ def test_lines_fit_the_terminal_width(build_c):
     assert any(len(line) > 56 for line in done.stdout.splitlines())
 
 
+@pytest.mark.slow
 def test_single_grading_shows_checks_in_order_then_the_score(good_server):
     done = run_grade("minichat-server", str(good_server))
     lines = done.stdout.splitlines()
@@ -357,6 +455,7 @@ def test_single_grading_shows_checks_in_order_then_the_score(good_server):
     assert "note:" not in done.stdout               # operator notes only with -v
 
 
+@pytest.mark.slow
 def test_dot_is_one_handin_and_a_makefile_one_folder_down_is_found(tmp_path):
     src = tmp_path / "handin"
     src.mkdir()
@@ -426,6 +525,7 @@ def test_keyword_matching_nothing_says_did_you_mean_before_grading(good_server):
     assert done.stdout == ""
 
 
+@pytest.mark.slow
 def test_budget_keeps_what_ran_and_cuts_the_rest(grade, tmp_path):
     """A program that hangs: checks run until the budget is used up, the rest are named."""
     handin = tmp_path / "hangs"
@@ -459,3 +559,99 @@ def test_the_plugin_options_are_grade_options_too():
             assert args is not None, flag
     assert parser.parse_args(["asgn5", "p", "--grader-strict"]).strict
     assert parser.parse_args(["asgn5", "p", "--all-transcripts"]).verbose
+
+
+# ---- ^C or SIGTERM: the reports keep what finished (issue 19) ---------------------------------
+
+# Answers "no arguments" with a usage message at once; given any, it never exits, so the checks
+# after the first run until their deadlines (stretched by --timeout-scale): the signal always
+# comes while one of them runs.
+STUCK_AFTER_USAGE = """#!/bin/sh
+if [ $# -eq 0 ]; then echo "usage: mytalk [-v] [-a] [-N] [hostname] port" >&2; exit 1; fi
+exec sleep 100000
+"""
+USAGE_CHECKS = ["usage_no_args", "usage_bad_option", "usage_bad_port"]
+
+
+def _report_options(tmp_path):
+    files = {"json": "r.json", "junit": "r.xml", "gradescope": "gs.json",
+             "prairielearn": "pl.json"}
+    paths = {flag: tmp_path / name for flag, name in files.items()}
+    return paths, [arg for flag, path in paths.items() for arg in (f"--{flag}", str(path))]
+
+
+def _interrupted_reports_agree(paths, done_ids):
+    from grader.results import NOT_RUN_INTERRUPTED
+    result = json.loads(paths["json"].read_text())
+    assert result["interrupted"] is True
+    checks = {c["id"]: c for c in result["checks"]}
+    assert list(checks) == USAGE_CHECKS
+    for cid, c in checks.items():
+        if cid in done_ids:
+            assert c["status"] == "passed", c
+        else:
+            assert (c["status"], c["message"]) == ("skipped", NOT_RUN_INTERRUPTED), c
+    left = len(USAGE_CHECKS) - len(done_ids)
+    said = f"interrupted (^C or SIGTERM): {left} of {len(USAGE_CHECKS)} checks were not run"
+    suite = ET.parse(paths["junit"]).getroot().find("testsuite")
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert props["interrupted"] == "true" and suite.get("skipped") == str(left)
+    assert said in json.loads(paths["gradescope"].read_text())["output"]
+    prairielearn = json.loads(paths["prairielearn"].read_text())
+    assert prairielearn["gradable"] is False and said in prairielearn["output"]
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_an_interrupted_grading_writes_what_finished(tmp_path, sig):
+    import signal
+    program = tmp_path / "mytalk"
+    program.write_text(STUCK_AFTER_USAGE)
+    program.chmod(0o755)
+    paths, options = _report_options(tmp_path)
+    grading = subprocess.Popen(
+        [sys.executable, "-m", "grader", "asgn5", str(program), "-k", " or ".join(USAGE_CHECKS),
+         "--timeout-scale", "1000", *options], cwd=ROOT, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1"))
+    try:
+        for line in grading.stdout:           # each check is printed as it finishes
+            if line.startswith(("✓", "✗")):
+                break
+        assert line.startswith("✓ No arguments"), line
+        grading.send_signal(getattr(signal, sig))
+        out, err = grading.communicate(timeout=120)
+    finally:
+        if grading.poll() is None:
+            grading.kill()
+            grading.wait()
+    assert grading.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "grade: interrupted" and "Traceback" not in err
+    assert "2 of 3 checks were not run" in out
+    _interrupted_reports_agree(paths, {"usage_no_args"})
+
+
+def test_an_interrupted_build_writes_every_check_not_run(tmp_path, report):
+    """^C while make runs (the Makefile says when it started): no check finished, and every
+    report lists them all as not run."""
+    import signal
+    handin = tmp_path / "handin"
+    handin.mkdir()
+    (handin / "mytalk.c").write_text("int main(void) { return 0; }\n")
+    (handin / "Makefile").write_text(f"mytalk: mytalk.c\n\techo building >> {report.path}\n"
+                                     "\tsleep 100000\n\tgcc -o mytalk mytalk.c\n")
+    paths, options = _report_options(tmp_path)
+    grading = subprocess.Popen(
+        [sys.executable, "-m", "grader", "asgn5", str(handin), "-k", " or ".join(USAGE_CHECKS),
+         *options], cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT),
+                                                    NO_COLOR="1"))
+    try:
+        report.wait_for("building", timeout=scaled(120))
+        grading.send_signal(signal.SIGINT)
+        out, err = grading.communicate(timeout=120)
+    finally:
+        if grading.poll() is None:
+            grading.kill()
+            grading.wait()
+    assert grading.returncode == 130, err
+    _interrupted_reports_agree(paths, set())

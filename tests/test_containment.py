@@ -79,6 +79,7 @@ def user_of(notes: list[str]) -> tuple[str, int]:
 
 # ---- the view: getlogin (issue 9, point 3), leftovers (11), IPC, /proc --------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("who", USERS)
 def test_program_view_names_its_user_and_leaves_nothing(who, hostile, report, tmp_path):
     """getlogin() and getpwuid() name the program's user; what it leaves in /tmp, /var/tmp,
@@ -114,6 +115,28 @@ def test_program_view_names_its_user_and_leaves_nothing(who, hostile, report, tm
     assert key not in keys, "a System V segment outlived the grading"
 
 
+@pytest.mark.slow
+@as_root
+@pytest.mark.skipif(not _can_pose_as_user(), reason="no unprivileged user namespaces here")
+def test_doctor_as_a_user_says_what_root_really_does(hostile, report, tmp_path):
+    """Issue 19: `grade doctor` as a normal user tells what grading as root would do about
+    users; a real grading as root must do just that (the uid range and the name it says)."""
+    done = grade_as("user", "doctor")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    said = re.search(r"leased from (\d+)-(\d+) and named (\S+) in their view", text)
+    assert said, text
+    first, last, name = int(said.group(1)), int(said.group(2)), said.group(3)
+    assert f"as {DEFAULTS.sandbox_user} when none is free" in text
+    out = tmp_path / "r.json"
+    graded = grade_as("root", "minichat-server", str(hostile("view")), "-k", "listens",
+                      "--json", str(out))
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    really, uid = user_of(notes_of(out))
+    assert really == name and first <= uid <= last
+    assert int(report.records("uid")[0]["uid"]) == uid
+
+
 @as_root
 def test_a_utmp_record_names_the_user_on_the_programs_terminal(hostile, report, tmp_path):
     """Issue 9, point 3: where the machine has a utmp file, the program's view holds a private
@@ -136,6 +159,7 @@ def test_a_utmp_record_names_the_user_on_the_programs_terminal(hostile, report, 
     assert int(seen["tmp_entries"]) <= 1          # the private utmp file is not left in /tmp
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("who", USERS)
 def test_a_program_using_getlogin_passes_every_check(who, build_c, tmp_path):
     """Issue 9, point 3: a real handin's pattern, the user name from getlogin(): every check
@@ -147,6 +171,7 @@ def test_a_program_using_getlogin_passes_every_check(who, build_c, tmp_path):
     assert all(c["status"] == "passed" for c in json.loads(out.read_text())["checks"])
 
 
+@pytest.mark.slow
 @as_root
 def test_students_graded_at_once_get_different_uids(hostile, report, tmp_path):
     """Finding 10: a grading never runs as a uid another grading holds. The other grading is
@@ -173,6 +198,7 @@ def test_students_graded_at_once_get_different_uids(hostile, report, tmp_path):
     assert {uid for _, uid in users} == uids
 
 
+@pytest.mark.slow
 def test_classmates_handins_are_hidden_in_a_batch(tmp_path, report_dir):
     """Finding 10, files: in a batch, a student's program and build see the directory of the
     handins empty (not in their view at all), so they cannot read a classmate's sources."""
@@ -236,6 +262,7 @@ def test_cache_is_private_and_never_a_planted_link(tmp_path, monkeypatch):
     assert stat.S_IMODE(os.lstat(chosen).st_mode) == 0o700
 
 
+@pytest.mark.slow
 def test_the_launcher_is_never_taken_from_a_shared_directory(tmp_path, hostile, report):
     """Finding 1, end to end: a "launcher" planted at the old predictable name in /tmp is
     never run; the one that runs lives in the private cache, ours alone."""
@@ -268,6 +295,7 @@ def test_the_launcher_is_never_taken_from_a_shared_directory(tmp_path, hostile, 
     assert seen["login"] != "none"
 
 
+@pytest.mark.slow
 def test_fixed_port_lock_never_truncates_a_planted_link(tmp_path):
     """Finding 2: without network namespaces, the fixed-port lock is in the private cache,
     opened without following links and never truncated; a link at the old name is ignored."""
@@ -309,6 +337,7 @@ def _hostile_handin(tmp_path: Path, report_dir: Path, mode: str,
     return handin, daemon
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("who", USERS)
 @pytest.mark.parametrize("mode, fail", [("detach", False), ("detach", True), ("hop", False),
                                          ("hold", False)])
@@ -358,6 +387,7 @@ def test_grader_killed_during_the_build_leaves_nothing(who, tmp_path, report_dir
             grader.wait()
 
 
+@pytest.mark.slow
 @as_root
 @pytest.mark.parametrize("limit", ["cgroup", "rlimit"])
 def test_build_has_a_process_limit_of_its_own(limit, tmp_path):
@@ -387,6 +417,7 @@ def test_build_has_a_process_limit_of_its_own(limit, tmp_path):
             p.wait()
 
 
+@pytest.mark.slow
 def test_build_deadline_holds_for_a_make_that_never_ends(tmp_path):
     """Finding 5: make itself sleeps; the build stops at its deadline and says so."""
     handin = tmp_path / "h"
@@ -399,6 +430,7 @@ def test_build_deadline_holds_for_a_make_that_never_ends(tmp_path):
     assert "did not finish within 6s" in done.stderr
 
 
+@pytest.mark.slow
 def test_build_log_is_capped_while_it_is_read(tmp_path):
     """Finding 6: 300 MB of make output; the grader's memory stays small and the log capped."""
     handin = tmp_path / "h"
@@ -560,21 +592,55 @@ def _course_handin(tmp_path: Path, name: str) -> Path:
     text = MYTALK.read_text()
     if name == "include_include":
         text = text.replace('#include "talk.h"', '#include "include/talk.h"')
+    if name == "talk_dir":
+        text = text.replace('#include "talk.h"', '#include "Talk/talk.h"')
     (handin / "mytalk.c").write_text(text)
     return handin
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("who", USERS)
-@pytest.mark.parametrize("name", ["all_only", "include_include", "tilde_prereq", "beside"])
+@pytest.mark.parametrize("name", ["all_only", "include_include", "tilde_prereq", "beside",
+                                  "talk_dir"])
 def test_course_style_handins_build(who, name, tmp_path):
     """Makefiles that build on the course machine build here: only `all:` (make's built-in
     rule for `make mytalk` fails, plain make works), #include "include/talk.h" with
-    -I ~pn-cs357/Given/Talk/include, prerequisites under ~pn-cs357, libtalk.a beside."""
+    -I ~pn-cs357/Given/Talk/include, prerequisites under ~pn-cs357, libtalk.a beside,
+    #include "Talk/talk.h" with -I ~pn-cs357/Given/Talk (issue 17.5)."""
     handin = _course_handin(tmp_path, name)
-    done = grade_as(who, "asgn5", str(handin), "-k", "usage_no_args or client_sends_username")
+    out = tmp_path / "r.json"
+    done = grade_as(who, "asgn5", str(handin), "-k", "usage_no_args or client_sends_username",
+                    "--json", str(out))
     assert done.returncode == 0, done.stdout + done.stderr
+    warnings = json.loads(out.read_text())["build"]["warnings"]
+    if name == "beside":     # a leniency: the course machine has no libtalk.a beside it
+        assert len(warnings) == 1 and "libtalk.a beside it" in warnings[0], warnings
+        assert "build warning: the Makefile expects libtalk.a" in done.stdout
+    else:
+        assert warnings == []
 
 
+@pytest.mark.parametrize("name", ["include_typo", "empty_var"])
+def test_handins_that_would_not_build_on_the_course_machine_do_not_build(name, tmp_path):
+    """Issue 17.5: no include or library path the course machine lacks, so a typo in -I fails
+    here as there; the failure says why: where the course keeps the library or (17.14) the
+    Makefile's empty variable, not the course path."""
+    handin = _course_handin(tmp_path, name)
+    out = tmp_path / "r.json"
+    done = run_grade("asgn5", str(handin), "-k", "usage_no_args", "--json", str(out))
+    assert done.returncode == 2, done.stdout + done.stderr
+    first = done.stderr.splitlines()[0]
+    assert first.startswith("grade: build failed: make failed: ") and "talk.h" in first, first
+    if name == "include_typo":
+        assert "found only with -I ~pn-cs357/Given/Talk/include" in first, first
+    else:
+        assert ('the Makefile sets TALKDIR to nothing (line 2: "TALKDIR =") and uses it in '
+                '"-I $(TALKDIR)/"') in first, first
+        assert "~pn-cs357" not in first
+    assert json.loads(out.read_text())["build"]["status"] == "failed"
+
+
+@pytest.mark.slow
 def test_course_library_layout_is_copied_without_looping(tmp_path):
     """--talk-lib with the course layout (include/include -> include, lib -> lib64) builds."""
     lib = tmp_path / "Talk"

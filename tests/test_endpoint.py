@@ -262,3 +262,17 @@ def test_first_of_ends_when_every_participant_has_ended(case):
     a.end()
     b.end()
     assert "within" in fails_fast(first_of, {"x": (a, "x"), "y": (b, "y")}, DEADLINE)
+
+
+def test_counting_descriptors_of_a_program_that_ended_says_what_it_did(case, tmp_path):
+    """Issue 17.14: "mytalk printed ... and exited", not "could not count descriptors"."""
+    import os
+    from grader.program import Program
+    me = Program(case, "mytalk", ["/bin/sh", "-c", "echo 'localhost declined connection.'"],
+                 cwd=str(tmp_path), env={"PATH": os.defpath}, launch=[])
+    me.expect_exit(0)
+    with pytest.raises(CheckFailure) as failure:
+        me.fd_count()
+    assert str(failure.value) == ('mytalk printed "localhost declined connection.\\n" and '
+                                  "exited with status 0, so its descriptors could not be "
+                                  "counted")

@@ -3,9 +3,15 @@
 No timing is asserted here (bench/broken.py measures it): each test asserts the reason a
 check gives, which is only reachable when the wait ended on the event, not its deadline.
 """
+import os
+import select
 import subprocess
 
 import pytest
+
+from grader.case import Case
+from grader.program import Program
+from grader.settings import Settings
 
 REFUSED = r"""
 #include <stdio.h>
@@ -78,6 +84,22 @@ def test_exit_ends_the_wait_and_its_words_are_in_the_transcript(compile_c, grade
     assert c["transcript"].index("Connection refused") < c["transcript"].index("exit status 1")
 
 
+def test_an_exit_however_seen_comes_after_the_programs_last_words(tmp_path):
+    """The exit seen first by a look at whether it is alive, before anything read its
+    terminal: what it printed is taken in all the same, and comes before its exit."""
+    case = Case(Settings())
+    try:
+        me = Program(case, "mytalk", ["sh", "-c", "echo 'connect: Connection refused' >&2; exit 1"],
+                     cwd=str(tmp_path), env=dict(os.environ), launch=[])
+        assert select.select([me._pidfd], [], [], case.settings.exit_timeout)[0]
+        assert not me.alive
+        assert "Connection refused" in me._pending()
+        text = case.transcript.render()
+        assert text.index("Connection refused") < text.index("exit status 1")
+    finally:
+        case.close()
+
+
 def test_a_program_in_pause_is_judged_stuck_not_slow(compile_c, grade):
     g = grade("asgn5", compile_c("mytalk", PAUSE), "-k", "client_sends_username or server_listens")
     assert g.code == 1, g.stderr
@@ -88,6 +110,7 @@ def test_a_program_in_pause_is_judged_stuck_not_slow(compile_c, grade):
         assert "within" not in c["message"], c["message"]      # not its deadline
 
 
+@pytest.mark.slow
 def test_a_program_that_aborts_fails_every_check_by_its_signal(compile_c, grade):
     g = grade("asgn5", compile_c("mytalk", ABORT))
     assert g.code == 1, g.stderr
@@ -97,6 +120,7 @@ def test_a_program_that_aborts_fails_every_check_by_its_signal(compile_c, grade)
         [c["message"] for c in g.result["checks"] if "SIGABRT" not in c["message"]]
 
 
+@pytest.mark.slow
 def test_a_reset_after_the_handshake_is_the_program_closing(compile_c, grade):
     g = grade("asgn5", compile_c("mytalk", RESET), "-k",
               "server_chat_both_ways or server_fd_stable")

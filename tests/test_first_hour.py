@@ -82,6 +82,7 @@ def _script(path: Path, interpreter: str) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_a_script_the_view_cannot_run_is_explained(tmp_path):
     """A venv made in /tmp, and a wrapper that runs a file in /tmp: programs being graded
     get a fresh, empty /tmp, so each scores 0 with "not found"; grade says why."""
@@ -112,6 +113,18 @@ def test_a_script_the_view_cannot_run_is_explained(tmp_path):
         "asgn5", str(missing), "-k", "usage_no_args").stderr
 
 
+def test_a_program_that_cannot_start_earns_no_usage_point(tmp_path):
+    """The launcher's own "exec ...: No such file or directory" and its exit 127 are no
+    usage message of the student's: the usage check fails and says the program did not start."""
+    missing = _script(tmp_path / "mytalk", "/nonexistent/python3")
+    js = tmp_path / "r.json"
+    done = run_grade("asgn5", str(missing), "-k", "usage_no_args", "--json", str(js))
+    assert done.returncode == 1, done.stdout + done.stderr
+    [usage] = json.loads(js.read_text())["checks"]
+    assert usage["status"] == "failed", usage
+    assert "could not be started" in usage["message"], usage["message"]
+
+
 def test_a_script_with_a_system_interpreter_gets_no_such_note(tmp_path):
     script = _script(tmp_path / "mytalk", "/usr/bin/env python3")
     done = run_grade("asgn5", str(script), "-k", "usage_no_args")
@@ -136,6 +149,7 @@ def test_reproduce_keeps_half_lines_and_keys_in_the_order_they_were_typed():
     assert "zoe" not in text and "peerhost" not in text and "python3 -m" not in text
 
 
+@pytest.mark.slow
 def test_reproduce_of_a_real_failure_names_grade_peer_and_the_half_line(build_c, tmp_path):
     """A client that drops a last line without a newline, graded for real: the recipe says
     what the check typed, the half line and the ^D, and starts the reference with grade peer."""
@@ -280,6 +294,7 @@ def _without_hosts(*args: str):
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _can_hide_hosts(), reason="needs root and mount namespaces")
 def test_without_etc_hosts_a_correct_mytalk_passes_and_doctor_says_why(build_c, tmp_path):
     from grader import contain

@@ -23,6 +23,28 @@ def test_apt_line_names_every_package_ci_installs():
         assert re.search(rf"\b{re.escape(package)}\b", apt), package
 
 
+# Debian's name of each package CI installs -> RHEL/Fedora's (None: part of the base system,
+# as the xterm terminfo entry is in ncurses-base there; venv is in Fedora's python3 itself).
+DNF_NAMES = {"gcc": "gcc", "make": "make", "libncurses-dev": "ncurses-devel",
+             "iproute2": "iproute", "ncurses-term": None, "python3-venv": "python3"}
+
+
+def test_apt_line_updates_the_package_lists_first():
+    (apt,) = [line for line in _setup_block() if "apt-get install" in line]
+    assert apt.index("apt-get update &&") < apt.index("apt-get install")
+
+
+def test_dnf_line_names_the_same_packages_and_both_name_git():
+    ci_packages = re.findall(r"need\+=\(([\w.+-]+)\)", _ci())
+    assert ci_packages and set(ci_packages) <= set(DNF_NAMES), ci_packages
+    (dnf,) = [line for line in _setup_block() if "dnf install" in line]
+    for package in ci_packages:
+        if DNF_NAMES[package]:
+            assert re.search(rf"\b{re.escape(DNF_NAMES[package])}(\s|$)", dnf), package
+    (apt,) = [line for line in _setup_block() if "apt-get install" in line]
+    assert re.search(r"\bgit\b", apt) and re.search(r"\bgit\b", dnf)
+
+
 def test_ci_runs_the_readme_commands_in_a_virtual_environment():
     commands = [line.split("#")[0].strip() for line in _setup_block()
                 if line.strip() and not line.startswith("#")]

@@ -61,6 +61,7 @@ def test_tcp_server_may_announce_after_its_first_recv(tmp_path, grade):
     assert warnings(g, "announces_connection") == []
 
 
+@pytest.mark.slow
 def test_tcp_server_ipv4_mapped_addresses_and_spacing_are_warnings(tmp_path, grade):
     g = grade("tcp-server", program(tmp_path, TCP_SERVER_IPV6))
     assert g.result is not None, g.stderr
@@ -78,6 +79,7 @@ def test_udp_client_may_label_its_reply_and_skip_the_newline(tmp_path, grade):
     assert warnings(g, "prints_reply") == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("assignment", ["tcp-server", "udp-client"])
 def test_failure_messages_hold_no_regular_expressions(tmp_path, grade, assignment):
     silent = program(tmp_path, "import time, sys\nsys.exit(0)\n")
@@ -115,6 +117,7 @@ while True:
 """
 
 
+@pytest.mark.slow
 def test_minichat_server_killed_by_sigpipe_fails_client_leaves_only(tmp_path, grade):
     g = grade("minichat-server", program(tmp_path, MINICHAT_SERVER_SIGPIPE))
     assert g.result is not None, g.stderr

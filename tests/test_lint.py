@@ -7,6 +7,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from support import ROOT
 
 
@@ -24,6 +26,7 @@ def test_ruff():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_mypy():
     done = _run("mypy", "--cache-dir", "/dev/null", "grader")
     assert done.returncode == 0, done.stdout + done.stderr

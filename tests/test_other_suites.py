@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from support import ROOT
 
 
@@ -20,6 +22,7 @@ def _collect(tmp_path, *args: str, plugin: bool) -> list[str]:
     return [line for line in done.stdout.splitlines() if "::" in line]
 
 
+@pytest.mark.slow
 def test_another_suite_keeps_its_order(tmp_path):
     for d in ("zeta", "alpha"):
         (tmp_path / d).mkdir()
@@ -31,6 +34,7 @@ def test_another_suite_keeps_its_order(tmp_path):
     assert with_plugin == without
 
 
+@pytest.mark.slow
 def test_tests_mixed_with_cases_keep_their_places(tmp_path):
     (tmp_path / "zeta").mkdir()
     (tmp_path / "zeta" / "test_z.py").write_text("def test_b():\n    pass\n")

@@ -196,6 +196,12 @@ def test_only_under_flag(case):
         case.used_debug_flag = True
         raise CheckFailure("under -N the line was lost")
 
+def test_eof_under_flag(case):
+    """Fails under -N only, for a cause the grader knows (the end of input missed)."""
+    if not case.windowed:
+        case.used_debug_flag = case.eof_missed = True
+        raise CheckFailure("went on after ^D")
+
 def test_both_ways(case):
     case.used_debug_flag = not case.windowed
     raise CheckFailure("windowed: lost" if case.windowed else "under -N: lost")
@@ -203,7 +209,8 @@ def test_both_ways(case):
 def test_without_flag(case):
     raise CheckFailure("plain failure")
 '''
-WINDOWED_POINTS = "windowed_mode = 1\nonly_under_flag = 1\nboth_ways = 1\nwithout_flag = 1"
+WINDOWED_POINTS = ("windowed_mode = 1\nonly_under_flag = 1\neof_under_flag = 1\nboth_ways = 1\n"
+                   "without_flag = 1")
 
 
 @pytest.mark.skipif(not has_terminfo("xterm"), reason="the re-run needs an xterm terminfo entry")
@@ -212,12 +219,21 @@ def test_a_check_failing_only_under_the_flag_passes_with_a_warning(pytester):
         extra='debug_flag = "-N"')
     checks, _ = run(pytester)
     by_id = {c.id: c for c in checks}
-    assert [c.id for c in checks] == ["windowed_mode", "only_under_flag", "both_ways",
-                                      "without_flag"]
+    assert [c.id for c in checks] == ["windowed_mode", "only_under_flag", "eof_under_flag",
+                                      "both_ways", "without_flag"]
     only = by_id["only_under_flag"]
     assert (only.status, only.points) == ("passed", 1)
-    assert only.warnings[-1].startswith("with -N this check failed (under -N the line was lost); "
-                                        "run windowed")
+    # Issue 17.13: -N is blamed only for a known -N cause; otherwise both runs are shown.
+    assert only.warnings[-1].startswith("this check failed in one mode and passed in the "
+                                        "other: with -N it failed (under -N the line was lost); "
+                                        "run windowed (without -N), as the program is used, it "
+                                        "passed")
+    assert "debugging aid" not in only.warnings[-1]
+    eof = by_id["eof_under_flag"]
+    assert (eof.status, eof.points) == ("passed", 1)
+    assert eof.warnings[-1].startswith("with -N this check failed (went on after ^D); run "
+                                       "windowed")
+    assert "debugging aid" in eof.warnings[-1] and "has_hit_eof()" in eof.warnings[-1]
     both = by_id["both_ways"]
     assert both.status == "failed" and both.message == (
         "under -N: lost\n(run windowed, without -N, it fails too: windowed: lost)")
@@ -236,7 +252,7 @@ def test_a_failed_windowed_mode_decides_no_other_check(pytester):
     assert by_id["windowed_mode"].status == "failed"
     only = by_id["only_under_flag"]
     assert (only.status, only.points) == ("passed", 1)
-    assert only.warnings[-1].startswith("with -N this check failed")
+    assert only.warnings[-1].startswith("this check failed in one mode")
     assert by_id["both_ways"].status == "failed"
     assert "it fails too: windowed: lost" in by_id["both_ways"].message
 

@@ -10,11 +10,14 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from support import ROOT
 
 MINIMUM = "3.9"
 
 
+@pytest.mark.slow
 def test_requires_python_is_the_minimum_vermin_finds():
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert re.search(rf'^requires-python = ">={MINIMUM}"$', pyproject, re.M)

@@ -9,6 +9,7 @@ from grader import assignments
 IDS = [a.id for a in assignments.all_assignments()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("assignment", IDS)
 def test_reference_passes_everything(grade, assignment):
     g = grade(assignment, "", "--reference")
@@ -17,6 +18,7 @@ def test_reference_passes_everything(grade, assignment):
     assert len(g.verdicts) == len(assignments.find(assignment).points)
 
 
+@pytest.mark.slow
 def test_reference_as_a_command(grade):
     g = grade("minichat-server", "python3 -m reference.minichat --io select server")
     assert g.code == 0, g.stdout[-3000:]

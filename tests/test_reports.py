@@ -283,6 +283,18 @@ def test_gradescope_execution_time_is_the_gradings():
     assert json.loads(gradescope.render(run))["execution_time"] == pytest.approx(4.25)
 
 
+def test_build_warnings_reach_the_student():
+    """Issue 17.5: a leniency the course machine would not have shown is said to the student
+    (terminal and feedback, Gradescope's top output), its text made visible."""
+    run = make_run()
+    run.build = Build("ok", "$ make\n", ["the grader put a copy there " + HOSTILE])
+    out = json.loads(gradescope.render(run))["output"]
+    assert "Build warning: the grader put a copy there" in _markdown(out)
+    assert not CONTROL.search(out.replace("\n", ""))
+    text = terminal.render(run, color=False, student=True).decode()
+    assert "build warning: the grader put a copy there" in text
+
+
 def test_prairielearn_fields_and_sums():
     run = make_run()
     data = json.loads(prairielearn.render(run))

@@ -46,6 +46,7 @@ def check(graded, check_id: str) -> dict:
 
 # ---- process containment ------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_escaped_grandchild_is_killed_when_its_case_ends(grade, hostile, report):
     """A double-forked, setsid'd grandchild ignoring signals dies with its case, not later."""
     graded = grade("minichat-server", str(hostile("detach")), "-k", "listens or announces")
@@ -57,6 +58,7 @@ def test_escaped_grandchild_is_killed_when_its_case_ends(grade, hostile, report)
     assert still_running(sleepers, GONE_WITHIN) == []
 
 
+@pytest.mark.slow
 def test_program_ignoring_signals_fails_with_did_not_exit(grade, hostile, report):
     """It must exit after "bye" and does not: the check fails, then SIGKILL ends it and its
     detached helper."""
@@ -69,6 +71,7 @@ def test_program_ignoring_signals_fails_with_did_not_exit(grade, hostile, report
     assert still_running(report.pids("pid", "helper"), GONE_WITHIN) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "Ctrl-C"])
 def test_nothing_outlives_a_killed_grader(how, hostile, report, tmp_path):
     """Kill the grader mid-check: the program and its detached helper are gone within 2 s.
@@ -110,6 +113,7 @@ def test_nothing_outlives_a_killed_grader(how, hostile, report, tmp_path):
 
 # ---- limits ------------------------------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("limit", ["cgroup", "rlimit"])
 def test_fork_bomb_is_contained(limit, hostile, report):
     """300 forks are cut short by the process limit, and every child is gone afterwards."""
@@ -132,6 +136,7 @@ def test_fork_bomb_is_contained(limit, hostile, report):
     assert still_running(children, GONE_WITHIN) == []
 
 
+@pytest.mark.slow
 def test_resource_limits_are_set_and_hold(grade, hostile, report):
     """CPU, address space, descriptors, file size and core size are limited; a huge file stops."""
     graded = grade("minichat-server", str(hostile("limits")), "-k", "listens")
@@ -149,6 +154,7 @@ def test_resource_limits_are_set_and_hold(grade, hostile, report):
     assert int(count) < DEFAULTS.open_files and error == "Too many open files"
 
 
+@pytest.mark.slow
 def test_output_flood_is_capped(grade, hostile, report, tmp_path):
     """Endless output: kept up to the cap, reported as truncated, JSON small, grading ends."""
     start = time.monotonic()
@@ -165,6 +171,7 @@ def test_output_flood_is_capped(grade, hostile, report, tmp_path):
     assert still_running(report.pids("flooder"), GONE_WITHIN) == []
 
 
+@pytest.mark.slow
 def test_typing_into_a_flooding_program_ends(grade, hostile, report, tmp_path):
     """Typing first takes in pending output, at most a cap of it, so it returns despite a flood."""
     start = time.monotonic()
@@ -182,6 +189,7 @@ def test_typing_into_a_flooding_program_ends(grade, hostile, report, tmp_path):
 TERMINAL_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]")
 
 
+@pytest.mark.slow
 def test_hostile_bytes_leave_every_report_readable(hostile, tmp_path):
     """NULs, invalid UTF-8 and escape sequences reach no report raw; every format stays valid."""
     program = hostile("garbage")
@@ -211,6 +219,7 @@ def test_hostile_bytes_leave_every_report_readable(hostile, tmp_path):
 
 # ---- who, where, which network -----------------------------------------------------------
 
+@pytest.mark.slow
 @as_root
 def test_programs_run_as_a_leased_uid_in_fresh_scratch_dirs(grade, hostile, report):
     """As root: a uid of the grading's own (from the configured range), own session, a fresh
@@ -236,6 +245,7 @@ def test_programs_run_as_a_leased_uid_in_fresh_scratch_dirs(grade, hostile, repo
     assert starts[0]["cwd"] != starts[1]["cwd"]
 
 
+@pytest.mark.slow
 def test_network_is_loopback_only(grade, hostile, report):
     """Another address is unreachable at once; only lo is up; port 10000 is free in every case."""
     if not netns.probe()[0]:
@@ -279,6 +289,7 @@ def _in_private_network(tmp_path: Path, runs: list[list[str]], env: dict[str, st
     return json.loads(done.stdout)
 
 
+@pytest.mark.slow
 def test_fixed_port_runs_in_parallel_do_not_collide(tmp_path, hostile, report):
     """Two runs at once of programs on port 10000: each case has the port to itself."""
     if not netns.probe()[0]:
@@ -292,6 +303,7 @@ def test_fixed_port_runs_in_parallel_do_not_collide(tmp_path, hostile, report):
     assert report.values("bind10000") == ["ok"] * 4         # two runs of two cases each
 
 
+@pytest.mark.slow
 def test_without_namespaces_the_grader_says_so_once_and_still_works(tmp_path):
     """GRADER_NO_NETNS: one note says so, and fixed-port runs take turns instead of colliding."""
     codes = _in_private_network(tmp_path, [
@@ -429,6 +441,7 @@ def test_doctor_says_what_is_off_and_why():
             in done.stdout)
 
 
+@pytest.mark.slow
 def test_weaker_mode_without_the_view_still_grades_and_says_so(grade, hostile, report):
     """GRADER_NO_VIEW (as where user namespaces are refused): grading works, the report says
     programs share /tmp, and nothing of the program's processes is left."""

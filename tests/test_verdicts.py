@@ -72,6 +72,18 @@ def test_warns_means_passed_with_a_warning():
         ["x: listed twice", "x: a is in both fails and warns"]
 
 
+def test_warning_says_and_lacks():
+    """What a warning blames is part of the verdict: -N only for a known -N cause."""
+    from verdict_table import Entry
+    entry = Entry(name="x", assignment="asgn5", sources=("x.c",), warns=frozenset({"a", "b"}),
+                  warning_says=("one mode",), warning_lacks=("debugging aid",))
+    checks = [{"id": "a", "status": "passed", "warnings": ["failed in one mode, passed"]},
+              {"id": "b", "status": "passed", "warnings": ["-N is only a debugging aid"]}]
+    assert list(missing_warnings(entry, checks)) == ["b"]
+    checks[1]["warnings"] = ["in one mode; -N is only a debugging aid"]
+    assert "say ['debugging aid']" in missing_warnings(entry, checks)["b"]
+
+
 def test_fails_every_check_except():
     """`fails = ["*"]` with `passes`: the failing checks are derived, so a new check needs no
     fixture re-judged; what a bug must not fail is said outright (one bug, one charge)."""

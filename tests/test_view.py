@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,8 +17,8 @@ from pathlib import Path
 import pytest
 
 import nonamespace
-from grader import contain
-from support import ROOT
+from grader import contain, talklib
+from support import FIXTURES, ROOT
 from test_containment import USERS, grade_as, notes_of
 
 SETTINGS = USERS + [pytest.param("nonamespace", marks=pytest.mark.skipif(
@@ -50,6 +51,7 @@ def _open_to_all(path: Path) -> None:
         p.chmod(0o777 if p.is_dir() else 0o755)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("setting", SETTINGS)
 def test_a_makefile_wrapping_the_reference_earns_no_chat_points(setting, tmp_path):
     handin = tmp_path / "handin"
@@ -66,6 +68,26 @@ def test_a_makefile_wrapping_the_reference_earns_no_chat_points(setting, tmp_pat
         assert any("within reach of student programs" in n for n in notes_of(out))
         return
     assert result["score"] <= usage, [c["id"] for c in result["checks"] if c["points"]]
+
+
+@pytest.mark.parametrize("setting", SETTINGS)
+def test_the_build_finds_the_talk_library_only_as_the_course_machine_does(setting, tmp_path):
+    """Issue 17.5: with a view, a Makefile naming ~pn-cs357 builds and nothing else points the
+    compiler at the library; without one (~pn-cs357 cannot be named), CPATH does, and the
+    build says so in a warning."""
+    handin = tmp_path / "handin"
+    handin.mkdir()
+    shutil.copy(FIXTURES / "handins" / "all_only" / "Makefile", handin / "Makefile")
+    shutil.copy(FIXTURES / "asgn5" / "mytalk.c", handin / "mytalk.c")
+    _open_to_all(tmp_path)
+    out = tmp_path / "r.json"
+    done = grade_in(setting, "asgn5", str(handin), "-k", "usage_no_args", "--json", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    warnings = json.loads(out.read_text())["build"]["warnings"]
+    if setting == "nonamespace" and talklib.course_library() is None:
+        assert len(warnings) == 1 and "CPATH" in warnings[0], warnings
+    else:
+        assert warnings == []
 
 
 def _peeker(tmp_path: Path, report: Path) -> Path:

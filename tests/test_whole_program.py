@@ -2,7 +2,7 @@
 
 Each grading test runs in the three settings courses run: root on a full machine (cgroup, PID
 namespace), an ordinary user (`unshare --user`: no cgroup), and a process that can neither
-unshare nor mount (tests/no_unshare.py, as under Docker's default seccomp profile; no cgroup).
+unshare nor mount (tests/nonamespace.py, as under Docker's default seccomp profile; no cgroup).
 """
 from __future__ import annotations
 
@@ -17,13 +17,16 @@ import pytest
 
 from grader import members, processes
 
+import nonamespace
 from support import ROOT
 from test_containment import NON_ROOT_UID, _can_pose_as_user
 
 pytestmark = pytest.mark.slow  # every grading here runs in three settings
 
 SETTINGS = ["root", pytest.param("user", marks=pytest.mark.skipif(
-    not _can_pose_as_user(), reason="no unprivileged user namespaces here")), "no-namespaces"]
+    not _can_pose_as_user(), reason="no unprivileged user namespaces here")),
+    pytest.param("no-namespaces", marks=pytest.mark.skipif(
+        not nonamespace.supported(), reason="no seccomp filter for this machine"))]
 ORPHAN = ["hostile/orphan_worker.c", "asgn5/mytalk.c"]
 BUGS = ("main=mytalk_main", "BUG_SPIN_IDLE_CHAT_CLIENT", "BUG_SPIN_IDLE_CHAT_SERVER",
         "BUG_LEAK_FD_CLIENT", "BUG_LEAK_FD_SERVER")
@@ -41,7 +44,7 @@ def grade_in(setting: str, *args: str, timeout: float = 300) -> subprocess.Compl
                 f"--map-group={NON_ROOT_UID}"] + argv
     elif setting == "no-namespaces":
         env["GRADER_NO_CGROUP"] = "1"
-        argv = [sys.executable, str(ROOT / "tests" / "no_unshare.py")] + argv
+        argv = nonamespace.argv(*argv)
     return subprocess.run(argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=timeout)
 

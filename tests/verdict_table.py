@@ -65,6 +65,10 @@ class Entry:
     # checks that must pass AND carry at least one warning (a spelling or a mode the handout
     # does not fix: the program is right, the grader says what differs)
     warns: frozenset[str] = frozenset()
+    # words the warnings of each check in `warns` must say (warning_says) and must not
+    # (warning_lacks): what a warning blames, e.g. -N only for a known -N cause
+    warning_says: tuple[str, ...] = ()
+    warning_lacks: tuple[str, ...] = ()
 
 
 # Mistakes found while reading the tables (a pattern that names no check, a check listed
@@ -106,7 +110,9 @@ def entry_from(e: dict, checks: Optional[list[str]] = None,
     return Entry(name=e["name"], assignment=e["assignment"], sources=tuple(e["sources"]),
                  defines=tuple(e.get("defines", ())), talk=e.get("talk", False),
                  fails=frozenset(failing), passes=frozenset(passing),
-                 skips=frozenset(e.get("skips", ())), warns=frozenset(e.get("warns", ())))
+                 skips=frozenset(e.get("skips", ())), warns=frozenset(e.get("warns", ())),
+                 warning_says=tuple(e.get("warning_says", ())),
+                 warning_lacks=tuple(e.get("warning_lacks", ())))
 
 
 def load() -> list[Entry]:
@@ -145,7 +151,8 @@ def wrong_verdicts(entry: Entry, verdicts: dict[str, str]) -> dict[str, tuple[st
 
 
 def missing_warnings(entry: Entry, checks: list[dict]) -> dict[str, str]:
-    """check id -> what is wrong, for every check in entry.warns that did not pass with a warning.
+    """check id -> what is wrong, for every check in entry.warns that did not pass with a warning
+    (one that says entry.warning_says and not entry.warning_lacks).
 
     checks is the JSON result's "checks" list (id, status, warnings). A check that did not
     pass is reported by wrong_verdicts already; here only a pass without any warning counts.
@@ -158,4 +165,11 @@ def missing_warnings(entry: Entry, checks: list[dict]) -> dict[str, str]:
             wrong[cid] = "not run"
         elif c["status"] == "passed" and not c.get("warnings"):
             wrong[cid] = "passed without a warning"
+        elif c["status"] == "passed":
+            text = "\n".join(c["warnings"])
+            said = [w for w in entry.warning_says if w not in text]
+            lacked = [w for w in entry.warning_lacks if w in text]
+            if said or lacked:
+                wrong[cid] = (f"its warnings do not say {said}" if said else
+                              f"its warnings say {lacked}") + f": {text}"
     return wrong

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from ..results import Check, Run
+from ..results import NOT_RUN_INTERRUPTED, Check, Run
 
 LOG_TAIL_LINES = 30      # lines of a failed build's log that a report shows
 
@@ -40,6 +40,15 @@ def visible(text: str) -> str:
     student needs to see why a line did not match.
     """
     return _UNSAFE.sub(_escape, text)
+
+
+def interruption(run: Run) -> str:
+    """What every report says of a run that ^C or SIGTERM stopped ("" for any other run)."""
+    if not run.interrupted:
+        return ""
+    left = sum(c.message == NOT_RUN_INTERRUPTED for c in run.checks)
+    return (f"The grading was interrupted (^C or SIGTERM): {left} of {len(run.checks)} checks "
+            "were not run, so this is not a final score.")
 
 
 def one_line(text: str) -> str:

@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from ..results import FAILED, PASSED, Check, Run
-from . import log_tail, not_run_line, num, visible
+from . import interruption, log_tail, not_run_line, num, visible
 from .json_report import dumps
 
 
@@ -104,9 +104,12 @@ def _summary(run: Run, score: float) -> str:
              f"{passed} of {len(run.checks)} checks passed"]
     if run.build.status == "failed":
         lines.append("The build failed, so no check could earn points.")
+    lines += [f"Build warning: {w}" for w in run.build.warnings]
     if run.error:
         lines.append("The grader itself failed, so this is not your score: tell your "
                      "instructor. " + (run.error.strip().splitlines() or [""])[0])
     if run.cut:
         lines.append(f"{len(run.cut)} checks were not run: the time budget ran out.")
+    if run.interrupted:
+        lines.append(interruption(run))
     return "\n".join(lines)

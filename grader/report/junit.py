@@ -33,7 +33,8 @@ def _render(run: Run, units: bool) -> bytes:
     suite = ET.Element("testsuite", name=name)
     properties = ET.SubElement(suite, "properties")
     for key, value in (("target", run.target), ("student", run.student or ""),
-                       ("score", num(run.score)), ("max_score", num(run.max_score))):
+                       ("score", num(run.score)), ("max_score", num(run.max_score)),
+                       *([("interrupted", "true")] if run.interrupted else [])):
         ET.SubElement(properties, "property", name=key, value=visible(value))
 
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..results import FAILED, PASSED, Check, Run
-from . import details, log_tail, not_run_line, num, visible
+from . import details, interruption, log_tail, not_run_line, num, visible
 from .json_report import dumps
 
 
@@ -52,6 +52,8 @@ def render(run: Run) -> bytes:
                       "instructor. " + (run.error.strip().splitlines() or [""])[0])
     if run.cut:
         output.append(f"{len(run.cut)} checks were not run: the time budget ran out.")
+    if run.interrupted:
+        output.append(interruption(run))
     passed_count = sum(c.status == PASSED for c in run.checks)
     format_errors = []
     if build_failed:
@@ -60,13 +62,15 @@ def render(run: Run) -> bytes:
     elif run.error:
         format_errors.append("The grader itself failed, so this submission was not graded.")
     return dumps({
-        "gradable": not (build_failed or run.error),
+        # An interrupted run is no grade: PrairieLearn then does not count it.
+        "gradable": not (build_failed or run.error or run.interrupted),
         "score": round(fraction, 4),
         "points": points,
         "max_points": run.max_score,
         "message": visible(f"{run.assignment}: {num(points)}/{num(run.max_score)} points, "
                            f"{passed_count} of {len(run.checks)} checks passed"
-                           + (" (the build failed)" if build_failed else "")),
+                           + (" (the build failed)" if build_failed else "")
+                           + (" (interrupted)" if run.interrupted else "")),
         "output": visible("\n".join(output)),
         **({"format_errors": format_errors} if format_errors else {}),
         "tests": tests,

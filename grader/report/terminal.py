@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ..results import ERROR, FAILED, PASSED, SKIPPED, Check, Run
-from . import log_tail, not_run_line, num, one_line, visible
+from . import interruption, log_tail, not_run_line, num, one_line, visible
 
 MARKS = {PASSED: ("✓", "bold green"), FAILED: ("✗", "bold red"),
          ERROR: ("!", "bold magenta"), SKIPPED: ("-", "dim")}
@@ -102,9 +102,14 @@ def _preamble(run: Run, verbose: bool, console: Console, notes: bool) -> list[Te
         out += _block(visible(note), 0, console, style="dim", label=("note: ", "dim"))
     if run.build.status == "failed" or (verbose and run.build.status != "skipped"):
         out += _build(run, console, verbose)
+    for warning in run.build.warnings:
+        out += _block(visible(warning), 0, console, style="yellow",
+                      label=("build warning: ", "bold yellow"))
     if run.error:
         out.append(Text("grader error:", style="bold magenta"))
         out += _block(visible(run.error), INDENT, console)
+    if run.interrupted:
+        out += _block(interruption(run), 0, console, style="bold yellow")
     if run.cut:
         out += _block(f"the time budget ran out; not run: {', '.join(run.cut)}", 0, console,
                       style="yellow", label=("budget: ", "bold yellow"))

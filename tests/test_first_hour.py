@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.report.gradescope import md_text
 from support import run_grade
 from test_cli import one_line_error
 
@@ -47,7 +48,8 @@ def test_failed_build_is_one_line_in_the_terminal_report_and_one_gradescope_test
     build = data["tests"][0]
     assert build["status"] == "failed" and build["score"] == 0
     assert build["max_score"] == run.max_score > 0
-    assert "not run: the build failed" in build["output"] and "mytalk.c" in build["output"]
+    assert md_text("not run: the build failed") in build["output"]      # Markdown
+    assert "mytalk.c" in build["output"]                                 # in the fenced log
 
 
 def test_failed_build_is_one_line_in_a_batchs_feedback(tmp_path):

@@ -475,8 +475,10 @@ def _main_peer(argv: Sequence[str]) -> int:
                                  else "server -N -a 4000`)"))
     command = [sys.executable, *assignment.reference_in(role), *args]
     env = dict(os.environ)
+    # a course's reference may be a module of its own, next to its manifest (as in a grading)
     env["PYTHONPATH"] = os.pathsep.join(
-        [str(targets.PROJECT_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+        dict.fromkeys([str(targets.PROJECT_ROOT), str(assignment.path)]
+                      + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])))
     sys.stdout.flush()
     os.execve(sys.executable, command, env)
     return EXIT_INTERNAL             # not reached: exec replaced this process

@@ -272,6 +272,12 @@ def _launcher() -> Row:
                    "the launcher is checked against the digest recorded at its build and run "
                    "from a sealed in-memory copy: replacing the cached file changes nothing a "
                    "running grader starts")
+    if not launcher.children_may_open_our_fds():
+        return Row(True, "sealed launcher",
+                   "root without CAP_SYS_PTRACE: the cached launcher, in root's private cache "
+                   "that no program's uid can write, is checked against its digest once per "
+                   "grading and run from the cache (children could not open a sealed copy "
+                   "here)")
     return Row(False, "sealed launcher",
                "no executable sealed in-memory file here: the cached launcher is checked "
                "against its digest once per grading and run from the cache")

@@ -37,7 +37,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
-from . import members
+from . import members, stall
 from .case import CheckFailure
 from .settings import Settings
 
@@ -528,7 +528,20 @@ def _open_in_root(pid: int, path: str) -> tuple[int, int]:
 def _exec_target(pid: int, nr: int, args: tuple[int, ...]) -> tuple[
         Optional[str], Optional[tuple[int, int]], int]:
     """(the path as the process named it, the file's identity, the errno when there is no
-    such file) of a waiting exec."""
+    such file) of a waiting exec. Root without CAP_SYS_PTRACE (a container's default) may
+    read another uid's memory and root only as that uid: it asks again as the owner."""
+    found = _exec_target_as_we_are(pid, nr, args)
+    if found[0] is not None and (found[1] is not None or found[2]) or os.geteuid() != 0:
+        return found
+    try:
+        with stall.as_owner_of(pid):
+            return _exec_target_as_we_are(pid, nr, args)
+    except OSError:
+        return found
+
+
+def _exec_target_as_we_are(pid: int, nr: int, args: tuple[int, ...]) -> tuple[
+        Optional[str], Optional[tuple[int, int]], int]:
     if nr == _EXECVEAT:
         dirfd, address, flags = ctypes.c_int(args[0] & 0xFFFFFFFF).value, args[1], args[4]
     else:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import shlex
 from typing import Iterable, Optional
 
-from .assignments import Assignment
+from .assignments import CASES_DIR, Assignment
 from .case import Step
 from .settings import Settings
 from .transcript import show
@@ -157,4 +157,11 @@ def _reference(assignment: Assignment, student_argv: list[str]) -> Optional[str]
         if assignment.reference[-1] not in ("server", "client"):
             return None      # it runs as the assignment's program only: it cannot be the other side
         args = ["client" if assignment.role == "server" else "server"]
-    return " ".join(["grade", "peer", assignment.id, *args, *port])
+    return " ".join(["grade", *_cases_option(assignment), "peer", assignment.id, *args, *port])
+
+
+def _cases_option(assignment: Assignment) -> list[str]:
+    """`--cases DIR` for a course's own assignment: `grade peer` finds it only with it."""
+    if assignment.path.parent == CASES_DIR:
+        return []
+    return ["--cases", shlex.quote(str(assignment.path.parent))]

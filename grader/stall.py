@@ -50,7 +50,7 @@ def _signed32(value: int) -> int:
 
 
 @contextmanager
-def _as_owner_of(pid: int) -> Iterator[None]:
+def as_owner_of(pid: int) -> Iterator[None]:
     """This thread's file-system uid and gid are pid's owner's meanwhile (as root only): the
     kernel lets a reader whose ids all match the program's read what a tracer may."""
     owner = os.stat(f"/proc/{pid}")
@@ -71,7 +71,7 @@ def _syscall_fields(pid: int, tid: int) -> list[str]:
     except PermissionError:
         if os.geteuid() != 0:
             raise
-        with _as_owner_of(pid), open(path) as f:
+        with as_owner_of(pid), open(path) as f:
             return f.read().split()
 
 
@@ -82,7 +82,7 @@ def proc_readlink(pid: int, path: str) -> str:
     except PermissionError:
         if os.geteuid() != 0:
             raise
-        with _as_owner_of(pid):
+        with as_owner_of(pid):
             return os.readlink(path)
 
 

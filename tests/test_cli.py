@@ -564,13 +564,9 @@ def test_the_plugin_options_are_grade_options_too():
 
 # ---- ^C or SIGTERM: the reports keep what finished (issue 19) ---------------------------------
 
-# Answers "no arguments" with a usage message at once; given any, it never exits, so the checks
-# after the first run until their deadlines (stretched by --timeout-scale): the signal always
-# comes while one of them runs.
-STUCK_AFTER_USAGE = """#!/bin/sh
-if [ $# -eq 0 ]; then echo "usage: mytalk [-v] [-a] [-N] [hostname] port" >&2; exit 1; fi
-exec sleep 100000
-"""
+# tests/fixtures/asgn5/stuck_after_usage.c answers "no arguments" with a usage message at once;
+# given any, it never exits, so the checks after the first run until their deadlines
+# (stretched by --timeout-scale): the signal always comes while one of them runs.
 USAGE_CHECKS = ["usage_no_args", "usage_bad_option", "usage_bad_port"]
 
 
@@ -603,11 +599,9 @@ def _interrupted_reports_agree(paths, done_ids):
 
 
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
-def test_an_interrupted_grading_writes_what_finished(tmp_path, sig):
+def test_an_interrupted_grading_writes_what_finished(tmp_path, sig, build_c):
     import signal
-    program = tmp_path / "mytalk"
-    program.write_text(STUCK_AFTER_USAGE)
-    program.chmod(0o755)
+    program = build_c(["asgn5/stuck_after_usage.c"])
     paths, options = _report_options(tmp_path)
     grading = subprocess.Popen(
         [sys.executable, "-m", "grader", "asgn5", str(program), "-k", " or ".join(USAGE_CHECKS),
@@ -659,15 +653,14 @@ def test_an_interrupted_build_writes_every_check_not_run(tmp_path, report):
 
 
 @pytest.mark.slow
-def test_a_platform_run_stopped_by_its_time_limit_keeps_what_finished(tmp_path):
+def test_a_platform_run_stopped_by_its_time_limit_keeps_what_finished(tmp_path, build_c):
     """The platform's SIGTERM at its time limit: the checks that finished keep their points in
     the results file, every other one is not run, and the run says it was interrupted."""
     import signal
     from grader.results import NOT_RUN_INTERRUPTED
     submission = tmp_path / "submission"
     submission.mkdir()
-    (submission / "mytalk").write_text(STUCK_AFTER_USAGE)     # the compiled program, handed in
-    (submission / "mytalk").chmod(0o755)
+    shutil.copy(build_c(["asgn5/stuck_after_usage.c"]), submission / "mytalk")   # handed in built
     results = tmp_path / "results.json"
     grading = subprocess.Popen(
         [sys.executable, "-m", "grader.export.autograde", "gradescope", "asgn5",
@@ -676,7 +669,7 @@ def test_a_platform_run_stopped_by_its_time_limit_keeps_what_finished(tmp_path):
         env=dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1"))
     try:
         for line in grading.stdout:           # each check is printed as it finishes
-            if line.startswith(("✓", "✗")):
+            if line.startswith("✓"):          # "No arguments", one of the first
                 break
         grading.send_signal(signal.SIGTERM)
         grading.communicate(timeout=120)
@@ -686,8 +679,8 @@ def test_a_platform_run_stopped_by_its_time_limit_keeps_what_finished(tmp_path):
             grading.wait()
     result = json.loads(results.read_text())
     tests = result["tests"]
-    finished = [t for t in tests if NOT_RUN_INTERRUPTED not in t.get("output", "")]
+    finished = [t for t in tests if md_text(NOT_RUN_INTERRUPTED) not in t.get("output", "")]
     assert finished and len(finished) < len(tests), [t["name"] for t in tests]
-    assert all(t["status"] in ("passed", "failed") for t in finished), finished
+    assert any(t["status"] == "passed" and t["score"] > 0 for t in finished), finished
     assert all(t["score"] == 0 for t in tests if t not in finished)
-    assert "interrupted" in result["output"], result["output"]
+    assert md_text("The grading was interrupted") in result["output"], result["output"]

@@ -182,3 +182,23 @@ def test_exporting_a_course_assignment_says_how_instead_of_a_broken_autograder(c
                      "--cases", str(course))
     assert done.returncode == 2, done.stderr
     assert "cases/" in done.stderr and not (tmp_path / "a.zip").exists()
+
+
+def test_reproducing_a_course_check_names_the_cases_directory(course):
+    """A course's assignment is known to `grade` only with its --cases DIR: the recipe says
+    it, and `grade peer` runs the course's reference from beside its manifest."""
+    folder = course / "hello-udp"
+    (folder / "our_server.py").write_text(
+        "import sys\n\nprint('our course reference', sys.argv[1:])\n")
+    manifest = folder / "manifest.toml"
+    manifest.write_text(manifest.read_text().replace('"reference.udp"', '"our_server"'))
+    from grader import assignments, reproduce
+    from grader.case import Step
+    hello = assignments.load(folder)
+    steps = [Step("server", "start", argv=("/tmp/g/build/server",)),
+             Step("client", "peer"), Step("client", "type", "hello\n")]
+    recipe = reproduce.describe(steps, hello)
+    assert f"`grade --cases {course} peer hello-udp client`" in recipe, recipe
+    done = run_grade("--cases", str(course), "peer", "hello-udp", "client", cwd=course.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "our course reference ['client']\n", done.stdout + done.stderr

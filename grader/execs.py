@@ -37,7 +37,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
-from . import members, stall
+from . import members, processes
 from .case import CheckFailure
 from .settings import Settings
 
@@ -534,7 +534,7 @@ def _exec_target(pid: int, nr: int, args: tuple[int, ...]) -> tuple[
     if found[0] is not None and (found[1] is not None or found[2]) or os.geteuid() != 0:
         return found
     try:
-        with stall.as_owner_of(pid):
+        with processes.as_owner_of(pid):
             return _exec_target_as_we_are(pid, nr, args)
     except OSError:
         return found

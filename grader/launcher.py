@@ -123,7 +123,7 @@ def _sealed_copy(data: bytes) -> int:
 def children_may_open_our_fds() -> bool:
     """Whether our children can always open /proc/OUR_PID/fd/N. Root without CAP_SYS_PTRACE
     (Docker's default set) cannot once the grader has read a program's /proc as its owner
-    (stall.as_owner_of): a change of file-system uid makes the kernel mark this process not
+    (processes.as_owner_of): a change of file-system uid makes the kernel mark this process not
     dumpable, and only CAP_SYS_PTRACE opens the fds of a process that is not. Root's programs
     run as other uids, which cannot write root's private cache: the verified cached binary
     is then as safe as a sealed copy."""

@@ -15,14 +15,12 @@ ids, as the program's owner may (a per-thread setting, put back at once).
 """
 from __future__ import annotations
 
-import ctypes
 import os
 import platform
 import time
-from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Optional
 
-_libc = ctypes.CDLL(None, use_errno=True)
+from . import processes
 
 # System calls that block until an outside event, by machine: number -> how to say it.
 _X86_64 = {0: "read()", 19: "readv()", 34: "pause()", 43: "accept()", 45: "recvfrom()",
@@ -49,20 +47,6 @@ def _signed32(value: int) -> int:
     return value - (1 << 32) if value & 0x80000000 else value
 
 
-@contextmanager
-def as_owner_of(pid: int) -> Iterator[None]:
-    """This thread's file-system uid and gid are pid's owner's meanwhile (as root only): the
-    kernel lets a reader whose ids all match the program's read what a tracer may."""
-    owner = os.stat(f"/proc/{pid}")
-    _libc.setfsgid(owner.st_gid)
-    _libc.setfsuid(owner.st_uid)
-    try:
-        yield
-    finally:
-        _libc.setfsuid(0)
-        _libc.setfsgid(0)
-
-
 def _syscall_fields(pid: int, tid: int) -> list[str]:
     path = f"/proc/{pid}/task/{tid}/syscall"
     try:
@@ -71,7 +55,7 @@ def _syscall_fields(pid: int, tid: int) -> list[str]:
     except PermissionError:
         if os.geteuid() != 0:
             raise
-        with as_owner_of(pid), open(path) as f:
+        with processes.as_owner_of(pid), open(path) as f:
             return f.read().split()
 
 
@@ -82,7 +66,7 @@ def proc_readlink(pid: int, path: str) -> str:
     except PermissionError:
         if os.geteuid() != 0:
             raise
-        with as_owner_of(pid):
+        with processes.as_owner_of(pid):
             return os.readlink(path)
 
 

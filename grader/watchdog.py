@@ -31,8 +31,7 @@ POLL = 0.002             # between looks at /proc while killed processes exit
 
 def _carries(pid: int, needle: bytes) -> bool:
     try:
-        with open(f"/proc/{pid}/environ", "rb") as f:
-            return needle in f.read().split(b"\0")
+        return needle in processes.read_traced(pid, f"/proc/{pid}/environ").split(b"\0")
     except OSError:
         return False
 

@@ -8,9 +8,9 @@ wall time and the grader's peak memory: the resident memory of the batch process
 workers (not of the students' programs or the compiler), sampled while it runs. Every copy must
 score full marks; anything else is reported and exits 1.
 
---mix grades the mix a real class hands in instead: of every 20 handins, one whose program
-hangs in pause() at start, one that aborts at start, two buggy ones (examples/asgn5/buggy)
-and sixteen correct. The correct ones must score full marks, the others must be graded and
+--mix grades the mix a real class hands in instead: of every 40 handins, one whose program
+hangs in pause() at start, one that aborts at start, four buggy ones (examples/asgn5/buggy)
+and 34 correct (use -n 40 or a multiple for the whole mix). The correct ones must score full marks, the others must be graded and
 lose points.
 """
 from __future__ import annotations
@@ -35,7 +35,8 @@ STUDENTS = ROOT / "tests" / "fixtures" / "students"
 # handin looks like.
 ONE_FILE_MAKEFILE = ("all: mytalk\n\nmytalk: mytalk.c\n\tgcc -Wall -g -I ~pn-cs357/Given/Talk/include"
                      " -o mytalk mytalk.c -L ~pn-cs357/Given/Talk/lib64 -ltalk -lncurses\n")
-MIX = ["pause"] + ["abort"] + ["buggy"] * 2 + ["good"] * 16      # of every 20 handins
+MIX = ["good"] * 8 + ["pause"] + ["good"] * 10 + ["buggy"] * 2 + ["good"] * 8 + ["abort"] \
+    + ["good"] * 8 + ["buggy"] * 2                   # of every 40 handins: 5% hang or crash
 
 
 def make_handin(kind: str, where: Path) -> None:
@@ -72,7 +73,7 @@ def main() -> int:
     parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
                         help="students graded at once (default: number of cores)")
     parser.add_argument("--mix", action="store_true",
-                        help="a class's mix: 1 in 20 hangs, 1 in 20 aborts, 2 in 20 buggy")
+                        help="a class's mix: of 40, 1 hangs, 1 aborts, 4 buggy")
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-batch-"))

@@ -169,12 +169,18 @@ def _options(args: argparse.Namespace, assignment: Assignment) -> Options:
     return Options(args.strict, args.keyword, args.verbose, args.talk_lib, formats)
 
 
-def _warm_up() -> None:
-    """Import what every worker needs once, before forking, so no worker pays for it."""
+def _warm_up(assignment: Assignment, keyword: Optional[str]) -> None:
+    """Import what every worker needs once, before forking, so no worker pays for it: the
+    grader, the report writers, and through one collection the pytest plugin, the terminal
+    emulator and the case modules (pytest reuses a case module already imported)."""
     import rich.console  # noqa: F401
     from . import build, runner  # noqa: F401
     for name in ("json", "terminal", "gradescope", "junit", "prairielearn", "csv", "html"):
         renderer(name)
+    try:
+        runner.collect([assignment], keyword)
+    except Exception:  # noqa: BLE001 - each worker meets the same error and reports it
+        pass
 
 
 def main(args: argparse.Namespace, assignment: Assignment, target: targets.Target,
@@ -199,7 +205,7 @@ def main(args: argparse.Namespace, assignment: Assignment, target: targets.Targe
             if not (args.resume and store.read_student(out / h.name) is not None)]
     started = time.monotonic()
     sandbox.become_subreaper()
-    _warm_up()
+    _warm_up(assignment, options.keyword)
     staging = store.staging_root(out)
     progress = Progress(len(todo), assignment.id, args.jobs)
     stop = StopRequest()

@@ -10,8 +10,8 @@ score full marks; anything else is reported and exits 1.
 
 --mix grades the mix a real class hands in instead: of every 40 handins, one whose program
 hangs in pause() at start, one that aborts at start, four buggy ones (examples/asgn5/buggy)
-and 34 correct (use -n 40 or a multiple for the whole mix). The correct ones must score full marks, the others must be graded and
-lose points.
+and 34 correct (use -n 40 or a multiple for the whole mix). The correct ones must score full
+marks, the others must be graded and lose points.
 """
 from __future__ import annotations
 
@@ -33,8 +33,9 @@ BUGGY = ROOT / "examples" / "asgn5" / "buggy"
 STUDENTS = ROOT / "tests" / "fixtures" / "students"
 # One C file and a Makefile written the way a student's is: what a hanging or crashing
 # handin looks like.
-ONE_FILE_MAKEFILE = ("all: mytalk\n\nmytalk: mytalk.c\n\tgcc -Wall -g -I ~pn-cs357/Given/Talk/include"
-                     " -o mytalk mytalk.c -L ~pn-cs357/Given/Talk/lib64 -ltalk -lncurses\n")
+ONE_FILE_MAKEFILE = ("all: mytalk\n\nmytalk: mytalk.c\n\tgcc -Wall -g"
+                     " -I ~pn-cs357/Given/Talk/include -o mytalk mytalk.c"
+                     " -L ~pn-cs357/Given/Talk/lib64 -ltalk -lncurses\n")
 MIX = ["good"] * 8 + ["pause"] + ["good"] * 10 + ["buggy"] * 2 + ["good"] * 8 + ["abort"] \
     + ["good"] * 8 + ["buggy"] * 2                   # of every 40 handins: 5% hang or crash
 

@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Optional, Protocol, Sequence, TypeVar
+from typing import Any, Optional, Protocol, Sequence, TypeVar, Union
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -31,6 +31,7 @@ KEYS: dict[str, Any] = {
     "title": str, "program": str, "role": str, "args": list, "fixed_port": int,
     "make_target": str, "reference": list, "talk_library": bool, "debug_flag": str,
     "aliases": list, "points": dict, "visibility": dict, "interop": dict,
+    "allow_exec": (bool, list),
 }
 REQUIRED = ("title", "program")
 INTEROP_KEYS: dict[str, Any] = {"server": list, "client": list, "asks": (str, list),  # type: ignore[dict-item]
@@ -83,6 +84,10 @@ class Assignment:
     visibility: tuple[tuple[str, str], ...] = ()
     # [interop]: how classmates' programs are paired (None: the assignment has no such run).
     interop: Optional[Interop] = None
+    # What the program may execute besides itself (grader/execs.py): false (nothing: the
+    # default), true (anything, still recorded), or the programs allowed, by path or by a name
+    # PATH finds ("cat", "/usr/bin/sort"). Anything else it executes fails the check.
+    allow_exec: Union[bool, tuple[str, ...]] = False
 
     @property
     def manifest(self) -> Path:
@@ -138,7 +143,18 @@ def load(path: Path) -> Assignment:
         debug_flag=m.get("debug_flag", ""),
         aliases=tuple(m.get("aliases", ())), points=dict(m.get("points", {})),
         visibility=tuple(visibility.items()),
+        allow_exec=_allow_exec(path, m.get("allow_exec", False)),
     )
+
+
+def _allow_exec(path: Path, value: Any) -> Union[bool, tuple[str, ...]]:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) and v for v in value):
+        return tuple(value)
+    raise ManifestError(f"{path / 'manifest.toml'}: allow_exec is {value!r}; expected false, "
+                        "true, or a list of the programs allowed, e.g. [\"cat\", "
+                        "\"/usr/bin/sort\"]")
 
 
 def _check_keys(path: Path, table: dict[str, Any], keys: dict[str, Any], where: str) -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
-from . import processes, sandbox, store, targets
+from . import contain, processes, sandbox, store, targets
 from .assignments import Assignment, CaseModuleError
 from .handins import Handin, find_handins, handin_target, in_shard
 from .progress import Progress, describe, score_line
@@ -169,18 +169,19 @@ def _options(args: argparse.Namespace, assignment: Assignment) -> Options:
     return Options(args.strict, args.keyword, args.verbose, args.talk_lib, formats)
 
 
-def _warm_up(assignment: Assignment, keyword: Optional[str]) -> None:
-    """Import what every worker needs once, before forking, so no worker pays for it: the
-    grader, the report writers, and through one collection the pytest plugin, the terminal
-    emulator and the case modules (pytest reuses a case module already imported)."""
+def _warm_up(assignment: Assignment) -> None:
+    """Import what every worker needs once, before forking, so no worker pays for it, and so
+    that nothing a student's program changes on disk is imported later; load the launcher,
+    which every worker then executes from the same sealed copy."""
     import rich.console  # noqa: F401
-    from . import build, runner  # noqa: F401
+    from . import build, launcher, runner  # noqa: F401
     for name in ("json", "terminal", "gradescope", "junit", "prairielearn", "csv", "html"):
         renderer(name)
-    try:
-        runner.collect([assignment], keyword)
-    except Exception:  # noqa: BLE001 - each worker meets the same error and reports it
+    try:                           # before any worker: one worker's programs run while the
+        runner.preload(assignment)  # next worker starts
+    except CaseModuleError:        # each student's result says so (_grade_job)
         pass
+    launcher.executable()
 
 
 def main(args: argparse.Namespace, assignment: Assignment, target: targets.Target,
@@ -205,7 +206,7 @@ def main(args: argparse.Namespace, assignment: Assignment, target: targets.Targe
             if not (args.resume and store.read_student(out / h.name) is not None)]
     started = time.monotonic()
     sandbox.become_subreaper()
-    _warm_up(assignment, options.keyword)
+    _warm_up(assignment)
     staging = store.staging_root(out)
     progress = Progress(len(todo), assignment.id, args.jobs)
     stop = StopRequest()
@@ -223,7 +224,7 @@ def main(args: argparse.Namespace, assignment: Assignment, target: targets.Targe
                     interop = matrix
                     store.forget_interop(out)
             batch = store.summarize(assignment, store.results_in(out, {h.name for h in handins}),
-                                    interop)
+                                    interop, contain.probe()[0], os.geteuid())
             store.write_summaries(out, batch)
     finally:
         progress.close()
@@ -291,6 +292,8 @@ def _report(batch: Batch, out: Path, seconds: float, completed: bool, expected: 
     counts = {s: sum(r.status == s for r in batch.students)
               for s in (GRADED, BUILD_FAILED, STUDENT_ERROR)}
     detail = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    for warning in batch.warnings:
+        sys.stdout.write(f"note: {warning}\n")
     sys.stdout.write(f"{batch.assignment}: {len(batch.students)} of {expected} students have "
                      f"results ({detail or 'none'}) after {seconds:.1f}s\n")
     if batch.students:

@@ -49,6 +49,7 @@ class Case:
     strict_failed: bool = False       # it failed only for its wording, under --strict
     eof_missed: bool = False          # a program went on after the end of input (^D)
     warnings: list[str] = field(default_factory=list)   # tolerated behaviour, never --strict
+    exec_watch: Any = None            # what its programs execute (grader.execs.Watch)
     steps: list[Step] = field(default_factory=list)     # what the check did, in order
 
     def step(self, who: str, kind: str, text: str = "", argv: Sequence[str] = ()) -> None:

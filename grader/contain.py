@@ -48,7 +48,8 @@ from . import buildcache, processes
 from .settings import Settings
 
 CLONE_NEWPID, CLONE_NEWNS = 0x20000000, 0x00020000
-MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 0x4000, 0x40000
+MNT_DETACH = 2
 PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
 # Directories of the machine any uid may write to, where an earlier lease may have left files.
 SHARED_WRITABLE = ("/run/lock", "/tmp", "/var/tmp", "/dev/shm")
@@ -79,7 +80,7 @@ def probe() -> tuple[bool, str]:
         from . import launcher
         flags = ["-m", "-i"] + ([] if os.geteuid() == 0 else ["-U"])
         try:
-            done = subprocess.run([str(launcher.ensure()), *flags, "-t", "/tmp", "--", "true"],
+            done = subprocess.run([launcher.executable(), *flags, "-t", "/tmp", "--", "true"],
                                   stdin=subprocess.DEVNULL, capture_output=True, text=True,
                                   timeout=30)
             answer = (True, "") if done.returncode == 0 else (
@@ -105,7 +106,7 @@ def pid_namespace() -> tuple[Optional[int], str]:
         return None, str(_state.get("why_no_pidns", "its init is gone"))
     from . import launcher
     try:
-        path = str(launcher.ensure())           # built before: gcc must not become the init
+        path = launcher.executable()           # built before: gcc must not become the init
         same = os.readlink("/proc/self/ns/pid") == os.readlink("/proc/self/ns/pid_for_children")
         if not same:
             raise OSError(0, "this process already made one")
@@ -161,7 +162,7 @@ def peer_pid_namespace() -> Optional[int]:
         if _libc.unshare(CLONE_NEWPID) != 0:
             return None
         peer = os.open("/proc/self/ns/pid_for_children", os.O_RDONLY | os.O_CLOEXEC)
-        init = subprocess.Popen([str(launcher.ensure()), "-I", str(os.getpid())], env={},
+        init = subprocess.Popen([launcher.executable(), "-I", str(os.getpid())], env={},
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, close_fds=True)
         _state.update(peer=peer, peer_init=init.pid, peer_init_proc=init, grading_ns=grading)
@@ -200,6 +201,27 @@ def namespace_proc() -> Optional[Path]:
     machine's /proc would lead them through /proc/PID/root of the user's other processes to
     every file of the user); None where it could not be made (then they get the machine's)."""
     return _state.get("proc")  # type: ignore[return-value]
+
+
+def bounded_disk(run_dir: Path, size: int, inodes: int) -> tuple[bool, str]:
+    """A tmpfs of `size` bytes and `inodes` files on run_dir (still empty), so that a build or
+    a program cannot fill the machine's disk or its inodes: in a mount namespace of this
+    process's own, so no one else sees it and it vanishes with the process and its children
+    (the watchdog among them). False and why where no mount namespace can be had."""
+    if _libc.unshare(CLONE_NEWNS) != 0:
+        return False, os.strerror(ctypes.get_errno())
+    if _libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        return False, os.strerror(ctypes.get_errno())
+    options = f"mode=711,size={size},nr_inodes={inodes}".encode()
+    if _libc.mount(b"tmpfs", str(run_dir).encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
+                   options) != 0:
+        return False, os.strerror(ctypes.get_errno())
+    return True, ""
+
+
+def release_disk(run_dir: Path) -> None:
+    """Detach bounded_disk()'s tmpfs (its files go with it); nothing where there is none."""
+    _libc.umount2(str(run_dir).encode(), MNT_DETACH)
 
 
 def _forget_dir(path: Path) -> None:
@@ -535,6 +557,24 @@ def _others_read(path: Path) -> bool:
         return all(os.stat(p).st_mode & 0o001 for p in path.parents)
     except OSError:
         return False
+
+
+NOT_TAMPER_PROOF = "results are not tamper-proof"
+
+
+def tamper_warning(notes: Sequence[str] = (), viewed: Optional[bool] = None,
+                   euid: Optional[int] = None) -> Optional[str]:
+    """What a batch's summaries say first when its results could have been changed by the
+    programs it graded: a non-root grader without a private view (seen here, or in one of the
+    students' notes), or None."""
+    if viewed is not None and euid is not None and euid != 0 and not viewed:
+        return TAMPER_WARNING
+    return TAMPER_WARNING if any(NOT_TAMPER_PROOF in n for n in notes) else None
+
+
+TAMPER_WARNING = (f"{NOT_TAMPER_PROOF}: the students' programs ran as the grading user without "
+                  "a private view, so they could change the grader, its cache and these files; "
+                  "grade as root, or where user namespaces are allowed, for credit")
 
 
 def grader_exposure(viewed: bool, euid: int) -> tuple[bool, str]:

@@ -13,9 +13,10 @@ import socket
 import tempfile
 import textwrap
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Optional
 
-from . import buildcache, contain, netns, sandbox
+from . import buildcache, contain, execs, netns, processes, sandbox
 from . import settings as settings_mod
 from .settings import Settings
 
@@ -192,6 +193,19 @@ def _own_users(s: Settings) -> Row:
                "could signal or trace each other's programs")
 
 
+def _execs(s: Settings) -> Row:
+    seen, how = execs.probe()
+    if seen:
+        return Row(True, "programs executed",
+                   f"every program a student program or its descendants execute is {how}, "
+                   "recorded in the notes, and refused unless the manifest's allow_exec allows "
+                   "it (the check then fails, naming it)")
+    return Row(False, "programs executed",
+               f"execs are {how}; every {s.exec_sample_interval:g} s the grader reads which "
+               "program each process of the case runs, so one that runs for less may go "
+               "unrecorded, and none is refused before it runs")
+
+
 def _limits(s: Settings) -> Row:
     wanted: list[tuple[str, int, int, Callable[[int], str]]] = [
               ("CPU time", resource.RLIMIT_CPU, s.cpu_seconds, lambda v: f"{v} s"),
@@ -229,6 +243,40 @@ def _output(s: Settings) -> Row:
                "dropped, and the report says \"output truncated\"")
 
 
+def _disk(s: Settings) -> Row:
+    def attempt() -> None:
+        if os.geteuid() != 0:
+            netns._enter()
+        where = tempfile.mkdtemp(prefix="grader-doctor-")
+        try:
+            ok, why = contain.bounded_disk(Path(where), s.run_disk_bytes, s.run_disk_inodes)
+            contain.release_disk(Path(where))
+        finally:
+            os.rmdir(where)
+        if not ok:
+            raise OSError(0, why)
+    ok, why = processes.try_in_child(attempt)
+    if ok:
+        return Row(True, "disk cap",
+                   f"each grading's build and case directories are a tmpfs of "
+                   f"{_size(s.run_disk_bytes)} and {s.run_disk_inodes} files of its own")
+    return Row(False, "disk cap",
+               f"no mount namespace for the grader ({why}): a build or program can fill the "
+               f"disk with files of up to {_size(s.file_size)} each")
+
+
+def _launcher() -> Row:
+    from . import launcher
+    if launcher.executable().startswith("/proc/"):
+        return Row(True, "sealed launcher",
+                   "the launcher is checked against the digest recorded at its build and run "
+                   "from a sealed in-memory copy: replacing the cached file changes nothing a "
+                   "running grader starts")
+    return Row(False, "sealed launcher",
+               "no executable sealed in-memory file here: the cached launcher is checked "
+               "against its digest once per grading and run from the cache")
+
+
 def _scratch(s: Settings) -> Row:
     where = tempfile.gettempdir()
     if not os.access(where, os.W_OK | os.X_OK):
@@ -243,8 +291,8 @@ def rows(settings: Optional[Settings] = None) -> list[Row]:
     """Every protection, in the order the README's security model lists them."""
     s = settings or settings_mod.load()
     return [_containment(), _watchdog(), _process_limit(s), _limits(s), _output(s),
-            _user(s), _own_users(s), _view(), _grader_files(), _pid_namespace(), _network(),
-            _name_resolution(s), _scratch(s)]
+            _user(s), _own_users(s), _view(), _grader_files(), _launcher(), _pid_namespace(),
+            _execs(s), _network(), _name_resolution(s), _scratch(s), _disk(s)]
 
 
 def report(settings: Optional[Settings] = None) -> str:
@@ -257,7 +305,7 @@ def report(settings: Optional[Settings] = None) -> str:
     for r in found:
         lines.append(textwrap.fill(f"  {'ok' if r.active else 'NO'}  {r.name:<{width}}  {r.detail}",
                                    WIDTH, subsequent_indent=indent, break_on_hyphens=False))
-    overrides = [v for v in (netns.DISABLE, sandbox.NO_CGROUP, contain.NO_VIEW)
+    overrides = [v for v in (netns.DISABLE, sandbox.NO_CGROUP, contain.NO_VIEW, execs.SAMPLED)
                  if os.environ.get(v)]
     if overrides:
         lines += ["", "Turned off by the environment: " + ", ".join(overrides)]

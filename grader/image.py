@@ -10,6 +10,7 @@ that is already right.
 """
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -98,7 +99,8 @@ def _field(line: str, n: int) -> str:
 
 
 def _write(path: Path, lines: list[str]) -> None:
-    """Replaced in one step, mode 0644, so that no reader ever sees half a file."""
+    """Replaced in one step, mode 0644, so that no reader ever sees half a file; a file that
+    is a mount point (bound into the image's build) cannot be replaced, and is rewritten."""
     text = "\n".join(lines) + "\n"
     try:
         if path.read_text(encoding="utf-8", errors="surrogateescape") == text:
@@ -108,4 +110,10 @@ def _write(path: Path, lines: list[str]) -> None:
     tmp = path.with_name(f".{path.name}.{MARK}")
     tmp.write_text(text, encoding="utf-8", errors="surrogateescape")
     tmp.chmod(0o644)
-    os.replace(tmp, path)
+    try:
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink()
+        if e.errno != errno.EBUSY:
+            raise
+        path.write_text(text, encoding="utf-8", errors="surrogateescape")

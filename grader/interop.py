@@ -85,7 +85,7 @@ def pair(grading: "Grading", spec: Interop, client: Path, server: Path,
     try:
         port = free_port()
         env, cwd = grading.env(), str(case.workdir)
-        with grading.peer(case) as (launch, workdir):     # classmates apart: uid, PID space
+        with grading.peer(case, str(server)) as (launch, workdir):   # classmates apart
             srv = Program(case, "server", [str(server), *argv(spec.server, port)],
                           cwd=str(workdir), env=env, launch=launch)
         step = f"the server did not listen within {s.start_timeout:g}s"
@@ -95,7 +95,7 @@ def pair(grading: "Grading", spec: Interop, client: Path, server: Path,
             return step + _ended(srv)
         step = "the client did not start"
         cli = Program(case, "client", [str(client), *argv(spec.client, port)], cwd=cwd,
-                      env=env, launch=grading.launch(case))
+                      env=env, launch=grading.launch(case, str(client)))
         step = "the client's line did not reach the server"
         cli.say(FROM_CLIENT)
         if asks is not None and first_of({"asks": (srv, asks), "line": (srv, FROM_CLIENT)},
@@ -105,12 +105,22 @@ def pair(grading: "Grading", spec: Interop, client: Path, server: Path,
         step = "the server's line did not reach the client"
         srv.say(FROM_SERVER)
         cli.expect_line(FROM_SERVER)
+        _judge_execs(case)
         return OK
     except CheckFailure as e:
+        try:                  # running what it may not is the pair's failure, whatever else
+            _judge_execs(case)
+        except CheckFailure as refused:
+            return _first_line(str(refused))
         seen = _first_line(str(e))
         return step + (_ended(srv) or _ended(cli)) + (f": {seen}" if seen else "")
     finally:
         case.close()
+
+
+def _judge_execs(case: Case) -> None:
+    if case.exec_watch is not None:
+        case.exec_watch.judge()
 
 
 def _row_job(client: Path, servers: list[tuple[str, Path]], assignment: Assignment,

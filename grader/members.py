@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Iterable, Optional
 
-from . import processes
+from . import processes, stall
 
 
 def _parent(pid: int) -> Optional[int]:
@@ -64,7 +64,7 @@ class Snapshot:
 def describe(pid: int) -> str:
     """"pid N /path/of/its/program", as the process itself would name its program."""
     try:
-        path = os.readlink(f"/proc/{pid}/exe")
+        path = stall.proc_readlink(pid, f"/proc/{pid}/exe")
     except OSError:
         try:
             with open(f"/proc/{pid}/comm") as f:

@@ -171,8 +171,17 @@ def _record(reports: list[pytest.TestReport], check: Check, *, warning: str = ""
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
-    result = yield
     case = item.stash.get(CASE, None)
+    try:
+        result = yield
+    except Exception:
+        # A program that ran what it may not fails for that, whatever else went wrong after
+        # (the exec it tried was refused).
+        if case is not None and case.exec_watch is not None:
+            case.exec_watch.judge()
+        raise
+    if case is not None and case.exec_watch is not None:
+        case.exec_watch.judge()
     if case is not None and case.strict and case.deviations:
         case.strict_failed = True
         raise CheckFailure("differs from the handout's exact text (--strict): "

@@ -20,7 +20,7 @@ import pexpect
 import pexpect.fdpexpect
 import psutil
 
-from . import members, ports, processes
+from . import launcher, members, ports, processes
 from .case import Case, CheckFailure
 from .stall import BLOCKING, StallWatch, snapshot, timed_wait
 from .streams import Endpoint
@@ -61,7 +61,8 @@ class Program(Endpoint):
             termios.tcsetattr(slave, termios.TCSANOW, attrs)
             self._eof_char, self._intr_char = attrs[6][termios.VEOF], attrs[6][termios.VINTR]
             self._proc = subprocess.Popen([*launch, *self.argv], stdin=slave, stdout=slave,
-                                          stderr=slave, cwd=cwd, env=env, close_fds=True)
+                                          stderr=slave, cwd=cwd, env=env, close_fds=True,
+                                          pass_fds=launcher.passed_fds(list(launch)))
         except OSError as e:
             os.close(master)
             raise CheckFailure(f"could not start {self.argv[0]}: {e.strerror or e}")
@@ -432,6 +433,22 @@ class Program(Endpoint):
         return used
 
 
+def _launcher_said(fd: int) -> str:
+    """What the launcher wrote on its own channel before exec ("ERRNO message"); empty once the
+    program started. The launcher has exited: what it wrote is in the pipe, never blocks."""
+    os.set_blocking(fd, False)
+    data = b""
+    try:
+        while chunk := os.read(fd, 4096):
+            data += chunk
+    except BlockingIOError:
+        pass
+    finally:
+        os.close(fd)
+    number, _, message = data.decode("utf-8", "replace").strip().partition(" ")
+    return message if number.isdigit() else (number + " " + message).strip()
+
+
 @dataclass
 class Completed:
     status: ExitStatus
@@ -453,8 +470,18 @@ def run_to_exit(case: Case, name: str, argv: Sequence[str], *, cwd: str, env: di
     cap = case.settings.output_cap
     case.transcript.add(name, "·", "ran: " + " ".join(argv))
     case.step(name, "run", argv=argv)
-    proc = subprocess.Popen([*preexec, *argv], cwd=cwd, env=env,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    report_r, report_w = os.pipe()       # the launcher's own failures, apart from the program's
+    prefix = [*preexec[:1], "-e", str(report_w), *preexec[1:]] if preexec else []
+    try:
+        proc = subprocess.Popen([*prefix, *argv], cwd=cwd, env=env, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                pass_fds=launcher.passed_fds(list(preexec))
+                                + ((report_w,) if prefix else ()))
+    except BaseException:
+        os.close(report_r)
+        raise
+    finally:
+        os.close(report_w)
     case.on_cleanup(lambda: processes.kill_group(proc))
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     try:
@@ -495,6 +522,12 @@ def run_to_exit(case: Case, name: str, argv: Sequence[str], *, cwd: str, env: di
     stdout, stderr = bytes(out[proc.stdout.fileno()]), bytes(out[proc.stderr.fileno()])
     proc.stdout.close()
     proc.stderr.close()
+    unstarted = _launcher_said(report_r)
+    if unstarted:
+        case.transcript.add(name, "·", f"could not be started: {unstarted}")
+        raise CheckFailure(f"{name} could not be started: {unstarted}",
+                           "the program must run on the grading machine: build it there "
+                           "(a Makefile), and check the #! line of a script")
     if stdout:
         case.transcript.data(name, "← stdout", stdout)
     if stderr:

@@ -154,3 +154,5 @@ class Batch:
     check_ids: list[str] = field(default_factory=list)      # column order of the summaries
     # interop[(client_student, server_student)] = "ok" or a short reason it failed
     interop: dict[tuple[str, str], str] = field(default_factory=dict)
+    # What the summaries say first about the whole batch (results not tamper-proof...).
+    warnings: list[str] = field(default_factory=list)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -265,6 +266,55 @@ def planned_checks(assignment: Assignment, keyword: Optional[str], message: str)
     return collect([assignment], keyword, message).get(assignment.id, [])
 
 
+_preloaded: set[str] = set()
+# Imported by pytest or the reports only when they are first needed: loaded before any program.
+_LATE_MODULES = ("faulthandler", "pdb", "curses", "unittest", "xml.etree.ElementTree",
+                 "encodings.unicode_escape", "_pytest.tracemalloc", "_pytest.unittest",
+                 "_pytest.faulthandler", "_pytest.skipping", "_pytest.warnings",
+                 "_pytest.helpconfig", "_pytest._argcomplete")
+
+
+def preload(assignment: Assignment) -> None:
+    """Import every module a grading will use before its first untrusted process starts: the
+    grader's own (its reports included), the reference programs, pytest's plugins and the
+    assignment's case modules and conftests (a collection). A build or program that changes
+    any of them on disk (as an ordinary user without a private view, it can) changes nothing
+    this grading runs: pytest takes the case modules it finds already imported."""
+    if assignment.id in _preloaded:
+        return
+    import importlib
+    import pkgutil
+
+    import grader
+    packages = [grader]
+    try:
+        import reference
+        packages.append(reference)
+    except ImportError:         # an installation without our reference programs
+        pass
+    for package in packages:
+        for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            if not info.name.endswith("__main__"):
+                importlib.import_module(info.name)
+    for name in _LATE_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    before = set(sys.modules)
+    try:
+        collect([assignment])
+    except CaseModuleError:
+        # A module that failed half-way stays in sys.modules, where a later collection would
+        # take it as imported: forget what this one added under the assignment's folders.
+        root = str(Path(assignment.path).resolve().parent)
+        for name in set(sys.modules) - before:
+            if str(getattr(sys.modules[name], "__file__", "") or "").startswith(root):
+                del sys.modules[name]
+        raise
+    _preloaded.add(assignment.id)
+
+
 def grade(assignment: Assignment, target: Target, settings: Settings, *, strict: bool = False,
           keyword: Optional[str] = None, transcripts: bool = False,
           talk_lib: Optional[Path] = None, budget: Optional[float] = None,
@@ -276,6 +326,7 @@ def grade(assignment: Assignment, target: Target, settings: Settings, *, strict:
     run, and the run lists them in `cut`. `on_check` is called with each check as it finishes.
     """
     started = time.monotonic()
+    preload(assignment)
     grading = Grading(assignment, target, settings, strict=strict, talk_lib=talk_lib)
     collector = _Collector(grading, keyword=keyword, budget=budget, on_check=on_check,
                            deadline=started + budget if budget else None)

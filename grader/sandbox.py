@@ -44,31 +44,47 @@ def become_subreaper() -> bool:
     return _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
 
 
-def _pids_hierarchy() -> tuple[Optional[str], str]:
-    """Our own cgroup's directory in a hierarchy with the pids controller, or why there is none."""
+def _pids_hierarchy(own: str = "/proc/self/cgroup",
+                    root: str = "/sys/fs/cgroup") -> tuple[Optional[str], str]:
+    """Our own cgroup's directory in a hierarchy with the pids controller, or why there is none.
+
+    In a container on cgroup v1 (Docker without a cgroup namespace), /proc/self/cgroup names
+    the host's path (/docker/ID) while the mount shows that group as its root."""
     try:
-        with open("/proc/self/cgroup") as f:
+        with open(own) as f:
             entries = [line.rstrip("\n").split(":", 2) for line in f]
     except OSError as e:
         return None, f"cannot read /proc/self/cgroup ({e.strerror})"
     for _, controllers, path in entries:
         if "pids" in controllers.split(","):
-            base = "/sys/fs/cgroup/pids"
+            base = os.path.join(root, "pids")
             if not os.path.isdir(base):
                 return None, "the pids controller (cgroup v1) is not mounted at " + base
-            return os.path.normpath(os.path.join(base, path.lstrip("/"))), ""
+            ours = os.path.normpath(os.path.join(base, path.lstrip("/")))
+            if not os.path.isdir(ours) and _holds_us(base):
+                ours = base      # a container's mount shows its own group as the root
+            return ours, ""
     for _, controllers, path in entries:
         if controllers == "":   # cgroup v2: pids must be enabled for children of our group
-            base = os.path.normpath(os.path.join("/sys/fs/cgroup", path.lstrip("/")))
+            base = os.path.normpath(os.path.join(root, path.lstrip("/")))
             try:
                 with open(os.path.join(base, "cgroup.subtree_control")) as f:
                     if "pids" in f.read().split():
                         return base, ""
             except OSError:
-                return None, f"cgroup v2 is not mounted at /sys/fs/cgroup{path}"
+                return None, f"cgroup v2 is not mounted at {root}{path}"
             return None, (f"the pids controller is not enabled for sub-groups of {base} "
                           "(cgroup v2 needs `+pids` in its cgroup.subtree_control)")
     return None, "this kernel has no pids cgroup controller"
+
+
+def _holds_us(group: str) -> bool:
+    """Whether this process is a member of the cgroup directory `group`."""
+    try:
+        with open(os.path.join(group, "cgroup.procs")) as f:
+            return str(os.getpid()) in f.read().split()
+    except OSError:
+        return False
 
 
 def cgroup_home() -> tuple[Optional[str], str]:
@@ -78,7 +94,11 @@ def cgroup_home() -> tuple[Optional[str], str]:
     parent, why = _pids_hierarchy()
     if parent is None:
         return None, why
-    if os.statvfs(parent).f_flag & os.ST_RDONLY:
+    try:
+        read_only = os.statvfs(parent).f_flag & os.ST_RDONLY
+    except OSError as e:
+        return None, f"{parent} cannot be used ({e.strerror})"
+    if read_only:
         return None, (f"{parent} is mounted read-only (as in a container), so no cgroup "
                       "can be made")
     if not os.access(parent, os.W_OK):

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from . import build as building
-from . import (buildcache, contain, launcher, netns, ports, processes, sandbox, talklib,
-               watchdog)
+from . import (buildcache, contain, execs, launcher, netns, ports, processes, sandbox,
+               talklib, watchdog)
 from .assignments import Assignment
 from .case import Case
 from .results import Build
@@ -53,6 +53,7 @@ class Grading:
         self._peer: Optional[Policy] = None          # the second program of a pair (interop)
         self._cases = 0
         self._handlers: dict[int, Any] = {}      # signal -> the handler before ours
+        self.execs: Optional[execs.Monitor] = None   # what student programs execute
 
     def start(self, deadline: Optional[float] = None) -> "Grading":
         """Isolate, prepare the program (copy or build it); raises BuildFailed.
@@ -61,12 +62,19 @@ class Grading:
         sandbox.become_subreaper()
         self.isolated, why = netns.prepare()
         self.notes.append(why)
+        bounded, why_disk = contain.bounded_disk(self.run_dir, self.settings.run_disk_bytes,
+                                                 self.settings.run_disk_inodes)
+        if not bounded and not self.trusted:
+            self.notes.append(f"no disk cap for the build and the cases ({why_disk}): only "
+                              "each file's size and the number of processes are limited")
         self._contain()
         if self.policy.unsafe_as_root and not self.trusted:
             raise BadInput(f"refusing to run a student program as root: {self.policy.why_no_user}")
         self.notes += self.policy.describe(self.trusted)
         self._watchdog = watchdog.start(self.policy.token, self.policy.cgroup_parent,
                                         leftovers=(str(self.run_dir),))
+        if self.execs is not None:
+            self.execs.start()
         # After the watchdog (which must outlive what the namespace holds), before any program.
         self._init, why_pid = contain.pid_namespace()
         if self.policy.rules is not None:
@@ -128,9 +136,11 @@ class Grading:
         kept, how = contain.grader_exposure(viewed, policy.euid)
         if not kept:
             self.notes.append(f"the grader's files are within reach of student programs: {how}")
-        policy.rules = contain.Rules(str(launcher.ensure()), os.getpid(), view,
+        policy.rules = contain.Rules(launcher.executable(), os.getpid(), view,
                                      userns=os.geteuid() != 0, proc=os.geteuid() == 0,
                                      run_dir=self.run_dir, hidden=tuple(contain.grader_files()))
+        self.execs = execs.Monitor(self.assignment.allow_exec, contain.SAFE_PATH, self.settings,
+                                   policy.rules.launcher)
 
     def _course_account(self) -> bool:
         """~pn-cs357 names the course home in the build: in the view, or on a machine that has
@@ -211,6 +221,8 @@ class Grading:
                                                                self.settings.exit_timeout))
         case.workdir = workdir
         case.helpers = self._keep()
+        if self.execs is not None:
+            case.exec_watch = self.execs.watch(case)
         return workdir
 
     def _wait_port_free(self, case: Case, port: int) -> None:
@@ -233,15 +245,27 @@ class Grading:
             keep |= contain.helpers()
         return frozenset(keep)
 
-    def launch(self, case: Case) -> list[str]:
+    def launch(self, case: Case, own: Optional[str] = None) -> list[str]:
         """The launcher command (up to "--") that starts a program of this case, in a pty or
-        not: the one set-up every untrusted process gets."""
+        not: the one set-up every untrusted process gets. `own`: the program it starts (the
+        student's, when None), which its execs may run again."""
         workdir = case.workdir
-        return launcher.command(self.policy, case.cgroup, self.trusted, workdir=workdir,
+        argv = launcher.command(self.policy, case.cgroup, self.trusted, workdir=workdir,
                                 writable=(workdir,) if workdir is not None else ())
+        return self._watch_execs(case, argv, own)
+
+    def _watch_execs(self, case: Case, argv: list[str], own: Optional[str]) -> list[str]:
+        """argv with `-x FD`: what the program executes is seen (grader/execs.py). The
+        descriptor is one the Popen must pass (launcher.passed_fds)."""
+        watch = case.exec_watch
+        if watch is None or self.execs is None or self.trusted:
+            return argv
+        fd = self.execs.attach(watch, self.assignment.program,
+                               own if own is not None else (self.argv[0] if self.argv else None))
+        return argv if fd is None else argv[:-1] + ["-x", str(fd), "--"]
 
     @contextmanager
-    def peer(self, case: Case) -> Iterator[tuple[list[str], Path]]:
+    def peer(self, case: Case, own: Optional[str] = None) -> Iterator[tuple[list[str], Path]]:
         """(launcher command, working directory) for a second program of the case that must
         not reach the first, nor it (an interop pair's server: classmates' programs): as root
         another uid of its own, and where the kernel gives one, a PID namespace of its own.
@@ -251,8 +275,9 @@ class Grading:
         case.on_cleanup(lambda: shutil.rmtree(workdir, ignore_errors=True))
         policy = self._peer_policy()
         policy.give_dir(str(workdir))
-        argv = launcher.command(policy, case.cgroup, self.trusted, workdir=workdir,
-                                writable=(workdir,))
+        argv = self._watch_execs(case, launcher.command(policy, case.cgroup, self.trusted,
+                                                        workdir=workdir, writable=(workdir,)),
+                                 own)
         if self.trusted:
             yield argv, workdir
             return
@@ -288,10 +313,15 @@ class Grading:
         for sig, handler in self._handlers.items():     # the caller's own, as it was
             signal.signal(sig, handler)
         self._handlers.clear()
+        if self.execs is not None:
+            self.execs.close()
+            self.notes += self.execs.notes()
+            self.execs = None
         if self._watchdog:
             watchdog.stop(*self._watchdog)
             self._watchdog = None
         if not self._closed:
+            contain.release_disk(self.run_dir)
             shutil.rmtree(self.run_dir, ignore_errors=True)
             self._closed = True
         for lease in (self._lease, self._peer_lease):   # last: nothing of these uids is left

@@ -22,6 +22,9 @@ class Settings:
     stall_poll: float = 0.02          # how often a waiting check looks for such a stall
     exit_grace: float = 0.05          # after every program ended, for what it sent to arrive
     exit_drain: float = 1.0           # after a program exited, for its terminal's last output
+    # Where the kernel gives no exec notifications, how often the programs each process of a
+    # case runs are read (grader/execs.py): a shorter-lived exec may go unseen.
+    exec_sample_interval: float = 0.05
 
     # Waits that must elapse.
     idle_window: float = 0.06         # CPU use is measured over this long (ns-exact schedstat)
@@ -42,6 +45,8 @@ class Settings:
     build_timeout: float = 120.0      # make, per submission, retries and fallback included
     handin_bytes: int = 64 << 20      # a handin's copy in all (each file: file_size at most)
     handin_files: int = 10_000        # files and directories in a handin's copy
+    run_disk_bytes: int = 256 << 20   # a grading's run directory (build and cases): a tmpfs
+    run_disk_inodes: int = 20_000     # ... of this size and number of files, where one can be had
     student_budget: float = 120.0     # one student's whole grading in a batch
     sandbox_user: str = "nobody"      # who student programs run as when the grader is root
     # Containment (grader/contain.py): as root, each grading leases a uid of its own from this

@@ -7,13 +7,22 @@ accept, poll or select without a timeout) and whose CPU time does not move is th
 waiting for something the check will never send. Seeing that for a short window (a named
 setting) ends the wait at once instead of at its deadline: a program that hangs costs
 seconds, not minutes, and a program that is merely slow is still running, never asleep.
+
+A thread's system call (/proc/PID/task/TID/syscall) and descriptors are shown only to who may
+trace it. Root in a container with Docker's default capabilities has no CAP_SYS_PTRACE, so
+for a program running as another uid it reads them with that uid and gid as its file-system
+ids, as the program's owner may (a per-thread setting, put back at once).
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import platform
 import time
-from typing import Optional
+from contextlib import contextmanager
+from typing import Iterator, Optional
+
+_libc = ctypes.CDLL(None, use_errno=True)
 
 # System calls that block until an outside event, by machine: number -> how to say it.
 _X86_64 = {0: "read()", 19: "readv()", 34: "pause()", 43: "accept()", 45: "recvfrom()",
@@ -40,14 +49,50 @@ def _signed32(value: int) -> int:
     return value - (1 << 32) if value & 0x80000000 else value
 
 
+@contextmanager
+def _as_owner_of(pid: int) -> Iterator[None]:
+    """This thread's file-system uid and gid are pid's owner's meanwhile (as root only): the
+    kernel lets a reader whose ids all match the program's read what a tracer may."""
+    owner = os.stat(f"/proc/{pid}")
+    _libc.setfsgid(owner.st_gid)
+    _libc.setfsuid(owner.st_uid)
+    try:
+        yield
+    finally:
+        _libc.setfsuid(0)
+        _libc.setfsgid(0)
+
+
+def _syscall_fields(pid: int, tid: int) -> list[str]:
+    path = f"/proc/{pid}/task/{tid}/syscall"
+    try:
+        with open(path) as f:
+            return f.read().split()
+    except PermissionError:
+        if os.geteuid() != 0:
+            raise
+        with _as_owner_of(pid), open(path) as f:
+            return f.read().split()
+
+
+def proc_readlink(pid: int, path: str) -> str:
+    """os.readlink of a link under /proc/PID that only a tracer may read (exe, fd/N)."""
+    try:
+        return os.readlink(path)
+    except PermissionError:
+        if os.geteuid() != 0:
+            raise
+        with _as_owner_of(pid):
+            return os.readlink(path)
+
+
 def waiting_call(pid: int, tid: int) -> Optional[str]:
     """The call a sleeping thread waits in, when only an outside event can end it; else None."""
     try:
         with open(f"/proc/{pid}/task/{tid}/stat") as f:
             if f.read().rsplit(")", 1)[1].split()[0] != "S":
                 return None
-        with open(f"/proc/{pid}/task/{tid}/syscall") as f:
-            fields = f.read().split()
+        fields = _syscall_fields(pid, tid)
     except (OSError, IndexError):
         return None
     if not fields or not fields[0].isdigit():
@@ -72,8 +117,7 @@ def timed_call(pid: int, tid: int) -> Optional[str]:
         with open(f"/proc/{pid}/task/{tid}/stat") as f:
             if f.read().rsplit(")", 1)[1].split()[0] != "S":
                 return None
-        with open(f"/proc/{pid}/task/{tid}/syscall") as f:
-            fields = f.read().split()
+        fields = _syscall_fields(pid, tid)
     except (OSError, IndexError):
         return None
     if not fields or not fields[0].isdigit():
@@ -106,7 +150,7 @@ def timed_wait(pids: list[int]) -> Optional[str]:
 
 def _describe_fd(pid: int, fd: int) -> str:
     try:
-        target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        target = proc_readlink(pid, f"/proc/{pid}/fd/{fd}")
     except OSError:
         return f"descriptor {fd}"
     if target.startswith("/dev/pts/") or target == "/dev/tty":

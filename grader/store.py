@@ -152,8 +152,11 @@ def forget_interop(out: Path) -> None:
 
 
 def summarize(assignment: Assignment, results: list[StudentResult],
-              interop: dict[tuple[str, str], str]) -> Batch:
-    """The Batch the summaries show: columns in the manifest's order, then any other check."""
+              interop: dict[tuple[str, str], str], viewed: Optional[bool] = None,
+              euid: Optional[int] = None) -> Batch:
+    """The Batch the summaries show: columns in the manifest's order, then any other check;
+    first, a warning when the results are not tamper-proof (`viewed`, `euid`: how this
+    grader ran, where known; the students' notes say how theirs did)."""
     runs = [r.run for r in results if r.run is not None and r.run.checks]
     seen: list[str] = []
     for run in runs:
@@ -163,7 +166,10 @@ def summarize(assignment: Assignment, results: list[StudentResult],
     max_score = max((run.max_score for run in runs), default=assignment.max_score)
     names = {r.student for r in results}
     pairs = {pair: outcome for pair, outcome in interop.items() if set(pair) <= names}
-    return Batch(assignment.id, list(results), max_score, ordered, pairs)
+    from .contain import tamper_warning
+    warning = tamper_warning([n for run in runs for n in run.notes], viewed, euid)
+    return Batch(assignment.id, list(results), max_score, ordered, pairs,
+                 [warning] if warning else [])
 
 
 def write_summaries(out: Path, batch: Batch) -> None:

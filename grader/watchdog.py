@@ -12,6 +12,7 @@ neither may take the watchdog with the grader.
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
@@ -21,6 +22,8 @@ from typing import Optional
 
 from . import processes
 from .sandbox import CGROUP_PREFIX, MARKER
+
+_libc = ctypes.CDLL(None, use_errno=True)
 
 SWEEP_TIMEOUT = 5.0      # seconds the watchdog keeps killing before it gives up
 POLL = 0.002             # between looks at /proc while killed processes exit
@@ -100,7 +103,8 @@ def start(token: str, cgroup_parent: Optional[str],
             os.closerange(r + 1, 65536)
             os.read(r, 1)
             sweep(token, cgroup_parent, grader)
-            for path in leftovers:
+            for path in leftovers:       # a tmpfs on it (contain.bounded_disk) goes first
+                _libc.umount2(path.encode(), 2)      # MNT_DETACH
                 shutil.rmtree(path, ignore_errors=True)
         finally:
             os._exit(0)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
-from . import sandbox
+from . import launcher, sandbox
 
 TICK = 0.2                   # the loop's longest sleep: budgets and strays are looked at this often
 KILL_WAIT = 0.01             # the loop's sleep once a worker has been sent its last signal
@@ -261,7 +261,11 @@ def _child(job: Job, log: Path, parent: int) -> None:
         os.dup2(null, 0)
         os.dup2(out, 1)
         os.dup2(out, 2)
-        os.closerange(3, 65536)
+        low = 3
+        for fd in sorted(launcher.held_descriptors()):    # the sealed launcher stays ours
+            os.closerange(low, fd)
+            low = fd + 1
+        os.closerange(low, 65536)
         # Fresh objects on the new descriptors: the inherited ones may be wrapped (a test
         # runner's capture, a progress display) and could hold the parent's buffered text.
         sys.stdout = open(1, "w", buffering=1, closefd=False)

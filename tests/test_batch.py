@@ -176,7 +176,7 @@ def test_gradescope_files(graded):
     _, out = graded
     for name, (status, fails, _) in EXPECTED.items():
         result = json.loads((out / name / "results.json").read_text(encoding="utf-8"))
-        assert result["output_format"] == "text" and result["visibility"] == "visible"
+        assert result["output_format"] == "md" and result["visibility"] == "visible"
         assert isinstance(result["execution_time"], (int, float))
         tests = result["tests"]
         for t in tests:

@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from grader import assignments
+from grader.report.gradescope import md_text
 from support import FIXTURES, ROOT, catalog, run_grade, scaled
 
 SERVER_C = "lecture/minichat_server_poll.c"
@@ -596,7 +597,7 @@ def _interrupted_reports_agree(paths, done_ids):
     suite = ET.parse(paths["junit"]).getroot().find("testsuite")
     props = {p.get("name"): p.get("value") for p in suite.iter("property")}
     assert props["interrupted"] == "true" and suite.get("skipped") == str(left)
-    assert said in json.loads(paths["gradescope"].read_text())["output"]
+    assert md_text(said) in json.loads(paths["gradescope"].read_text())["output"]  # Markdown
     prairielearn = json.loads(paths["prairielearn"].read_text())
     assert prairielearn["gradable"] is False and said in prairielearn["output"]
 
@@ -655,3 +656,38 @@ def test_an_interrupted_build_writes_every_check_not_run(tmp_path, report):
             grading.wait()
     assert grading.returncode == 130, err
     _interrupted_reports_agree(paths, set())
+
+
+@pytest.mark.slow
+def test_a_platform_run_stopped_by_its_time_limit_keeps_what_finished(tmp_path):
+    """The platform's SIGTERM at its time limit: the checks that finished keep their points in
+    the results file, every other one is not run, and the run says it was interrupted."""
+    import signal
+    from grader.results import NOT_RUN_INTERRUPTED
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    (submission / "mytalk").write_text(STUCK_AFTER_USAGE)     # the compiled program, handed in
+    (submission / "mytalk").chmod(0o755)
+    results = tmp_path / "results.json"
+    grading = subprocess.Popen(
+        [sys.executable, "-m", "grader.export.autograde", "gradescope", "asgn5",
+         "--submission", str(submission), "--results", str(results)], cwd=ROOT,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1"))
+    try:
+        for line in grading.stdout:           # each check is printed as it finishes
+            if line.startswith(("✓", "✗")):
+                break
+        grading.send_signal(signal.SIGTERM)
+        grading.communicate(timeout=120)
+    finally:
+        if grading.poll() is None:
+            grading.kill()
+            grading.wait()
+    result = json.loads(results.read_text())
+    tests = result["tests"]
+    finished = [t for t in tests if NOT_RUN_INTERRUPTED not in t.get("output", "")]
+    assert finished and len(finished) < len(tests), [t["name"] for t in tests]
+    assert all(t["status"] in ("passed", "failed") for t in finished), finished
+    assert all(t["score"] == 0 for t in tests if t not in finished)
+    assert "interrupted" in result["output"], result["output"]

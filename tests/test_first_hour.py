@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.report.gradescope import md_text
 from support import run_grade
 from test_cli import one_line_error
 
@@ -47,7 +48,8 @@ def test_failed_build_is_one_line_in_the_terminal_report_and_one_gradescope_test
     build = data["tests"][0]
     assert build["status"] == "failed" and build["score"] == 0
     assert build["max_score"] == run.max_score > 0
-    assert "not run: the build failed" in build["output"] and "mytalk.c" in build["output"]
+    assert md_text("not run: the build failed") in build["output"]      # Markdown
+    assert "mytalk.c" in build["output"]                                 # in the fenced log
 
 
 def test_failed_build_is_one_line_in_a_batchs_feedback(tmp_path):
@@ -111,6 +113,18 @@ def test_a_script_the_view_cannot_run_is_explained(tmp_path):
     missing = _script(tmp_path / "other", "/nonexistent/python3")
     assert "does not exist on this machine" in run_grade(
         "asgn5", str(missing), "-k", "usage_no_args").stderr
+
+
+def test_a_program_that_cannot_start_earns_no_usage_point(tmp_path):
+    """The launcher's own "exec ...: No such file or directory" and its exit 127 are no
+    usage message of the student's: the usage check fails and says the program did not start."""
+    missing = _script(tmp_path / "mytalk", "/nonexistent/python3")
+    js = tmp_path / "r.json"
+    done = run_grade("asgn5", str(missing), "-k", "usage_no_args", "--json", str(js))
+    assert done.returncode == 1, done.stdout + done.stderr
+    [usage] = json.loads(js.read_text())["checks"]
+    assert usage["status"] == "failed", usage
+    assert "could not be started" in usage["message"], usage["message"]
 
 
 def test_a_script_with_a_system_interpreter_gets_no_such_note(tmp_path):

@@ -19,6 +19,7 @@ from typing import Optional
 
 import pytest
 
+import nonamespace
 from grader.export import VENV
 
 from support import ROOT, catalog, run_grade
@@ -53,14 +54,26 @@ def image_venv(tmp_path: Path, wheel: Path) -> Path:
     return venv
 
 
+def image_etc(tmp_path: Path) -> dict[str, Path]:
+    """Copies of /etc/passwd and /etc/group and an empty /home, to bind where an image's
+    set-up runs: `grade prepare-image` changes them, and must not change this machine's."""
+    etc = tmp_path / "image-etc"
+    etc.mkdir()
+    for name in ("passwd", "group"):
+        shutil.copy(f"/etc/{name}", etc / name)
+    (tmp_path / "image-home").mkdir(mode=0o755)
+    return {"/etc/passwd": etc / "passwd", "/etc/group": etc / "group",
+            "/home": tmp_path / "image-home"}
+
+
 def in_namespace(scratch: Path, mountpoint: str, command: str,
                  binds: Optional[dict[str, Path]] = None) -> subprocess.CompletedProcess:
     """Run `command` with scratch bound at mountpoint (and each of binds: mountpoint -> dir),
     in a mount namespace of its own."""
     mounts = {mountpoint: scratch, **(binds or {})}
     created = [m for m in mounts if not os.path.exists(m)]
-    for m in mounts:
-        os.makedirs(m, exist_ok=True)
+    for m in created:
+        os.makedirs(m)
     try:
         script = "mount --make-rprivate / && " + "".join(
             f"mount --bind {source} {target} && " for target, source in mounts.items())
@@ -132,13 +145,17 @@ def test_gradescope_autograder_in_its_layout(tmp_path):
     fake.mkdir()
     (fake / "apt-get").write_text(f'#!/bin/sh\necho "$@" >> {tmp_path}/apt.log\n')
     (fake / "apt-get").chmod(0o755)
+    image = image_etc(tmp_path)      # setup.sh writes the image's /etc and /home, not ours
     done = in_namespace(root, "/autograder",
-                        f"cd /autograder/source && PATH={fake}:$PATH bash ./setup.sh")
+                        f"cd /autograder/source && PATH={fake}:$PATH bash ./setup.sh", image)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     apt = (tmp_path / "apt.log").read_text()
     for package in ("gcc", "make", "libncurses-dev", "iproute2", "python3-venv"):
         assert package in apt
     assert "grade (socket-grader)" in done.stdout
+    # `grade prepare-image` ran: the course account and its talk library are in the image.
+    assert "\npn-cs357:x:" in image["/etc/passwd"].read_text()
+    assert (image["/home"] / "pn-cs357" / "Given" / "Talk" / "lib64" / "libtalk.a").is_file()
     results = {}
     for name, handin in (("good", GOOD), ("broken", broken_handin(tmp_path))):
         for d in ("submission", "results"):
@@ -220,3 +237,101 @@ def test_budget_is_below_the_time_limit():
     from grader.export import budget_for
     for limit in (30, 60, 600, 2400):
         assert 0 < budget_for(limit) <= limit - 9
+
+
+# ---- issue 16, points 1 and 8: PrairieLearn's grader files root-only, nothing imported ------
+
+# A clever student's Makefile: the hidden solution from anywhere under /grade or the image's
+# venv, as a file or out of the wheel; it says what it found in the build log.
+HUNTER = """mytalk:
+\t@r=$$(find /grade /opt/socket-grader -path '*/reference/mytalk.py' -readable 2>/dev/null \\
+\t    | head -n 1); w=$$(find /grade /opt/socket-grader -name '*.whl' -readable 2>/dev/null \\
+\t    | head -n 1); \\
+\tif [ -n "$$r" ]; then t=$$(dirname $$(dirname $$r)); echo "found $$r"; \\
+\telif [ -n "$$w" ] && python3 -m zipfile -e "$$w" s; then t=$$(pwd)/s; echo "found $$w"; \\
+\telse echo "found nothing"; fi; \\
+\tif [ -n "$$t" ]; then \\
+\tprintf '#!/bin/sh\\nPYTHONPATH=%s exec python3 -m reference.mytalk "$$@"\\n' "$$t" >mytalk; \\
+\telse printf '#!/bin/sh\\nexit 1\\n' > mytalk; fi; chmod 755 mytalk
+"""
+# Modules a submission plants for the entrypoint's Python to import instead of ours.
+PLANTED = ("json.py", "sitecustomize.py", "usercustomize.py", "grader/__init__.py",
+           "grader/export/__init__.py", "grader/export/autograde.py")
+
+
+@needs_root_namespaces
+@pytest.mark.slow
+@pytest.mark.skipif(not nonamespace.supported(), reason="no seccomp filter for this machine")
+def test_prairielearn_in_a_container_keeps_its_files_and_imports_nothing(tmp_path):
+    """run.sh as PrairieLearn runs it, in a process that cannot unshare or mount (Docker's
+    default profile): the grader's files under /grade and the image's venv become root-only,
+    so a Makefile hunting the solution finds nothing and earns the usage points at most; and
+    modules planted in /grade/student (PYTHONPATH pointing there too) are never imported."""
+    export = tmp_path / "export"       # a limit far above the grading: this is not about time
+    assert run_grade("export", "prairielearn", "asgn5", "--out", str(export),
+                     "--time-limit", "300").returncode == 0
+    entrypoint = json.loads((export / "info.json").read_text())["externalGradingOptions"][
+        "entrypoint"]
+    root = tmp_path / "grade"
+    shutil.copytree(export, root)
+    for d in ("tests", "data"):
+        (root / d).mkdir()
+        (root / d / "answer.txt").write_text("the course's own files\n")
+    for d in [root, *root.rglob("*")]:
+        d.chmod(0o755 if d.is_dir() else 0o644)
+    (root / "serverFilesCourse" / "socket_grader" / "run.sh").chmod(0o755)
+    wheel = next((export / "serverFilesCourse" / "socket_grader").glob("*.whl"))
+    venv = image_venv(tmp_path, wheel)
+    venv.chmod(0o755)
+    marker = tmp_path / "imported"
+    results = {}
+    for name in ("hunter", "planted"):
+        for d in ("student", "results"):
+            shutil.rmtree(root / d, ignore_errors=True)
+        (root / "results").mkdir()
+        if name == "hunter":
+            (root / "student").mkdir()
+            (root / "student" / "Makefile").write_text(HUNTER)
+        else:
+            shutil.copytree(GOOD, root / "student")
+            for rel in PLANTED:
+                path = root / "student" / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(f"open({str(marker)!r}, 'a').write({rel!r} + '\\n')\n")
+        command = " ".join(nonamespace.argv(entrypoint))
+        done = in_namespace(root, "/grade", f"PYTHONPATH=/grade/student {command}",
+                            {VENV: venv})
+        assert done.returncode == 0, done.stderr[-3000:]
+        results[name] = json.loads((root / "results" / "results.json").read_text())
+    hunter = results["hunter"]
+    usage = sum(t["max_points"] for t in hunter["tests"] if t["description"].startswith("usage"))
+    assert hunter["points"] <= usage, [t["description"] for t in hunter["tests"] if t["points"]]
+    for path in (root / "serverFilesCourse", root / "tests", root / "data", venv):
+        assert path.stat().st_mode & 0o077 == 0, path
+    assert not marker.exists(), marker.read_text()
+    planted = results["planted"]
+    assert planted["gradable"] is True and planted["points"] == 60, planted["output"]
+
+
+@needs_root_namespaces
+def test_prepare_image_writes_the_image_once(tmp_path):
+    """`grade prepare-image` as an image's set-up runs it, with /etc/passwd and /etc/group
+    bound in (files that cannot be renamed over): the course account, its talk library and a
+    name for every leased uid; a second run finds nothing to do."""
+    from grader.settings import Settings
+    image = image_etc(tmp_path)
+    before = image["/etc/passwd"].read_text()
+    grade = f"{sys.executable} -I -m grader prepare-image"
+    done = in_namespace(image["/home"], "/home", f"cd / && {grade} && {grade}",
+                        {k: v for k, v in image.items() if k != "/home"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    first, _, second = done.stdout.partition("named ")
+    assert "added the course account pn-cs357" in first
+    assert second.count("nothing to do") == 1, done.stdout
+    passwd = image["/etc/passwd"].read_text()
+    assert passwd.startswith(before)                  # the image's own accounts untouched
+    settings = Settings()
+    named = [line for line in passwd.splitlines()
+             if line.startswith(f"{settings.sandbox_login}:x:")]
+    assert len(named) == settings.sandbox_uid_count
+    assert (image["/home"] / "pn-cs357" / "Given" / "Talk" / "include" / "talk.h").is_file()

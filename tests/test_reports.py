@@ -236,7 +236,7 @@ def test_gradescope_fields_and_sums():
         assert test["name"] == visible(check.title) and test["visibility"] == "visible"
         assert test["status"] == ("passed" if check.status == PASSED else "failed")
     chat = data["tests"][2]["output"]
-    assert "seen: nul\\x00" in chat and "hint: flush" in chat and "0.020s student" in chat
+    assert "**Hint:** flush stdout" in chat and "0.020s student" in chat
     assert not CONTROL.search(json.dumps(data, ensure_ascii=False).replace("\\n", ""))
 
 
@@ -246,13 +246,50 @@ def test_gradescope_build_failure_scores_zero_with_log():
     assert "line 99" in data["tests"][0]["output"] and data["tests"][0]["status"] == "failed"
 
 
+def _markdown(text: str) -> str:
+    """Gradescope's md output as a CommonMark renderer (raw HTML allowed) turns it into HTML."""
+    markdown_it = pytest.importorskip("markdown_it")
+    return markdown_it.MarkdownIt("commonmark").render(text)
+
+
+def test_gradescope_markdown_shows_program_text_as_text():
+    """output_format "md": the transcript is a code block, and hostile text (HTML, brackets,
+    escapes, backticks) renders as the very characters, never as markup."""
+    import html
+    run = make_run()
+    run.checks[2].transcript += "\n  0.030s student ← ``` </pre><b>bold</b>"
+    run.checks[5].message = "# not a heading\n    not code\n* not a list [x](http://a)"
+    data = json.loads(gradescope.render(run))
+    assert data["output_format"] == data["test_output_format"] == "md"
+    for test in data["tests"]:
+        page = _markdown(test["output"])
+        assert "<script" not in page and "<b>" not in page and "<a " not in page, page
+    chat = _markdown(data["tests"][2]["output"])
+    pre = chat[chat.index("<pre><code"):chat.index("</code></pre>")]
+    assert html.escape("0.020s student ← nul\\x00 esc\\x1b[31mred", quote=False) in pre
+    assert html.escape("``` </pre><b>bold</b>", quote=False) in pre    # one block, not closed
+    assert "<strong>Hint:</strong> flush stdout" in chat
+    assert html.escape("seen: nul\\x00 esc\\x1b[31mred\\x1b[0m [bold]x[/bold]",
+                       quote=False) in chat
+    partial = _markdown(data["tests"][5]["output"])
+    assert "<h1>" not in partial and "<ul>" not in partial and "<pre>" not in partial
+    assert "# not a heading" in partial and "not code" in partial
+    build = _markdown(json.loads(gradescope.render(make_build_failure()))["tests"][0]["output"])
+    assert "<pre><code" in build and "line 99" in build and "<script" not in build
+
+
+def test_gradescope_execution_time_is_the_gradings():
+    run = make_run()
+    assert json.loads(gradescope.render(run))["execution_time"] == pytest.approx(4.25)
+
+
 def test_build_warnings_reach_the_student():
     """Issue 17.5: a leniency the course machine would not have shown is said to the student
     (terminal and feedback, Gradescope's top output), its text made visible."""
     run = make_run()
     run.build = Build("ok", "$ make\n", ["the grader put a copy there " + HOSTILE])
     out = json.loads(gradescope.render(run))["output"]
-    assert "Build warning: the grader put a copy there" in out
+    assert "Build warning: the grader put a copy there" in _markdown(out)
     assert not CONTROL.search(out.replace("\n", ""))
     text = terminal.render(run, color=False, student=True).decode()
     assert "build warning: the grader put a copy there" in text

@@ -462,3 +462,61 @@ def test_doctor_changes_nothing_in_the_caller():
     before = os.readlink("/proc/self/ns/net")
     assert "network isolation" in doctor.report()
     assert os.readlink("/proc/self/ns/net") == before
+
+
+def test_cgroup_v1_in_a_container_is_the_mounts_root(tmp_path):
+    """Docker on cgroup v1 mounts the container's own group at /sys/fs/cgroup/pids, while
+    /proc/self/cgroup names the host's /docker/ID: the grader's group is the mount's root
+    (the grader crashed there with "No such file or directory" before)."""
+    own = tmp_path / "cgroup"
+    own.write_text("9:name=systemd:/docker/abc\n8:pids:/docker/abc\n0::/\n")
+    (tmp_path / "pids").mkdir()
+    (tmp_path / "pids" / "cgroup.procs").write_text(f"1\n{os.getpid()}\n")
+    assert sandbox._pids_hierarchy(str(own), str(tmp_path)) == (str(tmp_path / "pids"), "")
+    (tmp_path / "pids" / "cgroup.procs").write_text("1\n")          # not ours: the path named
+    assert sandbox._pids_hierarchy(str(own), str(tmp_path)) == (
+        str(tmp_path / "pids" / "docker" / "abc"), "")
+
+
+# Root with Docker's capabilities (no CAP_SYS_PTRACE) reads a program's system call: a child
+# as another uid blocks reading a pipe, and the grader's stall detection must name that call.
+_STALL_PROBE = """
+import os, sys, time
+from grader import stall
+uid = int(sys.argv[1])
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.dup2(r, 0)
+    os.setgroups([]); os.setgid(uid); os.setuid(uid)
+    os.execvp("sh", ["sh", "-c", "read line"])
+try:
+    seen, deadline = None, time.monotonic() + 30      # until it sleeps in read()
+    while not seen and time.monotonic() < deadline:
+        seen = stall.waiting_call(pid, pid)
+        time.sleep(0.005)
+    direct = "readable"
+    try:
+        open(f"/proc/{pid}/syscall").read()
+    except PermissionError:
+        direct = "refused"
+    print(seen, "|", direct)
+finally:
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root, as in a container")
+def test_stall_detection_without_cap_sys_ptrace():
+    import nonamespace
+    if not nonamespace.supported():
+        pytest.skip("no seccomp filter for this machine")
+    uid = Settings().sandbox_uid_first + Settings().sandbox_uid_count - 1
+    done = subprocess.run(nonamespace.argv(sys.executable, "-c", _STALL_PROBE, str(uid)),
+                          cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    seen, direct = (part.strip() for part in done.stdout.split("|"))
+    assert direct == "refused"            # the capability really is missing here
+    assert seen == "read() on a pipe"

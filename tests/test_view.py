@@ -64,9 +64,11 @@ def test_a_makefile_wrapping_the_reference_earns_no_chat_points(setting, tmp_pat
     result = json.loads(out.read_text())
     usage = sum(c["max_points"] for c in result["checks"] if c["id"].startswith("usage"))
     if setting == "nonamespace" and os.geteuid() == 0:
-        # No view: the checkout is world-readable here, and the grader says so.
+        # No view: the checkout is world-readable here, and the grader says so; the wrapper's
+        # exec of python3 is what fails it (issue 16, point 4).
         assert any("within reach of student programs" in n for n in notes_of(out))
-        return
+        assert any(n.startswith("mytalk tried to start ") and "python3" in n
+                   for n in notes_of(out)), notes_of(out)
     assert result["score"] <= usage, [c["id"] for c in result["checks"] if c["points"]]
 
 
@@ -134,11 +136,13 @@ def test_doctor_names_each_layer_truthfully(setting):
     assert done.returncode == 0, done.stderr
     rows = {line[6:27].strip(): line[2:4] for line in done.stdout.splitlines()
             if line[2:4] in ("ok", "NO")}
+    assert rows["sealed launcher"] == "ok", done.stdout
     if setting == "nonamespace":
-        assert rows["private view"] == rows["PID namespace"] == "NO"
+        assert rows["private view"] == rows["PID namespace"] == rows["disk cap"] == "NO"
         assert rows["grader's files"] == "NO"     # the checkout is world-readable here
     else:
-        assert rows["private view"] == rows["grader's files"] == "ok", done.stdout
+        assert rows["private view"] == rows["grader's files"] == rows["disk cap"] == "ok", \
+            done.stdout
         assert rows["grader killed"] == "ok"
 
 

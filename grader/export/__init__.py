@@ -114,8 +114,11 @@ GRADESCOPE_SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, in /autograder/source on its Ubuntu base image, to build
 # the autograder's image: system packages from the distribution, the grader from the wheel in
 # this zip (its dependencies from PyPI) into a virtual environment, then the launcher and the
-# talk library, so that no submission pays for building them. Last, the grader's files are
-# made root-only: student programs run as other users and must not read the reference.
+# talk library, so that no submission pays for building them. Gradescope's container cannot
+# make namespaces, so `grade prepare-image` writes into the image what a private view would
+# show: the course account pn-cs357 with the talk library, names for the leased uids. Last,
+# the grader's files are made root-only: student programs run as other users and must not
+# read the reference.
 set -euo pipefail
 cd "$(dirname "$0")"
 export DEBIAN_FRONTEND=noninteractive
@@ -125,6 +128,7 @@ python3 -m venv /autograder/venv
 /autograder/venv/bin/python -m pip install -q --disable-pip-version-check ./{wheel}
 cd /
 /autograder/venv/bin/python -I -m grader.export.autograde prepare
+/autograder/venv/bin/python -I -m grader prepare-image
 chmod -R go-rwx /autograder/source /autograder/venv
 chmod go-rwx /autograder
 /autograder/venv/bin/grade --version
@@ -192,7 +196,10 @@ STARTED="$(date +%s.%N)"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 RESULTS=/grade/results/results.json
 mkdir -p /grade/results
-chmod -R go-rwx /grade/serverFilesCourse /grade/tests /grade/data {venv} 2>/dev/null
+# Only what is not root-only yet: the image's venv already is, and a chmod of every file in
+# an image layer would copy each one up (20 s of the limit in Docker's overlay storage).
+find /grade/serverFilesCourse /grade/tests /grade/data {venv} ! -type l -perm /077 \\
+    -exec chmod go-rwx {{}} + 2>/dev/null
 WORK="$(mktemp -d)" && cd "$WORK" || cd /
 PY=""
 for candidate in {venv}/bin/python "$HERE/venv/bin/python"; do
@@ -220,7 +227,9 @@ exit 0
 """
 
 PRAIRIELEARN_DOCKERFILE = """# An image with everything the grader needs, for externalGradingOptions.image; the launcher
-# and the talk library are built here, once, and the grader's files are root-only.
+# and the talk library are built here, once; `grade prepare-image` adds the course account
+# and the leased uids' names (no private view can be made there); the grader's files are
+# root-only.
 # docker build -t YOURORG/socket-grader:{version} . && docker push YOURORG/socket-grader:{version}
 FROM ubuntu:22.04
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \\
@@ -229,6 +238,7 @@ COPY {wheel} /tmp/
 RUN python3 -m venv {venv} \\
     && {venv}/bin/python -m pip install -q /tmp/{wheel} && rm /tmp/{wheel} \\
     && cd / && {venv}/bin/python -I -m grader.export.autograde prepare \\
+    && {venv}/bin/python -I -m grader prepare-image \\
     && chmod -R go-rwx {venv} /root
 """
 

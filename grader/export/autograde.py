@@ -145,6 +145,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         args.results = Path(location) if location else None
     if args.platform in RENDER and args.results is None:
         p.error(f"{args.platform} needs --results FILE")
+    from ..runner import Interrupted
     started = time.monotonic()
     budget = _remaining(args.budget, args.started)
     progress: Optional[Progress] = None
@@ -164,6 +165,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 step(check)
                 _stream(check)
         run = grade_submission(assignment, args.submission, budget, on_check)
+    except Interrupted as e:        # the time limit's SIGTERM: what finished still counts
+        run = e.run
     except KeyboardInterrupt:
         run = Run(args.assignment, str(args.submission),
                   error="the grading was stopped (the platform's time limit?)")

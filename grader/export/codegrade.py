@@ -21,7 +21,9 @@ DIR = "socket_grader"
 
 SETUP = """#!/bin/sh
 # CodeGrade AutoTest v2, Setup stage: `bash $UPLOADED_FILES/{dir}/setup.sh`. Installs the
-# grader into {venv}, builds the launcher and the talk library, and makes it root-only.
+# grader into {venv}, builds the launcher and the talk library, adds the course account and
+# the leased uids' names to the image (`grade prepare-image`: no private view can be made in
+# a container), and makes the grader root-only.
 set -eu
 HERE="$(cd "$(dirname "$0")" && pwd)"
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -30,6 +32,7 @@ DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recomme
 $SUDO python3 -m venv "{venv}"
 $SUDO "{venv}/bin/python" -m pip install -q --disable-pip-version-check "$HERE"/*.whl
 cd / && $SUDO "{venv}/bin/python" -I -m grader.export.autograde prepare
+$SUDO "{venv}/bin/python" -I -m grader prepare-image
 $SUDO chmod -R go-rwx "{venv}"
 """
 

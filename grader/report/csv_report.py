@@ -21,7 +21,7 @@ INTEROP_CORNER = "client\\server"
 
 def render(batch: Batch) -> bytes:
     """summary.csv: the fixed columns, then the points of every check in batch.check_ids."""
-    rows = [HEADER + list(batch.check_ids)]
+    rows = [[f"# note: {w}"] for w in batch.warnings] + [HEADER + list(batch.check_ids)]
     for result in sorted(batch.students, key=lambda r: (r.student.casefold(), r.student)):
         run = result.run
         max_score = batch.max_score or (run.max_score if run else 0.0)

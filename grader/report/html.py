@@ -145,6 +145,7 @@ def render(batch: Batch) -> bytes:
         f"<title>{_e(batch.assignment)} — grading report</title>",
         f"<style>{STYLE}</style></head><body>",
         f"<header><h1>{_e(batch.assignment)}</h1>{_meta(batch, students)}</header>",
+        *(f'<p class="warning"><strong>{_e(w)}</strong></p>' for w in batch.warnings),
         "<h2>Score distribution</h2>", _histogram(batch, students),
         "<h2>Scores</h2>", _score_table(batch, students, titles),
         "<h2>Failures per check (most failed first)</h2>", _bars(batch, students, titles),

@@ -214,8 +214,8 @@ REPORT_WRITERS = (("json", "json_report"), ("junit", "junit"), ("gradescope", "g
 
 
 def _report_writers(args: argparse.Namespace) -> list[tuple[str, Any]]:
-    """(path, module) of each report asked for: only those are imported and rendered, and
-    _grade_one asks before any program runs, so no grader module is first read after one."""
+    """(path, module) of each report asked for: only those are rendered (_grade_one asks
+    before any program runs, so a writer is never first imported after one)."""
     import importlib
     return [(getattr(args, option), importlib.import_module(f"{__package__}.report.{name}"))
             for option, name in REPORT_WRITERS if getattr(args, option, None)]

@@ -1,18 +1,23 @@
 """How long grading a correct program takes, and what that time is made of.
 
-    python3 bench/speed.py [--runs N]
+    python3 bench/speed.py [--runs N] [--only ASSIGNMENT]
 
 Per assignment: median and worst wall time of `grade` (interpreter start-up included), the
-part spent in waits that must elapse (idle-CPU windows, quiet periods), and the rest (pytest
-start-up, process starts, harness). Then the broadcast check at 10, 50 and 100 clients.
+part spent in waits that must elapse (idle-CPU windows, quiet periods), the rest (pytest
+start-up, process starts, harness), and the floor measured in the same run: an interpreter
+that imports what a grading imports, plus the waits that must elapse. Then the broadcast
+check at 10, 50 and 100 clients.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
+import sys
 import time
 
-from common import assignment_ids, grade
+from common import ROOT, assignment_ids, grade
 from support import correct_targets
 
 from grader import assignments, settings, targets
@@ -23,17 +28,35 @@ from grader.session import Grading
 from grader.student import Student
 
 
-def per_assignment(runs: int) -> None:
-    print(f"{'assignment':<16} {'median':>7} {'worst':>7} {'waits':>7} {'other':>7}"
-          f"   (s, {runs} runs)")
-    for aid in assignment_ids():
+# What a grading imports before its first check (the grader's modules, pytest, rich, pyte).
+IMPORTS = ("import grader.cli, grader.runner, grader.plugin, grader.fixtures, grader.screen, "
+           "grader.report.terminal, grader.report.json_report")
+
+
+def imports_time() -> float:
+    """Wall time of an interpreter that only imports what a grading imports."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    start = time.monotonic()
+    subprocess.run([sys.executable, "-c", IMPORTS], env=env, cwd=ROOT, check=True)
+    return time.monotonic() - start
+
+
+def per_assignment(runs: int, only: list[str]) -> None:
+    print(f"{'assignment':<16} {'median':>7} {'worst':>7} {'waits':>7} {'other':>7} "
+          f"{'floor':>7} {'x floor':>7}   (s, {runs} runs)")
+    for aid in only or assignment_ids():
         label, args = correct_targets(aid)[0]
-        results = [grade(aid, args) for _ in range(runs)]
+        results, imports = [], []
+        for _ in range(runs):         # in turn, so that both see the same load
+            results.append(grade(aid, args))
+            imports.append(imports_time())
         bad = [r for r in results if r.code != 0]
         walls = [r.wall_s for r in results]
         waits = statistics.median(r.waited_s for r in results)
         med = statistics.median(walls)
-        print(f"{aid:<16} {med:7.2f} {max(walls):7.2f} {waits:7.2f} {med - waits:7.2f}"
+        floor = statistics.median(imports) + waits
+        print(f"{aid:<16} {med:7.2f} {max(walls):7.2f} {waits:7.2f} {med - waits:7.2f} "
+              f"{floor:7.2f} {med / floor:7.2f}"
               + (f"   {len(bad)} runs did not pass!" if bad else ""))
 
 
@@ -77,9 +100,12 @@ def scaling(runs: int) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=10)
+    p.add_argument("--only", action="append", default=[], metavar="ASSIGNMENT",
+                   help="only this assignment (repeatable); no broadcast scaling then")
     args = p.parse_args()
-    per_assignment(args.runs)
-    scaling(args.runs)
+    per_assignment(args.runs, args.only)
+    if not args.only:
+        scaling(args.runs)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import shutil
 import sys
 import traceback
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from . import assignments, build, settings as settings_mod, targets
 from .results import version
@@ -209,12 +209,21 @@ def _write(path: Optional[str], data: bytes) -> None:
         os.replace(tmp, path)
 
 
+REPORT_WRITERS = (("json", "json_report"), ("junit", "junit"), ("gradescope", "gradescope"),
+                  ("prairielearn", "prairielearn"))    # option -> module of grader.report
+
+
+def _report_writers(args: argparse.Namespace) -> list[tuple[str, Any]]:
+    """(path, module) of each report asked for: only those are rendered (_grade_one asks
+    before any program runs, so a writer is never first imported after one)."""
+    import importlib
+    return [(getattr(args, option), importlib.import_module(f"{__package__}.report.{name}"))
+            for option, name in REPORT_WRITERS if getattr(args, option, None)]
+
+
 def _write_reports(args: argparse.Namespace, run) -> None:
-    from .report import gradescope, json_report, junit, prairielearn
-    _write(args.json, json_report.render(run))
-    _write(args.junit, junit.render(run))
-    _write(args.gradescope, gradescope.render(run))
-    _write(args.prairielearn, prairielearn.render(run))
+    for path, writer in _report_writers(args):
+        _write(path, writer.render(run))
 
 
 def _write_unbuilt(args: argparse.Namespace, assignment: assignments.Assignment,
@@ -248,6 +257,7 @@ def _grade_one(args: argparse.Namespace, assignment: assignments.Assignment,
 
     color, cols = use_color(args.no_color), width()
     out = _Stdout()
+    _report_writers(args)
 
     def show(check) -> None:           # each check as it finishes: a student sees progress
         out.write(terminal.render_check(check, color=color, verbose=args.verbose, width=cols))

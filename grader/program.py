@@ -496,7 +496,7 @@ def run_to_exit(case: Case, name: str, argv: Sequence[str], *, cwd: str, env: di
     watch = StallWatch(case.settings.stall_window)    # its input is closed: nothing else comes
     stalled = None
     while open_fds and (left := deadline - time.monotonic()) > 0:
-        stalled = watch.check(processes.tree(proc.pid))
+        stalled = watch.check(_tree(case, proc.pid))
         if stalled is not None:
             break
         ready, _, _ = select.select(list(open_fds), [], [], min(left, case.settings.stall_poll))
@@ -537,3 +537,9 @@ def run_to_exit(case: Case, name: str, argv: Sequence[str], *, cwd: str, env: di
     return Completed(status, stdout, stderr, timed_out, stalled)
 
 
+def _tree(case: Case, pid: int) -> list[int]:
+    """The process and its descendants: read from the case's cgroup where there is one (a
+    handful of processes), not from every process of the machine, each time a run is looked at."""
+    if case.cgroup is None:
+        return processes.tree(pid)
+    return members.Snapshot(case.cgroup.pids(), case.helpers).tree(pid)

@@ -200,8 +200,11 @@ def pytest_args(paths: Sequence[Path], *, transcripts: bool = False) -> list[str
     # Plugins a grading does not use cost start-up time (unraisableexception alone runs five
     # garbage collections at exit); the terminal is ours, not pytest's. -k is applied by the
     # collector (it also matches the ids and titles the reports print), so it is not passed on.
+    # Nor do checks use unittest classes, captured logging or pdb: those cost imports of
+    # unittest, pdb and readline at start and a log handler set up around every phase.
     unused = ("cacheprovider", "terminal", "stepwise", "unraisableexception", "threadexception",
-              "pastebin", "nose", "doctest", "junitxml", "setuponly", "setupplan", "legacypath")
+              "pastebin", "nose", "doctest", "junitxml", "setuponly", "setupplan", "legacypath",
+              "unittest", "logging", "debugging")
     args = [str(p) for p in paths] + [
         "-p", "grader.plugin", "-c", str(CASES_DIR / "pytest.ini"), "--rootdir", str(CASES_DIR),
         "--import-mode=importlib",

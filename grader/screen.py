@@ -42,8 +42,14 @@ class ScrollingScreen(pyte.Screen):
             self.scrolled_out.extend(self.row_text(y) for y in range(min(count, bottom + 1)))
 
     def row_text(self, y: int) -> str:
+        """Row y as text, trailing blanks dropped. Built from the cells written, not cell by
+        cell: a check reads every row after each chunk of output, and most cells are blank."""
         line = self.buffer[y]
-        return "".join(line[x].data for x in range(self.columns)).rstrip()
+        cells = [line.default.data] * self.columns
+        for x, char in line.items():
+            if x < self.columns:
+                cells[x] = char.data
+        return "".join(cells).rstrip()
 
     def index(self) -> None:
         if self.cursor.y == self._region().bottom:

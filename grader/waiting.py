@@ -34,6 +34,7 @@ class Waiter:
         # stall counts from the start of the wait, never from before.
         self._watches = {id(p): StallWatch(settings.stall_window) for p in case.programs}
         self._all_ended_at: Optional[float] = None
+        self._next_look = 0.0       # when the programs' states are read again (see obstacle)
 
     @property
     def remaining(self) -> float:
@@ -82,6 +83,13 @@ class Waiter:
             if now - self._all_ended_at < self.grace:
                 return None
             return "; ".join(f"{p.name} {p.ended_text()}" for p in programs)
+        # A stall lasts a whole window: reading every program's state once a stall_poll is
+        # enough, however often a condition is re-checked (every poll_interval) or output
+        # arrives, and costs a tenth of the /proc reads.
+        now = time.monotonic()
+        if now < self._next_look:
+            return None
+        self._next_look = now + self.case.settings.stall_poll
         stalls = []
         for p in programs:
             if not p.alive:

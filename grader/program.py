@@ -20,7 +20,7 @@ import pexpect
 import pexpect.fdpexpect
 import psutil
 
-from . import launcher, members, ports, processes
+from . import launcher, members, ports, processes, sandbox
 from .case import Case, CheckFailure
 from .stall import BLOCKING, StallWatch, snapshot, timed_wait
 from .streams import Endpoint
@@ -31,11 +31,23 @@ from .waiting import Waiter
 class ExitStatus:
     code: Optional[int]
     signal: Optional[int]
+    out_of_memory: bool = False       # the kernel's OOM killer sent the SIGKILL
 
     def __str__(self) -> str:
         if self.signal is not None:
-            return f"killed by {signal.Signals(self.signal).name}"
+            oom = " by the kernel: the container ran out of memory" if self.out_of_memory else ""
+            return f"killed by {signal.Signals(self.signal).name}{oom}"
         return f"exit status {self.code}"
+
+
+def exit_status(code: int, oom_before: Optional[int]) -> ExitStatus:
+    """A Popen return code as an ExitStatus; a SIGKILL counts as the OOM killer's when the
+    container's count of OOM kills grew since the program started."""
+    if code >= 0:
+        return ExitStatus(code, None)
+    after = sandbox.oom_kills() if -code == signal.SIGKILL and oom_before is not None else None
+    return ExitStatus(None, -code, after is not None and oom_before is not None
+                      and after > oom_before)
 
 
 class Program(Endpoint):
@@ -51,6 +63,7 @@ class Program(Endpoint):
         self.status: Optional[ExitStatus] = None
         self._drained = False          # its output after its exit read to the end (or deadline)
         self.eof_typed = False        # ^D was typed to it (a debugging-flag cause, plugin.py)
+        self._oom_before = sandbox.oom_kills()
         case.transcript.add(name, "·", "started: " + " ".join(self.argv))
         case.step(name, "start", argv=self.argv)
         master, slave = os.openpty()
@@ -128,7 +141,7 @@ class Program(Endpoint):
         shows them before the exit in the transcript.
         """
         if self.status is None and (code := self._proc.poll()) is not None:
-            self.status = ExitStatus(code if code >= 0 else None, -code if code < 0 else None)
+            self.status = exit_status(code, self._oom_before)
             self._drain_output()
             self.case.transcript.add(self.name, "·", str(self.status))
         return self.status
@@ -470,6 +483,7 @@ def run_to_exit(case: Case, name: str, argv: Sequence[str], *, cwd: str, env: di
     cap = case.settings.output_cap
     case.transcript.add(name, "·", "ran: " + " ".join(argv))
     case.step(name, "run", argv=argv)
+    oom_before = sandbox.oom_kills()
     report_r, report_w = os.pipe()       # the launcher's own failures, apart from the program's
     prefix = [*preexec[:1], "-e", str(report_w), *preexec[1:]] if preexec else []
     try:
@@ -518,7 +532,7 @@ def run_to_exit(case: Case, name: str, argv: Sequence[str], *, cwd: str, env: di
         timed_out = True
         processes.kill_group(proc)
         code = proc.wait()
-    status = ExitStatus(code if code >= 0 else None, -code if code < 0 else None)
+    status = exit_status(code, oom_before)
     stdout, stderr = bytes(out[proc.stdout.fileno()]), bytes(out[proc.stderr.fileno()])
     proc.stdout.close()
     proc.stderr.close()

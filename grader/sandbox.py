@@ -183,7 +183,9 @@ class Policy:
     def limits(self, cgroup: Optional["CaseCgroup"], drop: bool) -> list[tuple[int, int]]:
         """The rlimits a student process gets: (resource, value) for soft and hard alike."""
         s = self.settings
-        limits = [(resource.RLIMIT_CPU, s.cpu_seconds), (resource.RLIMIT_AS, s.address_space),
+        memory = container_memory()
+        space = s.address_space if memory is None else min(s.address_space, memory)
+        limits = [(resource.RLIMIT_CPU, s.cpu_seconds), (resource.RLIMIT_AS, space),
                   (resource.RLIMIT_NOFILE, s.open_files), (resource.RLIMIT_FSIZE, s.file_size),
                   (resource.RLIMIT_CORE, 0)]
         if cgroup is None and (drop or os.getuid() != 0):    # root ignores RLIMIT_NPROC
@@ -242,3 +244,41 @@ class CaseCgroup:
                 if time.monotonic() > deadline:
                     return
                 time.sleep(EMPTY_POLL)
+
+
+# The memory of the cgroup this grader runs in, as a container sees its own (cgroup v2, v1).
+MEMORY_LIMIT_FILES = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
+# Its count of OOM kills: "oom_kill N" in memory.events (v2) or memory.oom_control (v1).
+OOM_FILES = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control")
+_UNLIMITED = 1 << 60      # cgroup v1 writes "no limit" as a page-rounded 2**63 - 1
+
+
+def container_memory(files: Optional[tuple[str, ...]] = None) -> Optional[int]:
+    """The bytes the grader's container may use (Docker's --memory), or None: no limit, or
+    none this machine shows. A program's address-space limit is kept below it, so that a
+    program that allocates too much gets a failed malloc, not the container's OOM killer."""
+    for path in files or MEMORY_LIMIT_FILES:
+        try:
+            with open(path) as f:
+                text = f.read().strip()
+        except OSError:
+            continue
+        if text == "max" or not text.isdigit() or int(text) >= _UNLIMITED:
+            return None
+        return int(text)
+    return None
+
+
+def oom_kills(files: Optional[tuple[str, ...]] = None) -> Optional[int]:
+    """How many processes the kernel's OOM killer has killed in the grader's cgroup, or None
+    where it does not say: a SIGKILL nobody of ours sent is then told apart from ours."""
+    for path in files or OOM_FILES:
+        try:
+            with open(path) as f:
+                for line in f:
+                    key, _, value = line.partition(" ")
+                    if key == "oom_kill" and value.strip().isdigit():
+                        return int(value)
+        except OSError:
+            continue
+    return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,15 @@ __all__ = ["FIXTURES", "GRADE_TIMEOUT", "ROOT", "Catalog", "Graded", "catalog",
            "correct_targets", "cpu_load",
            "descendants_named", "false_failures", "read_grade", "run_grade", "running_among",
            "scaled", "shown"]
+
+
+def copy_of_the_grader(where: Path) -> Path:
+    """A copy of the grader's source (grader, cases, reference) at where/tree, to change or to
+    run as another user without touching this checkout."""
+    tree = where / "tree"
+    for part in ("grader", "cases", "reference"):
+        shutil.copytree(ROOT / part, tree / part, ignore=shutil.ignore_patterns("__pycache__"))
+    return tree
 
 
 def scaled(seconds: float) -> float:

@@ -19,7 +19,7 @@ import pytest
 
 from grader import assignments
 from grader.ports import free_port
-from support import ROOT, scaled
+from support import ROOT, copy_of_the_grader, scaled
 from verdict_table import entry_from, tomllib
 
 GUIDE = ROOT / "docs" / "adding-an-assignment.md"
@@ -185,9 +185,7 @@ def test_the_example_reference_plays_both_sides(tmp_path):
 
 def _tree(tmp_path: Path) -> Path:
     """A copy of the grader's source tree with the example added, as an instructor has it."""
-    tree = tmp_path / "tree"
-    for part in ("grader", "cases", "reference"):
-        shutil.copytree(ROOT / part, tree / part, ignore=shutil.ignore_patterns("__pycache__"))
+    tree = copy_of_the_grader(tmp_path)
     for name, body in _blocks().items():
         if name.startswith(("cases/", "reference/", "tests/fixtures/")):
             (tree / name).parent.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ import pytest
 
 from grader import assignments
 from grader.report.gradescope import md_text
-from support import FIXTURES, ROOT, catalog, run_grade, scaled
+from support import FIXTURES, ROOT, catalog, copy_of_the_grader, run_grade, scaled
 
 SERVER_C = "lecture/minichat_server_poll.c"
 
@@ -321,10 +321,7 @@ def test_non_positive_numbers_are_bad_input(good_server, option, value):
 
 def test_check_without_points_names_manifest_and_id(tmp_path, good_server):
     """An instructor's first mistake: a new check, no points. Exit 2, not an internal error."""
-    tree = tmp_path / "tree"
-    for part in ("grader", "cases", "reference"):
-        shutil.copytree(ROOT / part, tree / part,
-                        ignore=shutil.ignore_patterns("__pycache__"))
+    tree = copy_of_the_grader(tmp_path)
     manifest = tree / "cases" / "minichat-server" / "manifest.toml"
     manifest.write_text(manifest.read_text().replace("no_echo = 2\n", ""))
     env = dict(os.environ, PYTHONPATH=str(tree), NO_COLOR="1")
@@ -337,10 +334,7 @@ def test_check_without_points_names_manifest_and_id(tmp_path, good_server):
 def test_misspelt_manifest_key_names_manifest_and_key(tmp_path, good_server):
     """An instructor's second mistake: `fixed-port` for `fixed_port`. Exit 2 with a "did you
     mean", for the assignment graded and for `grade list`, not a key silently ignored."""
-    tree = tmp_path / "tree"
-    for part in ("grader", "cases", "reference"):
-        shutil.copytree(ROOT / part, tree / part,
-                        ignore=shutil.ignore_patterns("__pycache__"))
+    tree = copy_of_the_grader(tmp_path)
     manifest = tree / "cases" / "udp-server" / "manifest.toml"
     manifest.write_text(manifest.read_text().replace("fixed_port =", "fixed-port ="))
     env = dict(os.environ, PYTHONPATH=str(tree), NO_COLOR="1")

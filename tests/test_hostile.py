@@ -28,7 +28,7 @@ import nonamespace
 from grader import contain
 from grader.settings import Settings
 from hostile_reports import GONE_WITHIN, still_running
-from support import ROOT, scaled
+from support import ROOT, copy_of_the_grader, scaled
 from test_containment import NON_ROOT_UID, USERS, _can_pose_as_user, as_root
 
 pytestmark = pytest.mark.slow          # every test here runs whole gradings
@@ -111,10 +111,7 @@ def test_no_module_is_read_after_the_first_untrusted_process_starts(kind, tmp_pa
 
 def _tree_of_our_own(tmp_path: Path) -> Path:
     """A copy of the grader owned by the grading user, as a student's own install is."""
-    tree = tmp_path / "tree"
-    for part in ("grader", "cases", "reference"):
-        shutil.copytree(ROOT / part, tree / part, ignore=shutil.ignore_patterns("__pycache__"))
-    return tree
+    return copy_of_the_grader(tmp_path)
 
 
 TAMPER = """mytalk:

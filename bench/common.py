@@ -14,7 +14,7 @@ from typing import Optional
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from grader import assignments  # noqa: E402
+from grader.harness import assignments  # noqa: E402
 
 from verdict_table import Entry, compile_fixture  # noqa: E402
 

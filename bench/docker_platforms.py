@@ -245,7 +245,7 @@ def prairielearn(work: Path, subs: dict[str, Path]) -> list[dict]:
 
 def _apt_packages() -> list[str]:
     sys.path.insert(0, str(ROOT))
-    from grader.export import APT_PACKAGES
+    from grader.frontend.export import APT_PACKAGES
     return list(APT_PACKAGES)
 
 

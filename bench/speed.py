@@ -20,17 +20,19 @@ import time
 from common import ROOT, assignment_ids, grade
 from support import correct_targets
 
-from grader import assignments, settings, targets
-from grader.case import Case
-from grader.chatroom import ChatRoom
-from grader.peers import TcpPeer
-from grader.session import Grading
-from grader.student import Student
+from grader.harness import assignments, targets
+from grader import settings
+from grader.harness.case import Case
+from grader.vocabulary.chatroom import ChatRoom
+from grader.harness.peers import TcpPeer
+from grader.harness.session import Grading
+from grader.vocabulary.student import Student
 
 
 # What a grading imports before its first check (the grader's modules, pytest, rich, pyte).
-IMPORTS = ("import grader.cli, grader.runner, grader.plugin, grader.fixtures, grader.screen, "
-           "grader.report.terminal, grader.report.json_report")
+IMPORTS = ("import grader.frontend.cli, grader.harness.runner, grader.harness.plugin, "
+           "grader.vocabulary.fixtures, grader.vocabulary.screen, "
+           "grader.frontend.report.terminal, grader.frontend.report.json_report")
 
 
 def imports_time() -> float:

@@ -1,2 +1,2 @@
 """Every case may ask for the grader's fixtures (student, connect, listen, udp, case, ...)."""
-from grader.fixtures import *  # noqa: F401,F403
+from grader.vocabulary.fixtures import *  # noqa: F401,F403

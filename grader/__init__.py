@@ -4,9 +4,10 @@ Cases import their vocabulary from here, and only from here (docs/writing-checks
 
     from grader import check, CheckFailure, Wording, expect_exact
 
-Like pytest's own __init__, this module is the public surface; everything else in the package
-is the harness. Names are imported on first use, so `import grader` (the `grade` command,
-its workers) stays as cheap as it was.
+Like pytest's own __init__, this module is the public surface; behind it are four layers,
+each importing only those below it: containment, harness, vocabulary, frontend (README,
+"Design"; tests/test_layers.py). Names are imported on first use, so `import grader` (the
+`grade` command, its workers) stays as cheap as it was.
 """
 from __future__ import annotations
 
@@ -16,37 +17,37 @@ from typing import TYPE_CHECKING, Any
 # name -> (module, attribute); attribute None: the module itself.
 _EXPORTS = {
     # declaring a check
-    "check": (".checks", "check"),
-    "CheckFailure": (".case", "CheckFailure"),
+    "check": (".harness.checks", "check"),
+    "CheckFailure": (".harness.case", "CheckFailure"),
     # texts the handout fixes, bytes the spec fixes
-    "wording": (".wording", None),
-    "Wording": (".wording", "Wording"),
-    "WordingMatch": (".wording", "WordingMatch"),
-    "expect_exact": (".wording", "expect_exact"),
-    "expect_one_of": (".wording", "expect_one_of"),
-    "any_of": (".wording", "any_of"),
-    "expect_address": (".addresses", "expect_address"),
-    "swapped": (".addresses", "swapped"),
+    "wording": (".vocabulary.wording", None),
+    "Wording": (".vocabulary.wording", "Wording"),
+    "WordingMatch": (".vocabulary.wording", "WordingMatch"),
+    "expect_exact": (".vocabulary.wording", "expect_exact"),
+    "expect_one_of": (".vocabulary.wording", "expect_one_of"),
+    "any_of": (".vocabulary.wording", "any_of"),
+    "expect_address": (".vocabulary.addresses", "expect_address"),
+    "swapped": (".vocabulary.addresses", "swapped"),
     # participants and what their waits return
-    "Case": (".case", "Case"),
-    "Student": (".student", "Student"),
-    "Program": (".program", "Program"),
-    "ExitStatus": (".program", "ExitStatus"),
-    "Completed": (".program", "Completed"),
-    "Endpoint": (".streams", "Endpoint"),
-    "Match": (".streams", "Match"),
-    "first_of": (".streams", "first_of"),
-    "TcpPeer": (".peers", "TcpPeer"),
-    "TcpListener": (".peers", "TcpListener"),
-    "UdpPeer": (".peers", "UdpPeer"),
+    "Case": (".harness.case", "Case"),
+    "Student": (".vocabulary.student", "Student"),
+    "Program": (".harness.program", "Program"),
+    "ExitStatus": (".harness.program", "ExitStatus"),
+    "Completed": (".harness.program", "Completed"),
+    "Endpoint": (".harness.streams", "Endpoint"),
+    "Match": (".harness.streams", "Match"),
+    "first_of": (".harness.streams", "first_of"),
+    "TcpPeer": (".harness.peers", "TcpPeer"),
+    "TcpListener": (".harness.peers", "TcpListener"),
+    "UdpPeer": (".harness.peers", "UdpPeer"),
     # topologies and protocols
-    "ChatRoom": (".chatroom", "ChatRoom"),
-    "talk": (".talk", None),
-    "Screen": (".screen", "Screen"),
-    "has_terminfo": (".screen", "has_terminfo"),
+    "ChatRoom": (".vocabulary.chatroom", "ChatRoom"),
+    "talk": (".vocabulary.talk", None),
+    "Screen": (".vocabulary.screen", "Screen"),
+    "has_terminfo": (".harness.program", "has_terminfo"),
     # showing bytes in messages
-    "show": (".transcript", "show"),
-    "show_text": (".transcript", "show_text"),
+    "show": (".harness.transcript", "show"),
+    "show_text": (".harness.transcript", "show_text"),
 }
 
 __all__ = [
@@ -96,15 +97,16 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:      # pragma: no cover - for type checkers and editors
-    from . import talk, wording
-    from .addresses import expect_address, swapped
-    from .case import Case, CheckFailure
-    from .chatroom import ChatRoom
-    from .checks import check
-    from .peers import TcpListener, TcpPeer, UdpPeer
-    from .program import Completed, ExitStatus, Program
-    from .screen import Screen, has_terminfo
-    from .streams import Endpoint, Match, first_of
-    from .student import Student
-    from .transcript import show, show_text
-    from .wording import Wording, WordingMatch, any_of, expect_exact, expect_one_of
+    from .vocabulary import talk, wording
+    from .vocabulary.addresses import expect_address, swapped
+    from .harness.case import Case, CheckFailure
+    from .vocabulary.chatroom import ChatRoom
+    from .harness.checks import check
+    from .harness.peers import TcpListener, TcpPeer, UdpPeer
+    from .harness.program import Completed, ExitStatus, Program
+    from .harness.program import has_terminfo
+    from .vocabulary.screen import Screen
+    from .harness.streams import Endpoint, Match, first_of
+    from .vocabulary.student import Student
+    from .harness.transcript import show, show_text
+    from .vocabulary.wording import Wording, WordingMatch, any_of, expect_exact, expect_one_of

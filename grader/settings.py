@@ -23,7 +23,7 @@ class Settings:
     exit_grace: float = 0.05          # after every program ended, for what it sent to arrive
     exit_drain: float = 1.0           # after a program exited, for its terminal's last output
     # Where the kernel gives no exec notifications, how often the programs each process of a
-    # case runs are read (grader/execs.py): a shorter-lived exec may go unseen.
+    # case runs are read (grader/harness/execs.py): a shorter-lived exec may go unseen.
     exec_sample_interval: float = 0.05
 
     # Waits that must elapse.
@@ -49,7 +49,7 @@ class Settings:
     run_disk_inodes: int = 20_000     # ... of this size and number of files, where one can be had
     student_budget: float = 120.0     # one student's whole grading in a batch
     sandbox_user: str = "nobody"      # who student programs run as when the grader is root
-    # Containment (grader/contain.py): as root, each grading leases a uid of its own from this
+    # Containment (contain.py): as root, each grading leases a uid of its own from this
     # range of unused ids (0 = everyone runs as sandbox_user). In every program's view that uid
     # (as a normal user, yours) is named sandbox_login: one name for all, so no verdict depends
     # on which uid was leased. Not 8 bytes (sizeof(char *)) and longer than 16, so a name sent

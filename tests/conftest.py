@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from grader import contain, sandbox
+from grader.containment import contain, sandbox
 from hostile_reports import (GONE_WITHIN, HOSTILE_NAMES, Report, report_base, runners_of,
                              still_running)
 from support import Graded, read_grade, scaled, shown

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psutil
 
-from grader import contain
+from grader.containment import contain
 from grader.settings import Settings
 from support import ROOT, scaled
 

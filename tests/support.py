@@ -119,7 +119,7 @@ class Catalog:
 
 _COLLECT = """
 import json
-from grader import assignments, runner
+from grader.harness import assignments, runner
 checks = runner.collect(assignments.all_assignments())
 print(json.dumps({a: [[c.id, c.max_points] for c in cs] for a, cs in checks.items()}))
 """

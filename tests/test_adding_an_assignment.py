@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import assignments
-from grader.ports import free_port
+from grader.harness import assignments
+from grader.harness.ports import free_port
 from support import ROOT, copy_of_the_grader, scaled
 from verdict_table import entry_from, tomllib
 
@@ -248,7 +248,7 @@ def test_the_example_runs_under_plain_pytest(tmp_path):
     report = tmp_path / "report.xml"
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", str(folder), "-p", "grader.plugin",
+        [sys.executable, "-m", "pytest", str(folder), "-p", "grader.harness.plugin",
          "-c", str(folder.parent / "pytest.ini"), "--rootdir", str(folder.parent),
          "--import-mode=importlib", "-p", "no:cacheprovider", f"--junitxml={report}",
          "--student", str(_build(tree, entry))],

@@ -4,7 +4,7 @@ import shutil
 import pytest
 
 from support import ROOT, run_grade
-from grader import talklib
+from grader.harness import talklib
 
 EXAMPLES = ROOT / "examples" / "asgn5"
 MYTALK = ["asgn5/mytalk.c"]

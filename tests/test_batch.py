@@ -22,11 +22,12 @@ from pathlib import Path
 import pytest
 
 from support import FIXTURES, ROOT, run_grade
-from grader import assignments, batch, interop, store, worker
-from grader.handins import find_handins, in_shard
-from grader.progress import Progress
-from grader.report import csv_report
-from grader.results import Run
+from grader.harness import assignments
+from grader.frontend import batch, interop, store, worker
+from grader.frontend.handins import find_handins, in_shard
+from grader.frontend.progress import Progress
+from grader.frontend.report import csv_report
+from grader.harness.results import Run
 from grader.settings import Settings
 
 EXAMPLES = ROOT / "examples" / "asgn5"

@@ -10,8 +10,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from grader import assignments
-from grader.report.gradescope import md_text
+from grader.harness import assignments
+from grader.frontend.report.gradescope import md_text
 from support import FIXTURES, ROOT, catalog, copy_of_the_grader, run_grade, scaled
 
 SERVER_C = "lecture/minichat_server_poll.c"
@@ -188,7 +188,7 @@ def test_keyword_matching_nothing(good_server):
 def test_list_names_every_assignment_and_check():
     done = run_grade("list")
     assert done.returncode == 0
-    from grader import assignments
+    from grader.harness import assignments
     for a in assignments.all_assignments():
         assert a.id in done.stdout
         for cid in a.points:
@@ -203,8 +203,8 @@ def test_list_fits_the_width_and_keeps_every_title(columns, limit):
     assert done.returncode == 0, done.stderr
     too_wide = [line for line in done.stdout.splitlines() if len(line) > limit]
     assert not too_wide, too_wide
-    from grader import assignments
-    from grader.runner import collect
+    from grader.harness import assignments
+    from grader.harness.runner import collect
     flat = " ".join(done.stdout.split())
     for checks in collect(assignments.all_assignments()).values():
         for c in checks:
@@ -240,7 +240,7 @@ def test_cases_run_under_plain_pytest(build_c, tmp_path):
 
 
 def test_version():
-    from grader.results import version
+    from grader.harness.results import version
     done = run_grade("--version")
     assert done.returncode == 0 and done.stdout.strip() == f"grade (socket-grader) {version()}"
 
@@ -388,7 +388,8 @@ def test_reports_written_when_the_build_fails(tmp_path):
 
 
 def test_reports_written_when_the_grader_fails(tmp_path, good_server, monkeypatch, capsys):
-    from grader import cli, runner
+    from grader.frontend import cli
+    from grader.harness import runner
 
     def broken(*args, **kwargs):
         raise RuntimeError("a bug in the grader")
@@ -403,14 +404,14 @@ def test_reports_written_when_the_grader_fails(tmp_path, good_server, monkeypatc
 
 
 def test_result_records_version_and_time(grade, good_server):
-    from grader.results import version
+    from grader.harness.results import version
     g = grade("minichat-server", str(good_server), "-k", "listens")
     assert g.result["grader_version"] == version()
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", g.result["graded_at"])
 
 
 def test_color_follows_no_color_and_term(monkeypatch):
-    from grader.cli import use_color
+    from grader.frontend.cli import use_color
 
     class Tty:
         def isatty(self):
@@ -487,8 +488,8 @@ def test_reproduce_never_offers_a_second_server():
     not offered as the client: the advice asks for a client of the student's own."""
     import dataclasses
 
-    from grader import reproduce
-    from grader.case import Step
+    from grader.harness import reproduce
+    from grader.harness.case import Step
     steps = [Step("server", "start", argv=("/tmp/g/build/server", "41000")),
              Step("client", "peer"), Step("client", "type", "hello\n")]
     base = assignments.find("minichat-server")
@@ -541,7 +542,8 @@ def test_budget_keeps_what_ran_and_cuts_the_rest(grade, tmp_path):
 
 def test_the_plugin_options_are_grade_options_too():
     """`pytest cases/ID --student P --grader-strict` and `grade ID P --grader-strict` agree."""
-    from grader import cli, keys
+    from grader.frontend import cli
+    from grader.harness import keys
     parser = cli._grade_parser()
     for flags, _ in keys.OPTIONS:
         for flag in flags:
@@ -572,7 +574,7 @@ def _report_options(tmp_path):
 
 
 def _interrupted_reports_agree(paths, done_ids):
-    from grader.results import NOT_RUN_INTERRUPTED
+    from grader.harness.results import NOT_RUN_INTERRUPTED
     result = json.loads(paths["json"].read_text())
     assert result["interrupted"] is True
     checks = {c["id"]: c for c in result["checks"]}
@@ -651,13 +653,13 @@ def test_a_platform_run_stopped_by_its_time_limit_keeps_what_finished(tmp_path, 
     """The platform's SIGTERM at its time limit: the checks that finished keep their points in
     the results file, every other one is not run, and the run says it was interrupted."""
     import signal
-    from grader.results import NOT_RUN_INTERRUPTED
+    from grader.harness.results import NOT_RUN_INTERRUPTED
     submission = tmp_path / "submission"
     submission.mkdir()
     shutil.copy(build_c(["asgn5/stuck_after_usage.c"]), submission / "mytalk")   # handed in built
     results = tmp_path / "results.json"
     grading = subprocess.Popen(
-        [sys.executable, "-m", "grader.export.autograde", "gradescope", "asgn5",
+        [sys.executable, "-m", "grader.frontend.export.autograde", "gradescope", "asgn5",
          "--submission", str(submission), "--results", str(results)], cwd=ROOT,
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env=dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1"))

@@ -8,8 +8,8 @@ import signal
 
 import pytest
 
-from grader import sandbox
-from grader.program import exit_status
+from grader.containment import sandbox
+from grader.harness.program import exit_status
 from grader.settings import Settings
 
 

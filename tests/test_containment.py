@@ -23,10 +23,11 @@ from pathlib import Path
 import psutil
 import pytest
 
-from grader import build as building
-from grader import buildcache, contain, talklib
-from grader.assignments import find as load_assignment
-from grader.sandbox import Policy
+from grader.harness import build as building
+from grader.containment import buildcache, contain
+from grader.harness import talklib
+from grader.harness.assignments import find as load_assignment
+from grader.containment.sandbox import Policy
 from grader.settings import Settings
 
 from support import ROOT, descendants_named, run_grade, running_among, scaled, shown
@@ -266,7 +267,7 @@ def test_cache_is_private_and_never_a_planted_link(tmp_path, monkeypatch):
 def test_the_launcher_is_never_taken_from_a_shared_directory(tmp_path, hostile, report):
     """Finding 1, end to end: a "launcher" planted at the old predictable name in /tmp is
     never run; the one that runs lives in the private cache, ours alone."""
-    from grader import launcher
+    from grader.containment import launcher
     built = launcher.ensure()
     assert built.parent.parent == buildcache.cache_root()
     st = os.lstat(built)

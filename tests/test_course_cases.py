@@ -142,7 +142,7 @@ def test_a_cases_directory_without_assignments_is_bad_input(tmp_path, where):
 @pytest.mark.parametrize("source, error", [
     ("from grader import check, expect_line_somehow\n",
      "ImportError: cannot import name 'expect_line_somehow'"),
-    ("import grader\n\nGREETING = grader.wording.Wording(HELLO)\n",
+    ("import grader\n\nGREETING = grader.vocabulary.wording.Wording(HELLO)\n",
      "NameError: name 'HELLO' is not defined"),
 ])
 def test_a_case_module_that_cannot_be_imported_is_the_graders_error(course, tmp_path,
@@ -192,8 +192,8 @@ def test_reproducing_a_course_check_names_the_cases_directory(course):
         "import sys\n\nprint('our course reference', sys.argv[1:])\n")
     manifest = folder / "manifest.toml"
     manifest.write_text(manifest.read_text().replace('"reference.udp"', '"our_server"'))
-    from grader import assignments, reproduce
-    from grader.case import Step
+    from grader.harness import assignments, reproduce
+    from grader.harness.case import Step
     hello = assignments.load(folder)
     steps = [Step("server", "start", argv=("/tmp/g/build/server",)),
              Step("client", "peer"), Step("client", "type", "hello\n")]

@@ -14,9 +14,9 @@ from typing import Optional
 import pytest
 
 from grader import CheckFailure, Match
-from grader.case import Case
+from grader.harness.case import Case
 from grader.settings import Settings
-from grader.streams import Endpoint, first_of
+from grader.harness.streams import Endpoint, first_of
 
 DEADLINE = 0.3        # every wait's deadline here; a wait that must not run to it ends far sooner
 
@@ -267,7 +267,7 @@ def test_first_of_ends_when_every_participant_has_ended(case):
 def test_counting_descriptors_of_a_program_that_ended_says_what_it_did(case, tmp_path):
     """Issue 17.14: "mytalk printed ... and exited", not "could not count descriptors"."""
     import os
-    from grader.program import Program
+    from grader.harness.program import Program
     me = Program(case, "mytalk", ["/bin/sh", "-c", "echo 'localhost declined connection.'"],
                  cwd=str(tmp_path), env={"PATH": os.defpath}, launch=[])
     me.expect_exit(0)

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import assignments, contain, execs
+from grader.harness import assignments, execs
+from grader.containment import contain
 from grader.settings import Settings
 from support import ROOT, run_grade
 from test_view import SETTINGS, grade_in

@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from grader.case import Case
-from grader.program import Program
+from grader.harness.case import Case
+from grader.harness.program import Program
 from grader.settings import Settings
 
 REFUSED = r"""
@@ -140,7 +140,7 @@ def test_a_program_waiting_for_outside_input_is_seen_stalled(code, call):
     import sys
     import time
 
-    from grader.stall import BLOCKING, StallWatch
+    from grader.harness.stall import BLOCKING, StallWatch
     if not BLOCKING:
         pytest.skip("system call numbers of this machine are not known")
     proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE)
@@ -161,7 +161,7 @@ def test_a_program_with_a_timeout_or_on_the_cpu_is_never_stalled():
     import sys
     import time
 
-    from grader.stall import BLOCKING, snapshot
+    from grader.harness.stall import BLOCKING, snapshot
     if not BLOCKING:
         pytest.skip("system call numbers of this machine are not known")
     select_calls = {n for n, name in BLOCKING.items() if name == "select()"}
@@ -198,11 +198,11 @@ def test_a_program_with_a_timeout_or_on_the_cpu_is_never_stalled():
     ("import signal; signal.pause()", None),                   # waits for the user: not timed
 ])
 def test_a_timed_wait_is_told_from_waiting_for_the_user(code, call):
-    """Issue 17.10: after the close message a sleep is not a wait for ^C (grader.stall)."""
+    """Issue 17.10: after the close message a sleep is not a wait for ^C (grader.harness.stall)."""
     import sys
     import time
 
-    from grader.stall import BLOCKING, snapshot, timed_wait
+    from grader.harness.stall import BLOCKING, snapshot, timed_wait
     if not BLOCKING:
         pytest.skip("system call numbers of this machine are not known")
     proc = subprocess.Popen([sys.executable, "-c", code])

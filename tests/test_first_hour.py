@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.report.gradescope import md_text
+from grader.frontend.report.gradescope import md_text
 from support import run_grade
 from test_cli import one_line_error
 
@@ -30,8 +30,8 @@ def _broken_handin(where: Path) -> Path:
 # ---- a failed build is one line, in every report a student reads
 
 def test_failed_build_is_one_line_in_the_terminal_report_and_one_gradescope_test(tmp_path):
-    from grader.report import terminal
-    from grader.results import Run
+    from grader.frontend.report import terminal
+    from grader.harness.results import Run
     handin = _broken_handin(tmp_path / "handin")
     gs, js = tmp_path / "gs.json", tmp_path / "r.json"
     done = run_grade("asgn5", str(handin), "--gradescope", str(gs), "--json", str(js))
@@ -88,7 +88,7 @@ def _script(path: Path, interpreter: str) -> Path:
 def test_a_script_the_view_cannot_run_is_explained(tmp_path):
     """A venv made in /tmp, and a wrapper that runs a file in /tmp: programs being graded
     get a fresh, empty /tmp, so each scores 0 with "not found"; grade says why."""
-    from grader import contain
+    from grader.containment import contain
     assert str(tmp_path).startswith("/tmp/")      # pytest's scratch: where a venv often is
     venv = tmp_path / "venv" / "bin"
     venv.mkdir(parents=True)
@@ -137,8 +137,8 @@ def test_a_script_with_a_system_interpreter_gets_no_such_note(tmp_path):
 # ---- reproduce by hand: `grade peer`, and what the check did, from its own steps
 
 def test_reproduce_keeps_half_lines_and_keys_in_the_order_they_were_typed():
-    from grader import assignments, reproduce
-    from grader.case import Step
+    from grader.harness import assignments, reproduce
+    from grader.harness.case import Step
     steps = [Step("mytalk", "start", argv=("/tmp/g/build/mytalk", "-N", "peerhost", "39999")),
              Step("reference", "peer"), Step("reference", "type", "zoe\x00"),
              Step("mytalk", "type", "first\n"), Step("reference", "type", "one\ntwo\n"),
@@ -244,7 +244,7 @@ def test_talk_lib_refuses_a_file(tmp_path):
 # ---- localhost in the programs' view, and grade doctor
 
 def test_the_view_carries_a_hosts_file_when_the_machine_has_none(tmp_path, monkeypatch):
-    from grader import contain
+    from grader.containment import contain
     monkeypatch.setattr(contain, "HOSTS", str(tmp_path / "no-such-hosts"))
     view = contain.View.write(tmp_path, os.getuid(), os.getgid(), "student",
                               ("peerhost", "127.0.0.2"))
@@ -260,7 +260,7 @@ def test_the_view_carries_a_hosts_file_when_the_machine_has_none(tmp_path, monke
 
 
 def test_the_view_adds_localhost_to_a_machine_hosts_file_without_it(tmp_path, monkeypatch):
-    from grader import contain
+    from grader.containment import contain
     machine = tmp_path / "hosts"
     machine.write_text("# localhost is not named here\n10.0.0.5\tfileserver\n")
     monkeypatch.setattr(contain, "HOSTS", str(machine))
@@ -299,7 +299,7 @@ def _without_hosts(*args: str):
 @pytest.mark.slow
 @pytest.mark.skipif(not _can_hide_hosts(), reason="needs root and mount namespaces")
 def test_without_etc_hosts_a_correct_mytalk_passes_and_doctor_says_why(build_c, tmp_path):
-    from grader import contain
+    from grader.containment import contain
     if not contain.probe()[0]:
         pytest.skip("no private view here")
     program = build_c(["asgn5/mytalk.c"], talk=True)
@@ -318,7 +318,8 @@ def test_without_etc_hosts_a_correct_mytalk_passes_and_doctor_says_why(build_c, 
 
 def test_doctor_says_when_nothing_resolves_localhost(monkeypatch):
     import socket
-    from grader import contain, doctor
+    from grader.containment import contain
+    from grader.frontend import doctor
     from grader.settings import Settings
 
     def no_name(*args, **kwargs):

@@ -25,7 +25,7 @@ from typing import Callable, Optional
 import pytest
 
 import nonamespace
-from grader import contain
+from grader.containment import contain
 from grader.settings import Settings
 from hostile_reports import GONE_WITHIN, still_running
 from support import ROOT, copy_of_the_grader, scaled
@@ -117,7 +117,7 @@ def _tree_of_our_own(tmp_path: Path) -> Path:
 TAMPER = """mytalk:
 \t-@printf '\\n_real = render\\ndef render(run):\\n    for c in run.checks:\\n\
         c.status, c.points = "passed", c.max_points\\n    return _real(run)\\n' \
->> {tree}/grader/report/json_report.py 2>/dev/null
+>> {tree}/grader/frontend/report/json_report.py 2>/dev/null
 \t-@printf '\\nimport pytest\\n@pytest.hookimpl(hookwrapper=True)\\n\
 def pytest_runtest_makereport(item, call):\\n    outcome = yield\\n\
     outcome.get_result().outcome = "passed"\\n' >> {tree}/cases/asgn5/conftest.py 2>/dev/null
@@ -150,7 +150,8 @@ def test_a_handin_that_rewrites_the_grader_changes_no_result(setting, tmp_path):
     result = json.loads(out.read_text())
     assert result["score"] <= _usage_points(result), done.stdout
     assert not marker.exists(), "a swapped launcher ran"
-    tampered = "_real = render" in (tree / "grader" / "report" / "json_report.py").read_text()
+    report = tree / "grader" / "frontend" / "report" / "json_report.py"
+    tampered = "_real = render" in report.read_text()
     assert tampered == (setting == "user-nonamespace")     # only there it could
     if tampered:
         assert any(contain.NOT_TAMPER_PROOF in n for n in result["notes"]), result["notes"]
@@ -432,7 +433,8 @@ def test_a_cached_launcher_that_is_not_the_one_built_is_built_again(tmp_path):
     its digest left as it was) is never executed: the next grader builds it again."""
     cache, marker = tmp_path / "cache", tmp_path / "planted-ran"
     env = dict(os.environ, PYTHONPATH=str(ROOT), XDG_CACHE_HOME=str(cache))
-    ask = [sys.executable, "-c", "from grader import launcher; print(launcher.executable())"]
+    ask = [sys.executable, "-c",
+           "from grader.containment import launcher; print(launcher.executable())"]
     first = subprocess.run(ask, env=env, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stderr
     (built,) = cache.glob("socket-grader/launcher-*/launcher")

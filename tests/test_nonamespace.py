@@ -23,7 +23,8 @@ from typing import Iterator, Optional
 import pytest
 
 import nonamespace
-from grader import image, settings
+from grader.frontend import image
+from grader import settings
 from support import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -20,7 +20,7 @@ from typing import Optional
 import pytest
 
 import nonamespace
-from grader.export import VENV
+from grader.frontend.export import VENV
 
 from support import ROOT, catalog, run_grade
 
@@ -125,9 +125,9 @@ def test_gradescope_zip_contents_and_wheel_installs(tmp_path):
                     "--disable-pip-version-check", "--target", str(target),
                     str(tmp_path / "source" / wheel)], check=True)
     assert (target / "cases" / "asgn5" / "manifest.toml").is_file()
-    assert (target / "grader" / "launcher.c").is_file()
+    assert (target / "grader" / "containment" / "launcher.c").is_file()
     assert (target / "reference" / "talk" / "talk.c").is_file()
-    assert (target / "grader" / "export" / "autograde.py").is_file()
+    assert (target / "grader" / "frontend" / "export" / "autograde.py").is_file()
 
 
 @needs_root_namespaces
@@ -229,12 +229,12 @@ def test_prairielearn_entrypoint_in_its_layout(tmp_path):
 
 def test_wheel_dependencies_match_pyproject():
     """An installed grader (no pyproject.toml beside it) exports the same requirements."""
-    from grader import export
+    from grader.frontend import export
     assert sorted(export._requirements()) == sorted(export.DEPENDENCIES)
 
 
 def test_budget_is_below_the_time_limit():
-    from grader.export import budget_for
+    from grader.frontend.export import budget_for
     for limit in (30, 60, 600, 2400):
         assert 0 < budget_for(limit) <= limit - 9
 
@@ -256,7 +256,7 @@ HUNTER = """mytalk:
 """
 # Modules a submission plants for the entrypoint's Python to import instead of ours.
 PLANTED = ("json.py", "sitecustomize.py", "usercustomize.py", "grader/__init__.py",
-           "grader/export/__init__.py", "grader/export/autograde.py")
+           "grader/frontend/export/__init__.py", "grader/frontend/export/autograde.py")
 
 
 @needs_root_namespaces

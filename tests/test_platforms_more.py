@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.export import VENV
+from grader.frontend.export import VENV
 from support import ROOT, run_grade
 from test_platforms import GOOD, broken_handin, image_venv, in_namespace, needs_root_namespaces
 

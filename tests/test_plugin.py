@@ -7,17 +7,17 @@ import textwrap
 
 import pytest
 
-from grader.keys import GRADING, REFERENCE, STRICT
-from grader.plugin import check_from_report
-from grader.screen import has_terminfo
+from grader.harness.keys import GRADING, REFERENCE, STRICT
+from grader.harness.plugin import check_from_report
+from grader import has_terminfo
 
 pytest_plugins = ["pytester"]
 
 CONFTEST = '''
 import pytest
 
-from grader.fixtures import case  # noqa: F401 - the real case fixture
-from grader.keys import GRADING, STRICT
+from grader.vocabulary.fixtures import case  # noqa: F401 - the real case fixture
+from grader.harness.keys import GRADING, STRICT
 from grader.settings import Settings
 
 
@@ -62,7 +62,7 @@ def toy(pytester: pytest.Pytester, checks: str, points: str, extra: str = "") ->
 
 
 # As `grade` runs pytest: the grader's plugin alone (third-party plugins cost start-up time).
-ALONE = ("-p", "grader.plugin", "-p", "no:cacheprovider")
+ALONE = ("-p", "grader.harness.plugin", "-p", "no:cacheprovider")
 
 
 @pytest.fixture(autouse=True)
@@ -258,14 +258,16 @@ def test_a_failed_windowed_mode_decides_no_other_check(pytester):
 
 
 def test_plugin_and_fixtures_share_keys_through_one_module():
-    """The seam runs one way: plugin.py and fixtures.py import grader.keys, not each other."""
+    """The seam runs one way: plugin.py and fixtures.py import keys, not each other."""
     import ast
     from pathlib import Path
 
-    from grader import fixtures, runner
+    from grader.vocabulary import fixtures
+    from grader.harness import runner
 
     def imported(module: str) -> set:
-        tree = ast.parse((Path(fixtures.__file__).parent / f"{module}.py").read_text())
+        package = Path(fixtures.__file__).parents[1]
+        tree = ast.parse(next(package.glob(f"*/{module}.py")).read_text())
         found = set()
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):
@@ -286,8 +288,8 @@ def test_every_public_name_resolves_and_import_grader_stays_cheap():
     import grader
     for name in grader.__all__:
         assert getattr(grader, name) is not None, name
-    done = subprocess.run([sys.executable, "-c", "import sys, grader, grader.cli; "
-                           "print(sorted(m for m in ('pexpect', 'pyte', 'grader.program') "
+    done = subprocess.run([sys.executable, "-c", "import sys, grader, grader.frontend.cli; "
+                           "print(sorted(m for m in ('pexpect', 'pyte', 'grader.harness.program') "
                            "if m in sys.modules))"], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "[]", done.stderr
 
@@ -304,7 +306,7 @@ def test_cases_use_only_the_public_vocabulary():
         where = path.relative_to(cases)
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("grader"):
-                if node.module == "grader.fixtures" and str(where) == "conftest.py":
+                if node.module == "grader.vocabulary.fixtures" and str(where) == "conftest.py":
                     continue
                 if node.module != "grader":
                     problems.append(f"{where}:{node.lineno}: from {node.module} import")

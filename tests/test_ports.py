@@ -1,4 +1,4 @@
-"""Ports handed to programs: never one a byte swap leaves unchanged (see grader.ports.free_port).
+"""Ports handed to programs: never one a byte swap leaves unchanged (see ports.free_port).
 
 The kernel's choice is replaced by a fixed sequence, so the test does not depend on which
 ports happen to be free.
@@ -9,7 +9,7 @@ import socket
 
 import pytest
 
-from grader import ports
+from grader.harness import ports
 
 
 class FakeSocket:

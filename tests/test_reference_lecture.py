@@ -26,7 +26,7 @@ from typing import Callable, Iterator
 
 import pytest
 
-from grader import ports
+from grader.harness import ports
 from reference import minichat, tcp, udp
 
 REPO = Path(__file__).resolve().parent.parent

@@ -4,7 +4,7 @@ This keeps cases and references honest: a case that fails the reference is a wro
 """
 import pytest
 
-from grader import assignments
+from grader.harness import assignments
 
 IDS = [a.id for a in assignments.all_assignments()]
 

@@ -1,4 +1,4 @@
-"""Tests of the report renderers (grader/report/): every format from hand-built results.
+"""Tests of the report renderers (grader/frontend/report/): every format from hand-built results.
 
 The runs mix every check status with hostile strings, because messages and transcripts carry
 whatever a student program printed and student names are whatever a handin directory is called:
@@ -15,12 +15,24 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from grader.report import FORMATS, csv_report, gradescope, json_report, junit
-from grader.report import html as html_report
-from grader import report
-from grader.report import prairielearn, renderer, terminal, visible
-from grader.results import (BUILD_FAILED, ERROR, FAILED, GRADED, PASSED, SKIPPED,
-                            STUDENT_ERROR, Batch, Build, Check, Run, StudentResult)
+from grader.frontend.report import FORMATS, csv_report, gradescope, json_report, junit
+from grader.frontend.report import html as html_report
+from grader.frontend import report
+from grader.frontend.report import prairielearn, renderer, terminal, visible
+from grader.harness.results import (
+    BUILD_FAILED,
+    ERROR,
+    FAILED,
+    GRADED,
+    PASSED,
+    SKIPPED,
+    STUDENT_ERROR,
+    Batch,
+    Build,
+    Check,
+    Run,
+    StudentResult,
+)
 
 HOSTILE = ("nul\x00 esc\x1b[31mred\x1b[0m [bold]x[/bold] bad\udcff <script>alert(1)</script> "
            "\"q\" 'a', b")
@@ -511,7 +523,7 @@ def test_every_registered_format_renders(name):
 
 
 def test_html_histogram_worst_first_sticky_names_date_and_version():
-    from grader.results import version
+    from grader.harness.results import version
     batch = make_batch()
     page = html_report.render(batch).decode("utf-8")
     assert 'class="hist"' in page and page.count('class="col"') == html_report.HISTOGRAM_BINS
@@ -555,8 +567,8 @@ def test_terminal_failed_check_ends_with_how_to_reproduce():
 
 
 def test_reproduce_is_built_from_the_checks_steps():
-    from grader import assignments, reproduce
-    from grader.case import Step
+    from grader.harness import assignments, reproduce
+    from grader.harness.case import Step
     asgn5 = assignments.find("asgn5")
     steps = [Step("mytalk", "start", argv=("/tmp/grade-x/build/mytalk", "-N", "peerhost",
                                            "36401")),
@@ -579,7 +591,7 @@ def test_reproduce_is_built_from_the_checks_steps():
 
 
 def test_one_line_keeps_names_on_their_line():
-    from grader.progress import describe
+    from grader.frontend.progress import describe
     result = StudentResult("a\n[3/3] b: graded 60/60", GRADED, run=make_run("x"))
     assert "\n" not in describe(result, 9.5, 1.0)
 

@@ -27,9 +27,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import contain, doctor, netns, sandbox
-from grader.report import html as html_report
-from grader.results import GRADED, Batch, Run, StudentResult
+from grader.containment import contain, netns, sandbox
+from grader.frontend import doctor
+from grader.frontend.report import html as html_report
+from grader.harness.results import GRADED, Batch, Run, StudentResult
 from grader.settings import Settings
 
 from support import ROOT, run_grade
@@ -272,7 +273,7 @@ def _in_private_network(tmp_path: Path, runs: list[list[str]], env: dict[str, st
     """
     driver = (
         "import json, os, subprocess, sys\n"
-        "from grader import netns\n"
+        "from grader.containment import netns\n"
         "ok, why = netns.prepare()\n"
         "assert ok, why\n"
         "runs, env = json.loads(sys.argv[1]), dict(os.environ, **json.loads(sys.argv[2]))\n"
@@ -482,7 +483,7 @@ def test_cgroup_v1_in_a_container_is_the_mounts_root(tmp_path):
 # as another uid blocks reading a pipe, and the grader's stall detection must name that call.
 _STALL_PROBE = """
 import os, sys, time
-from grader import stall
+from grader.harness import stall
 uid = int(sys.argv[1])
 r, w = os.pipe()
 pid = os.fork()

@@ -8,7 +8,7 @@ grader must say so without taking points.
 """
 import pytest
 
-from grader import assignments
+from grader.harness import assignments
 from verdict_table import check_table, load, missing_warnings, wrong_verdicts
 
 pytestmark = pytest.mark.slow

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 import nonamespace
-from grader import contain, talklib
+from grader.containment import contain
+from grader.harness import talklib
 from support import FIXTURES, ROOT
 from test_containment import USERS, grade_as, notes_of
 
@@ -33,8 +34,9 @@ printf '#!/bin/sh\\nPYTHONPATH=%s exec python3 -m reference.mytalk "$$@"\\n' "$$
 \telse printf '#!/bin/sh\\nexit 1\\n' > mytalk; fi; chmod 755 mytalk
 """
 TREASURE = [Path.home() / ".cache" / "socket-grader", Path(sys.prefix), Path("/root"),
-            ROOT / "grader" / "session.py", ROOT / "reference" / "mytalk.py"]
-PLANTS = [ROOT / "grader" / "report" / "json_report.py", ROOT / "grader" / "launcher.c"]
+            ROOT / "grader" / "harness" / "session.py", ROOT / "reference" / "mytalk.py"]
+PLANTS = [ROOT / "grader" / "frontend" / "report" / "json_report.py",
+          ROOT / "grader" / "containment" / "launcher.c"]
 
 
 def grade_in(setting: str, *args: str) -> subprocess.CompletedProcess:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import members, processes
+from grader.containment import members, processes
 
 import nonamespace
 from support import ROOT

@@ -3,11 +3,17 @@ import os
 
 import pytest
 
-from grader import talk
-from grader.case import Case
-from grader.peers import TcpListener
-from grader.ports import free_port
-from grader.screen import ScrollingScreen, WindowedProgram, _Stream, has_terminfo, remote_lines
+from grader.vocabulary import talk
+from grader.harness.case import Case
+from grader.harness.peers import TcpListener
+from grader.harness.ports import free_port
+from grader.vocabulary.screen import (
+    ScrollingScreen,
+    WindowedProgram,
+    _Stream,
+    remote_lines,
+)
+from grader.harness.program import has_terminfo
 from grader.settings import Settings
 
 ROWS, COLS = 24, 80

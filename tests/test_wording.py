@@ -1,4 +1,5 @@
-"""The one tolerance rule for wording (grader/wording.py), on spellings real students print."""
+"""The one tolerance rule for wording (grader/vocabulary/wording.py), on spellings real students
+print."""
 from __future__ import annotations
 
 import re
@@ -9,10 +10,13 @@ from typing import Optional
 
 import pytest
 
-from grader import assignments, interop, settings, talk, wording
-from grader.case import Case, CheckFailure
-from grader.streams import Endpoint, describe
-from grader.transcript import Transcript, show
+from grader.harness import assignments
+from grader.frontend import interop
+from grader import settings
+from grader.vocabulary import talk, wording
+from grader.harness.case import Case, CheckFailure
+from grader.harness.streams import Endpoint, describe
+from grader.harness.transcript import Transcript, show
 
 NEW_CONNECTION = wording.Wording("New Connection:  {peer}:{peer_port}->{local}:{local_port}",
                                  peer=wording.address(), peer_port=wording.number(),
@@ -296,14 +300,14 @@ def test_expect_exact_keeps_bytes_exact_and_picks_the_hint():
     ("127.0.0.1", 4242, "not a fixed number"),
 ])
 def test_address_hints(addr, port, words):
-    from grader.addresses import expect_address
+    from grader.vocabulary.addresses import expect_address
     with pytest.raises(CheckFailure) as e:
         expect_address(addr, "127.0.0.1", port, 12345, "the client", 10000, "the server")
     assert words in e.value.hint
 
 
 def test_mapped_address_is_that_address():
-    from grader.addresses import expect_address
+    from grader.vocabulary.addresses import expect_address
     expect_address("::ffff:127.0.0.1", "127.0.0.1", "12345", 12345)
 
 
@@ -316,7 +320,7 @@ def test_mapped_address_is_that_address():
     ("Mytalk request from zo@peerhost.  Accept", None),        # cut short: server_prompt's
 ])
 def test_bytes_after_the_name_in_a_prompt(prompt, fault):
-    """Issue 17.12: an unterminated name shows in any prompt (grader.talk.name_fault)."""
+    """Issue 17.12: an unterminated name shows in any prompt (grader.vocabulary.talk.name_fault)."""
     assert talk.name_fault(prompt, "zoe") == fault
 
 

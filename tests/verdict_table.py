@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from grader import assignments, buildcache, talklib
+from grader.harness import assignments, talklib
+from grader.containment import buildcache
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -30,7 +31,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 def compile_fixture(sources: list[str], defines: tuple[str, ...], talk: bool,
                     cache: Optional[Path] = None) -> Path:
-    """Compile a fixture program once per source and flags (grader.buildcache); its path."""
+    """Compile a fixture program once per source and flags (buildcache); its path."""
     paths = [FIXTURES / s for s in sources]
     inputs = [p.read_bytes() for p in paths] + [repr((defines, talk)).encode()]
     # A name of its own (stem and digest): tests look for its running copies by name.

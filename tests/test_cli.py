@@ -594,27 +594,45 @@ def _interrupted_reports_agree(paths, done_ids):
     assert prairielearn["gradable"] is False and said in prairielearn["output"]
 
 
-@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
-def test_an_interrupted_grading_writes_what_finished(tmp_path, sig, build_c):
-    import signal
-    program = build_c(["asgn5/stuck_after_usage.c"])
-    paths, options = _report_options(tmp_path)
-    grading = subprocess.Popen(
-        [sys.executable, "-m", "grader", "asgn5", str(program), "-k", " or ".join(USAGE_CHECKS),
-         "--timeout-scale", "1000", *options], cwd=ROOT, stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1"))
+def _signalled(argv: list[str], ready, sig: int) -> tuple[subprocess.Popen, str, str]:
+    """Run argv (python -m ...) from the checkout, wait for ready(process) (an event: a line
+    it printed, a report line), send sig; (the process, the rest of stdout, stderr)."""
+    grading = subprocess.Popen([sys.executable, "-m", *argv], cwd=ROOT, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1"))
     try:
-        for line in grading.stdout:           # each check is printed as it finishes
-            if line.startswith(("✓", "✗")):
-                break
-        assert line.startswith("✓ No arguments"), line
-        grading.send_signal(getattr(signal, sig))
+        ready(grading)
+        grading.send_signal(sig)
         out, err = grading.communicate(timeout=120)
     finally:
         if grading.poll() is None:
             grading.kill()
             grading.wait()
+    return grading, out, err
+
+
+def _printed(prefixes: tuple[str, ...]):
+    """ready(): the first line starting with one of prefixes (each check is printed as it
+    finishes); that line is kept in printed.line."""
+    def ready(grading: subprocess.Popen) -> None:
+        for line in grading.stdout:
+            if line.startswith(prefixes):
+                ready.line = line
+                return
+        ready.line = ""
+    return ready
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_an_interrupted_grading_writes_what_finished(tmp_path, sig, build_c):
+    import signal
+    program = build_c(["asgn5/stuck_after_usage.c"])
+    paths, options = _report_options(tmp_path)
+    first = _printed(("✓", "✗"))
+    grading, out, err = _signalled(
+        ["grader", "asgn5", str(program), "-k", " or ".join(USAGE_CHECKS),
+         "--timeout-scale", "1000", *options], first, getattr(signal, sig))
+    assert first.line.startswith("✓ No arguments"), first.line
     assert grading.returncode == 130, err
     assert err.strip().splitlines()[-1] == "grade: interrupted" and "Traceback" not in err
     assert "2 of 3 checks were not run" in out
@@ -631,19 +649,9 @@ def test_an_interrupted_build_writes_every_check_not_run(tmp_path, report):
     (handin / "Makefile").write_text(f"mytalk: mytalk.c\n\techo building >> {report.path}\n"
                                      "\tsleep 100000\n\tgcc -o mytalk mytalk.c\n")
     paths, options = _report_options(tmp_path)
-    grading = subprocess.Popen(
-        [sys.executable, "-m", "grader", "asgn5", str(handin), "-k", " or ".join(USAGE_CHECKS),
-         *options], cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT),
-                                                    NO_COLOR="1"))
-    try:
-        report.wait_for("building", timeout=scaled(120))
-        grading.send_signal(signal.SIGINT)
-        out, err = grading.communicate(timeout=120)
-    finally:
-        if grading.poll() is None:
-            grading.kill()
-            grading.wait()
+    grading, out, err = _signalled(
+        ["grader", "asgn5", str(handin), "-k", " or ".join(USAGE_CHECKS), *options],
+        lambda _: report.wait_for("building", timeout=scaled(120)), signal.SIGINT)
     assert grading.returncode == 130, err
     _interrupted_reports_agree(paths, set())
 
@@ -658,21 +666,9 @@ def test_a_platform_run_stopped_by_its_time_limit_keeps_what_finished(tmp_path, 
     submission.mkdir()
     shutil.copy(build_c(["asgn5/stuck_after_usage.c"]), submission / "mytalk")   # handed in built
     results = tmp_path / "results.json"
-    grading = subprocess.Popen(
-        [sys.executable, "-m", "grader.frontend.export.autograde", "gradescope", "asgn5",
-         "--submission", str(submission), "--results", str(results)], cwd=ROOT,
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1"))
-    try:
-        for line in grading.stdout:           # each check is printed as it finishes
-            if line.startswith("✓"):          # "No arguments", one of the first
-                break
-        grading.send_signal(signal.SIGTERM)
-        grading.communicate(timeout=120)
-    finally:
-        if grading.poll() is None:
-            grading.kill()
-            grading.wait()
+    _signalled(["grader.frontend.export.autograde", "gradescope", "asgn5", "--submission",
+                str(submission), "--results", str(results)],
+               _printed(("✓",)), signal.SIGTERM)       # "No arguments", one of the first
     result = json.loads(results.read_text())
     tests = result["tests"]
     finished = [t for t in tests if md_text(NOT_RUN_INTERRUPTED) not in t.get("output", "")]

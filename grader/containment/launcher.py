@@ -23,6 +23,7 @@ import shutil
 import stat
 import subprocess
 from pathlib import Path
+from typing import Optional
 
 from . import buildcache
 
@@ -164,3 +165,21 @@ def held_descriptors() -> set[int]:
     """The descriptors a forked worker must keep open (the sealed launcher)."""
     held = _loaded.get("fd")
     return {held[1]} if held is not None else set()
+
+
+def failure(fd: int) -> Optional[tuple[int, str]]:
+    """(errno, message) the launcher wrote on its own channel (`-e FD`) when it could not
+    exec what it was to start; None once that started. Asked after the launcher exited, so
+    what it wrote is in the pipe: never blocks."""
+    os.set_blocking(fd, False)
+    data = b""
+    try:
+        while chunk := os.read(fd, 4096):
+            data += chunk
+    except BlockingIOError:
+        pass
+    text = data.decode("utf-8", "replace").strip()
+    if not text:
+        return None
+    number, _, message = text.partition(" ")
+    return (int(number), message or text) if number.isdigit() else (0, text)

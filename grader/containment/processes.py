@@ -12,7 +12,7 @@ import subprocess
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Union
+from typing import Callable, Iterator, TypeVar, Union
 
 import psutil
 
@@ -159,24 +159,29 @@ def as_owner_of(pid: int) -> Iterator[None]:
         _libc.setfsgid(0)
 
 
-def read_traced(pid: int, path: str) -> bytes:
-    """The bytes of a file under /proc/PID that only a tracer may read, as the owner if need be."""
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except PermissionError:
-        if os.geteuid() != 0:
-            raise
-        with as_owner_of(pid), open(path, "rb") as f:
-            return f.read()
+T = TypeVar("T")
 
 
-def proc_readlink(pid: int, path: str) -> str:
-    """os.readlink of a link under /proc/PID that only a tracer may read (exe, fd/N)."""
+def traced(pid: int, look: Callable[[], T]) -> T:
+    """look() at what under /proc/PID only a tracer may read; denied as root, again as the
+    program's owner (as_owner_of)."""
     try:
-        return os.readlink(path)
+        return look()
     except PermissionError:
         if os.geteuid() != 0:
             raise
         with as_owner_of(pid):
-            return os.readlink(path)
+            return look()
+
+
+def read_traced(pid: int, path: str) -> bytes:
+    """The bytes of a file under /proc/PID that only a tracer may read (environ, syscall)."""
+    def read() -> bytes:
+        with open(path, "rb") as f:
+            return f.read()
+    return traced(pid, read)
+
+
+def proc_readlink(pid: int, path: str) -> str:
+    """os.readlink of a link under /proc/PID that only a tracer may read (exe, fd/N)."""
+    return traced(pid, lambda: os.readlink(path))

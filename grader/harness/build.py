@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from ..containment import contain, processes
+from ..containment import contain, launcher, processes
 from . import talklib
 from .assignments import Assignment
 from .results import Build
@@ -343,17 +343,8 @@ class _LauncherFailed(Exception):
 
 def _launcher_failure(fd: int) -> Optional[_LauncherFailed]:
     """What the launcher wrote on its own channel before exec (nothing once make started)."""
-    data = b""
-    while True:
-        chunk = os.read(fd, 4096)
-        if not chunk:
-            break
-        data += chunk
-    if not data:
-        return None
-    text = data.decode("utf-8", "replace").strip()
-    number, _, message = text.partition(" ")
-    return _LauncherFailed(int(number) if number.isdigit() else 0, message or text)
+    said = launcher.failure(fd)
+    return _LauncherFailed(*said) if said is not None else None
 
 
 def _make(workdir: Path, goal: Optional[str], env: dict[str, str], policy: Policy,

@@ -530,8 +530,9 @@ def _exec_target(pid: int, nr: int, args: tuple[int, ...]) -> tuple[
     """(the path as the process named it, the file's identity, the errno when there is no
     such file) of a waiting exec. Root without CAP_SYS_PTRACE (a container's default) may
     read another uid's memory and root only as that uid: it asks again as the owner."""
-    found = _exec_target_as_we_are(pid, nr, args)
-    if found[0] is not None and (found[1] is not None or found[2]) or os.geteuid() != 0:
+    found = path, identity, missing = _exec_target_as_we_are(pid, nr, args)
+    known = path is not None and (identity is not None or missing != 0)
+    if known or os.geteuid() != 0:
         return found
     try:
         with processes.as_owner_of(pid):

@@ -447,22 +447,6 @@ class Program(Endpoint):
         return used
 
 
-def _launcher_said(fd: int) -> str:
-    """What the launcher wrote on its own channel before exec ("ERRNO message"); empty once the
-    program started. The launcher has exited: what it wrote is in the pipe, never blocks."""
-    os.set_blocking(fd, False)
-    data = b""
-    try:
-        while chunk := os.read(fd, 4096):
-            data += chunk
-    except BlockingIOError:
-        pass
-    finally:
-        os.close(fd)
-    number, _, message = data.decode("utf-8", "replace").strip().partition(" ")
-    return message if number.isdigit() else (number + " " + message).strip()
-
-
 @dataclass
 class Completed:
     status: ExitStatus
@@ -537,7 +521,9 @@ def run_to_exit(case: Case, name: str, argv: Sequence[str], *, cwd: str, env: di
     stdout, stderr = bytes(out[proc.stdout.fileno()]), bytes(out[proc.stderr.fileno()])
     proc.stdout.close()
     proc.stderr.close()
-    unstarted = _launcher_said(report_r)
+    said = launcher.failure(report_r)
+    os.close(report_r)
+    unstarted = said[1] if said is not None else ""
     if unstarted:
         case.transcript.add(name, "·", f"could not be started: {unstarted}")
         raise CheckFailure(f"{name} could not be started: {unstarted}",

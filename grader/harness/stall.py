@@ -47,30 +47,27 @@ def _signed32(value: int) -> int:
     return value - (1 << 32) if value & 0x80000000 else value
 
 
-def _syscall_fields(pid: int, tid: int) -> list[str]:
-    path = f"/proc/{pid}/task/{tid}/syscall"
-    try:
-        with open(path) as f:
-            return f.read().split()
-    except PermissionError:
-        if os.geteuid() != 0:
-            raise
-        with processes.as_owner_of(pid), open(path) as f:
-            return f.read().split()
-
-
-def waiting_call(pid: int, tid: int) -> Optional[str]:
-    """The call a sleeping thread waits in, when only an outside event can end it; else None."""
+def _sleeping_call(pid: int, tid: int) -> Optional[tuple[int, list[str]]]:
+    """(system call number, its fields) of a sleeping thread inside a call; else None."""
     try:
         with open(f"/proc/{pid}/task/{tid}/stat") as f:
             if f.read().rsplit(")", 1)[1].split()[0] != "S":
                 return None
-        fields = _syscall_fields(pid, tid)
+        path = f"/proc/{pid}/task/{tid}/syscall"
+        fields = processes.read_traced(pid, path).decode().split()
     except (OSError, IndexError):
         return None
     if not fields or not fields[0].isdigit():
         return None          # running, or not in a system call
-    nr = int(fields[0])
+    return int(fields[0]), fields
+
+
+def waiting_call(pid: int, tid: int) -> Optional[str]:
+    """The call a sleeping thread waits in, when only an outside event can end it; else None."""
+    call = _sleeping_call(pid, tid)
+    if call is None:
+        return None
+    nr, fields = call
     name = BLOCKING.get(nr)
     if name is None:
         return None
@@ -86,16 +83,10 @@ def waiting_call(pid: int, tid: int) -> Optional[str]:
 def timed_call(pid: int, tid: int) -> Optional[str]:
     """The call a sleeping thread waits in when a timer ends it (a sleep, poll or select with
     a timeout); else None. Such a program is not waiting for the user: it goes on by itself."""
-    try:
-        with open(f"/proc/{pid}/task/{tid}/stat") as f:
-            if f.read().rsplit(")", 1)[1].split()[0] != "S":
-                return None
-        fields = _syscall_fields(pid, tid)
-    except (OSError, IndexError):
+    call = _sleeping_call(pid, tid)
+    if call is None:
         return None
-    if not fields or not fields[0].isdigit():
-        return None
-    nr = int(fields[0])
+    nr, fields = call
     if nr in _TIMERS:
         return _TIMERS[nr]
     name = BLOCKING.get(nr)
